@@ -1,0 +1,1 @@
+"""The knowledge base library: every rule of the product lives in this package."""

@@ -1,0 +1,144 @@
+"""`kb`, the command line: thin commands that parse flags, call the library and print.
+
+Exit status: 0 success, 1 finished with errors (details printed), 2 bad usage or settings,
+75 a service was unavailable (EX_TEMPFAIL: run it again later).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import wraps
+from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from common.config import Settings, get_settings
+from common.errors import ConfigError, KbError, ServiceUnavailable
+from common.indexing import PageOutcome
+from common.logs import configure_logging
+from common.runtime import build_source, build_store, build_synchronizer
+from common.search import dense_search
+
+P = ParamSpec("P")
+R = TypeVar("R")
+EXIT_ERRORS, EXIT_CONFIG, EXIT_UNAVAILABLE = 1, 2, 75
+
+err = Console(stderr=True)
+out = Console()
+
+
+def _reports_errors(command: Callable[P, R]) -> Callable[P, R]:
+    """Turn the product's typed errors into a one-line message and an exit status, never a traceback."""
+
+    @wraps(command)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return command(*args, **kwargs)
+        except ConfigError as exc:
+            err.print(f"[red]Configuration problem:[/red] {exc}")
+            sys.exit(EXIT_CONFIG)
+        except ServiceUnavailable as exc:
+            err.print(f"[red]Unavailable:[/red] {exc}")
+            sys.exit(EXIT_UNAVAILABLE)
+        except KbError as exc:
+            err.print(f"[red]Error:[/red] {exc}")
+            sys.exit(EXIT_ERRORS)
+
+    return run
+
+
+@click.group()
+def main() -> None:
+    """The knowledge base: sync Confluence into Chroma and search it."""
+
+
+def _settings() -> Settings:
+    settings = get_settings()
+    configure_logging(log_format=settings.log_format, level=settings.log_level)
+    return settings
+
+
+@main.command()
+@click.option("--space", "spaces", multiple=True, help="Space key to sync (repeatable); default: all configured.")
+@click.option("--from-dir", type=click.Path(exists=True, file_okay=False, path_type=Path), help="A folder of pages.")
+@click.option("--full", is_flag=True, help="Ignore the saved cursor and compare every page.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON summary object.")
+@_reports_errors
+def sync(spaces: tuple[str, ...], from_dir: Path | None, full: bool, as_json: bool) -> None:
+    """Bring the knowledge base up to date with Confluence (or the bundled sample space)."""
+    settings = _settings()
+    source = build_source(settings, from_dir=from_dir)
+    store = build_store(settings)
+    synchronizer = build_synchronizer(settings, source=source, store=store)
+    with _progress(enabled=not as_json and err.is_terminal) as progress:
+        summary = synchronizer.run(spaces=list(spaces) or None, full=full, progress=progress)
+    if as_json:
+        click.echo(json.dumps(summary.as_dict()))
+    else:
+        out.print(
+            f"Synced: {summary.pages_seen} pages seen, {summary.pages_changed} changed, "
+            f"{summary.pages_deleted} deleted; {summary.chunks_upserted} chunks written, "
+            f"{summary.chunks_embedded} embedded, {summary.chunks_deleted} deleted."
+        )
+        for detail in summary.error_details:
+            err.print(f"[red]error[/red] {detail}")
+    if summary.errors:
+        sys.exit(EXIT_ERRORS)
+
+
+@main.command()
+@click.argument("query")
+@click.option("--top-k", default=5, show_default=True, type=click.IntRange(1, 50))
+@click.option("--space", default=None, help="Only this space.")
+@click.option("--json", "as_json", is_flag=True, help="Print results as JSON.")
+@_reports_errors
+def search(query: str, top_k: int, space: str | None, as_json: bool) -> None:
+    """Print the passages that best answer QUERY, with their sources."""
+    settings = _settings()
+    hits = dense_search(settings, build_store(settings), query, top_k=top_k, space_key=space)
+    if as_json:
+        click.echo(json.dumps([hit.as_dict() for hit in hits]))
+        return
+    out.print(f"[bold]{query}[/bold]")
+    if not hits:
+        out.print("  No passages found. Run `kb sync` first.")
+    for rank, hit in enumerate(hits, start=1):
+        where = " > ".join((hit.page_title, *hit.parent_headers))
+        out.print(f"\n  [{rank}] [bold]{where}[/bold]  (score {hit.score:.2f})")
+        out.print(f"      {hit.url}  ·  owner {hit.owner}  ·  updated {hit.updated_at[:10]}")
+        out.print("      " + _snippet(hit.text))
+
+
+def _snippet(text: str, limit: int = 320) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1].rsplit(" ", 1)[0] + "…"
+
+
+@contextmanager
+def _progress(*, enabled: bool) -> Iterator[Callable[[str, PageOutcome | None], None] | None]:
+    if not enabled:
+        yield None
+        return
+    columns: list[Any] = [
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    ]
+    with Progress(*columns, console=err, transient=False) as bar:
+        tasks: dict[str, Any] = {}
+
+        def update(space_key: str, outcome: PageOutcome | None) -> None:
+            if space_key not in tasks:
+                tasks[space_key] = bar.add_task(f"Syncing {space_key}", total=None)
+            if outcome is not None:
+                bar.update(tasks[space_key], advance=1, description=f"Syncing {space_key}: {outcome.title[:40]}")
+
+        yield update

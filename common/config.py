@@ -1,0 +1,105 @@
+"""All settings, in one typed object read from the environment.
+
+Precedence, highest first: values passed to `Settings(...)` explicitly (tests, CLI flags), then environment
+variables (names are the field names in upper case), then the defaults below. Nothing else is consulted: no
+config files, so what a Cloud Run service does is exactly what its environment says. The README's settings
+table mirrors this class; keep them together.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from common.errors import ConfigError
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SAMPLE_SPACE_DIR = REPO_ROOT / "examples" / "sample-space"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(case_sensitive=False, extra="ignore", frozen=True)
+
+    kb_home: Path = Field(Path(".kb"), description="Where embedded state lives (Chroma, spool, DuckDB).")
+
+    chroma_url: str | None = Field(None, description="Chroma server URL; unset uses an embedded store.")
+    chroma_collection: str = Field("knowledge_base", min_length=3, max_length=63)
+    chroma_auth_token: SecretStr | None = Field(None, description="Sent as `Authorization: Bearer`.")
+    chroma_timeout_seconds: float = Field(10.0, gt=0)
+    chroma_retries: int = Field(3, ge=0, le=10, description="Retries on transport errors only.")
+    chroma_breaker_failures: int = Field(5, ge=1, description="Consecutive failures that open the breaker.")
+    chroma_breaker_reset_seconds: float = Field(30.0, gt=0, description="How long the breaker stays open.")
+    chroma_hnsw_ef_search: int = Field(200, ge=10, description="Higher = closer to exact search.")
+
+    embedding_model_path: Path | None = Field(
+        None, description="A sentence-transformers model folder; unset uses the bundled all-MiniLM-L6-v2."
+    )
+    embedding_batch_size: int = Field(64, ge=1, le=1024)
+    embedding_device: str = Field("cpu")
+    chunk_max_tokens: int = Field(256, ge=32, le=256, description="Word pieces per chunk incl. its prefix.")
+
+    confluence_url: str | None = Field(None, description="e.g. https://acme.atlassian.net/wiki")
+    confluence_user: str | None = Field(None, description="Account email (Cloud); unset with a token = PAT.")
+    confluence_api_token: SecretStr | None = None
+    confluence_spaces: str = Field("", description="Comma-separated space keys to sync.")
+    confluence_timeout_seconds: float = Field(30.0, gt=0)
+    confluence_max_retries: int = Field(5, ge=0, le=20)
+    confluence_max_retry_after_seconds: float = Field(120.0, gt=0)
+    confluence_sync_overlap_minutes: int = Field(60, ge=0, description="CQL lastmodified look-back.")
+    confluence_page_limit: int = Field(50, ge=1, le=250, description="Results per CQL request.")
+    sample_space_dir: Path = Field(SAMPLE_SPACE_DIR)
+    default_classification: Literal["public", "internal", "confidential"] = Field(
+        "internal", description="For pages with no classification label."
+    )
+
+    llm_api_url: str | None = Field(None, description="OpenAI-compatible base URL, e.g. https://host/v1.")
+    llm_api_key: SecretStr | None = None
+    llm_model: str = "gpt-4o-mini"
+    llm_timeout_seconds: float = Field(30.0, gt=0)
+
+    log_format: Literal["auto", "json", "console"] = "auto"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("chroma_url", "confluence_url", "llm_api_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"must be an http(s) URL with a host, got {value!r}")
+        return value.rstrip("/")
+
+    @property
+    def space_keys(self) -> list[str]:
+        return [key.strip() for key in self.confluence_spaces.split(",") if key.strip()]
+
+    @property
+    def chroma_dir(self) -> Path:
+        return self.kb_home / "chroma"
+
+    @property
+    def confluence_configured(self) -> bool:
+        return self.confluence_url is not None
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings, turning pydantic's report into one that names the environment variables to fix."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']).upper()}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigError(f"Invalid settings ({problems}). Fix these environment variables.") from exc
+
+
+@cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once. Tests call `get_settings.cache_clear()` between cases."""
+    return load_settings()

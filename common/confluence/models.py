@@ -1,0 +1,92 @@
+"""Plain values that every page source produces, so ingestion never knows which source it reads."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from common.chunks import SourceKind
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    name: str
+    email: str | None = None
+    account_id: str | None = None
+
+    @property
+    def handle(self) -> str:
+        """How governance fields name a person: the email when known (Slack resolves owners by it)."""
+        return self.email or self.name
+
+
+@dataclass(frozen=True, slots=True)
+class PageRef:
+    """One line of a complete space listing: enough to reconcile deletions and restrictions."""
+
+    page_id: str
+    space_key: str
+    title: str
+    version: int
+    ancestor_ids: tuple[str, ...] = ()
+    restricted: bool = False
+    """True when the page itself carries read restrictions; inherited ones are resolved by the caller."""
+
+
+@dataclass(frozen=True, slots=True)
+class SourcePage:
+    page_id: str
+    space_key: str
+    title: str
+    url: str
+    version: int
+    body_storage: str
+    author: Person
+    last_editor: Person
+    created_at: datetime
+    updated_at: datetime
+    labels: tuple[str, ...] = ()
+    ancestor_ids: tuple[str, ...] = ()
+    restricted: bool = False
+    owner: Person | None = None
+    """An explicit owner (label `owner-<user>` or a sample-space field); None means the author owns it."""
+    classification: str | None = None
+    """An explicit classification from the source; None means decide from labels and defaults."""
+
+    def ref(self) -> PageRef:
+        return PageRef(
+            page_id=self.page_id,
+            space_key=self.space_key,
+            title=self.title,
+            version=self.version,
+            ancestor_ids=self.ancestor_ids,
+            restricted=self.restricted,
+        )
+
+
+class PageSource(Protocol):
+    """A place pages come from. Implementations: `RestPageSource` (Confluence) and `FolderPageSource`."""
+
+    kind: SourceKind
+
+    def space_keys(self) -> list[str]:
+        """The spaces this source is configured to sync."""
+        ...
+
+    def changed_pages(self, space_key: str, since: datetime | None) -> Iterator[SourcePage]:
+        """Pages modified at or after `since` (all pages when None), with bodies, oldest change first."""
+        ...
+
+    def list_pages(self, space_key: str) -> list[PageRef]:
+        """Every current page of the space. Raises `SourceError` rather than return a partial listing."""
+        ...
+
+    def get_page(self, page_id: str) -> SourcePage:
+        """One page with its body."""
+        ...
+
+    def user_name(self, ref: str) -> str | None:
+        """Display name for an account id, user key or username seen in a `ri:user` mention."""
+        ...

@@ -1,0 +1,182 @@
+"""Turning Confluence v1 REST payloads into `SourcePage`, `PageRef` and `Person` values.
+
+Pure functions with no I/O, so every rule about the payload shape sits here and is testable on fixtures.
+A field we asked Confluence to expand and did not get is an error naming the page and the field: guessing
+would be worse (a missing `restrictions` read as "unrestricted" would leak a private page into answers).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from common.confluence.models import PageRef, Person, SourcePage
+from common.errors import SourceError
+
+OWNER_LABEL_PREFIX = "owner-"
+"""A label `owner-<username>` names the page's owner explicitly, overriding the author."""
+
+_MISSING = object()
+
+
+def _get(payload: Mapping[str, Any], path: str) -> object:
+    """Follow a dotted path through nested objects; `_MISSING` when any step is absent or not an object."""
+    node: object = payload
+    for step in path.split("."):
+        if not isinstance(node, Mapping) or step not in node:
+            return _MISSING
+        node = node[step]
+    return node
+
+
+def _bad(page_id: str, path: str, problem: str) -> SourceError:
+    return SourceError(
+        f"Confluence page {page_id}: field {path!r} {problem}. The REST response does not have the shape of "
+        "the v1 content API; check that CONFLUENCE_URL is Confluence's base URL (…/wiki on Cloud)."
+    )
+
+
+def _text(payload: Mapping[str, Any], path: str, page_id: str) -> str:
+    value = _get(payload, path)
+    if not isinstance(value, str):
+        raise _bad(page_id, path, "is missing" if value is _MISSING else f"is not text ({value!r})")
+    return value
+
+
+def _integer(payload: Mapping[str, Any], path: str, page_id: str) -> int:
+    value = _get(payload, path)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _bad(page_id, path, "is missing" if value is _MISSING else f"is not a number ({value!r})")
+    return value
+
+
+def _mapping(payload: Mapping[str, Any], path: str, page_id: str) -> Mapping[str, Any]:
+    value = _get(payload, path)
+    if not isinstance(value, Mapping):
+        raise _bad(page_id, path, "is missing" if value is _MISSING else "is not an object")
+    return value
+
+
+def _objects(payload: Mapping[str, Any], path: str, page_id: str) -> list[Mapping[str, Any]]:
+    value = _get(payload, path)
+    if not isinstance(value, Sequence) or isinstance(value, str):
+        raise _bad(page_id, path, "is missing" if value is _MISSING else "is not a list")
+    if not all(isinstance(item, Mapping) for item in value):
+        raise _bad(page_id, path, "holds something other than objects")
+    return list(value)
+
+
+def _when(payload: Mapping[str, Any], path: str, page_id: str) -> datetime:
+    raw = _text(payload, path, page_id)
+    try:
+        return datetime.fromisoformat(raw)
+    except ValueError as exc:
+        raise _bad(page_id, path, f"is not an ISO-8601 timestamp ({raw!r})") from exc
+
+
+def page_id_of(content: Mapping[str, Any]) -> str:
+    """The content id, which every other error message names."""
+    return _text(content, "id", "(without an id)")
+
+
+def display_name(user: Mapping[str, Any]) -> str | None:
+    """What people call this user: Cloud's displayName/publicName, or a Data Center username."""
+    for key in ("displayName", "publicName", "username"):
+        value = user.get(key)
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
+def person_from_user(user: Mapping[str, Any], *, page_id: str, path: str) -> Person:
+    """A `Person` from a v1 user object (Cloud: accountId/email; Data Center: userKey, usually no email)."""
+    name = display_name(user)
+    if name is None:
+        raise _bad(page_id, f"{path}.displayName", "is missing")
+    email = user.get("email")
+    account_id = user.get("accountId") or user.get("userKey")
+    return Person(
+        name=name,
+        email=email if isinstance(email, str) and email else None,
+        account_id=account_id if isinstance(account_id, str) else None,
+    )
+
+
+def _person(content: Mapping[str, Any], path: str, page_id: str) -> Person:
+    return person_from_user(_mapping(content, path, page_id), page_id=page_id, path=path)
+
+
+def labels_of(content: Mapping[str, Any], page_id: str) -> tuple[str, ...]:
+    labels = _objects(content, "metadata.labels.results", page_id)
+    return tuple(_text(label, "name", page_id) for label in labels)
+
+
+def ancestor_ids_of(content: Mapping[str, Any], page_id: str) -> tuple[str, ...]:
+    """Confluence lists ancestors root first, which is the order `PageRef.ancestor_ids` promises."""
+    return tuple(_text(ancestor, "id", page_id) for ancestor in _objects(content, "ancestors", page_id))
+
+
+def is_restricted(content: Mapping[str, Any], page_id: str) -> bool:
+    """True when the page itself names any user or group allowed to read it."""
+    base = "restrictions.read.restrictions"
+    for kind in ("user", "group"):
+        entries = _mapping(content, f"{base}.{kind}", page_id)
+        results = entries.get("results")
+        size = entries.get("size")
+        if (isinstance(results, Sequence) and len(results) > 0) or (isinstance(size, int) and size > 0):
+            return True
+    return False
+
+
+def owner_from_labels(labels: Sequence[str]) -> Person | None:
+    for label in labels:
+        if label.startswith(OWNER_LABEL_PREFIX) and len(label) > len(OWNER_LABEL_PREFIX):
+            return Person(name=label[len(OWNER_LABEL_PREFIX) :])
+    return None
+
+
+def page_url(content: Mapping[str, Any], page_id: str, *, base_url: str | None) -> str:
+    """`_links.base` + `_links.webui`; search results carry `base` on the envelope, not on each content."""
+    base = _get(content, "_links.base")
+    if not isinstance(base, str):
+        base = base_url
+    if not base:
+        raise _bad(page_id, "_links.base", "is missing (neither on the page nor on the search response)")
+    return base.rstrip("/") + _text(content, "_links.webui", page_id)
+
+
+def page_from_content(content: Mapping[str, Any], *, base_url: str | None = None) -> SourcePage:
+    """A full `SourcePage` from content expanded with body, version, history, space, ancestors, labels and
+    read restrictions (see `rest_source.PAGE_EXPAND`)."""
+    page_id = page_id_of(content)
+    labels = labels_of(content, page_id)
+    return SourcePage(
+        page_id=page_id,
+        space_key=_text(content, "space.key", page_id),
+        title=_text(content, "title", page_id),
+        url=page_url(content, page_id, base_url=base_url),
+        version=_integer(content, "version.number", page_id),
+        body_storage=_text(content, "body.storage.value", page_id),
+        author=_person(content, "history.createdBy", page_id),
+        last_editor=_person(content, "version.by", page_id),
+        created_at=_when(content, "history.createdDate", page_id),
+        updated_at=_when(content, "version.when", page_id),
+        labels=labels,
+        ancestor_ids=ancestor_ids_of(content, page_id),
+        restricted=is_restricted(content, page_id),
+        owner=owner_from_labels(labels),
+    )
+
+
+def ref_from_content(content: Mapping[str, Any], *, space_key: str) -> PageRef:
+    """A `PageRef` from content expanded with version, ancestors and read restrictions only."""
+    page_id = page_id_of(content)
+    return PageRef(
+        page_id=page_id,
+        space_key=space_key,
+        title=_text(content, "title", page_id),
+        version=_integer(content, "version.number", page_id),
+        ancestor_ids=ancestor_ids_of(content, page_id),
+        restricted=is_restricted(content, page_id),
+    )

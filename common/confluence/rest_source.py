@@ -1,0 +1,347 @@
+"""Pages from Confluence's v1 REST API, for Confluence Cloud (`…/wiki`) and Data Center alike.
+
+We drive atlassian-python-api's `Confluence(url, cloud=False)`: its `cloud=True` client speaks API v2, whose
+`cql()` requests a path Confluence does not have. Cloud still serves v1 under `/wiki/rest/api/…`, so one
+client serves both. Retrying lives in the session (`rest_session`), payload rules in `rest_mapping`; this
+module issues the calls, follows pagination and turns every failure into `SourceError`/`SourceUnavailable`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any, TypeVar
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import requests
+from atlassian import Confluence
+from atlassian.errors import ApiError
+from urllib3.exceptions import MaxRetryError
+
+from common.chunks import SourceKind
+from common.config import Settings
+from common.confluence.models import PageRef, SourcePage
+from common.confluence.rest_mapping import display_name, page_from_content, ref_from_content
+from common.confluence.rest_session import RetryPolicy, build_session
+from common.errors import ConfigError, SourceError, SourceUnavailable
+
+T = TypeVar("T")
+
+PAGE_EXPAND = (
+    "body.storage",
+    "version",
+    "history",
+    "space",
+    "ancestors",
+    "metadata.labels",
+    "restrictions.read.restrictions.user",
+    "restrictions.read.restrictions.group",
+)
+"""Everything `rest_mapping.page_from_content` reads, in one request per page."""
+
+REF_EXPAND = (
+    "version",
+    "ancestors",
+    "restrictions.read.restrictions.user",
+    "restrictions.read.restrictions.group",
+)
+"""Enough for a complete listing (deletions, moves, restrictions) without downloading bodies."""
+
+CREDENTIALS_HINT = (
+    "check CONFLUENCE_USER and CONFLUENCE_API_TOKEN (Cloud: account email + API token; Data Center: a "
+    "personal access token with CONFLUENCE_USER unset) and that the account may view the configured spaces"
+)
+
+
+class _NotFound(SourceError):
+    """A 404, kept distinct so user look-ups can treat it as "unknown user" rather than a failure."""
+
+
+def _cql_string(value: str) -> str:
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{escaped}"'
+
+
+def pages_cql(space_key: str, since: datetime | None) -> str:
+    """CQL for a space's pages, oldest change first. CQL takes minutes, not seconds, in `yyyy/MM/dd HH:mm`;
+    we send UTC (aware values are converted, naive ones taken as UTC) and rely on the sync overlap."""
+    clauses = [f"space = {_cql_string(space_key)}", "type = page"]
+    if since is not None:
+        moment = since.astimezone(UTC) if since.tzinfo else since
+        clauses.append(f'lastmodified >= "{moment:%Y/%m/%d %H:%M}"')
+    return " AND ".join(clauses) + " ORDER BY lastmodified ASC"
+
+
+def _content_expand(items: Sequence[str]) -> str:
+    return ",".join(f"content.{item}" for item in items)
+
+
+def _links(envelope: Mapping[str, Any]) -> Mapping[str, Any]:
+    links = envelope.get("_links")
+    return links if isinstance(links, Mapping) else {}
+
+
+def _next_start(envelope: Mapping[str, Any], start: int, size: int, requested: int) -> int | None:
+    """The next `start` for offset paging, or None when this page was the last: empty, reaching `totalSize`,
+    or shorter than the page size the server says it used (it may cap our `limit`)."""
+    if size == 0:
+        return None
+    start = envelope["start"] if isinstance(envelope.get("start"), int) else start
+    total = envelope.get("totalSize")
+    if isinstance(total, int):
+        return start + size if start + size < total else None
+    limit = envelope.get("limit")
+    page_size = limit if isinstance(limit, int) and limit > 0 else requested
+    return start + size if size >= page_size else None
+
+
+class RestPageSource:
+    """A `PageSource` reading Confluence over REST. Not thread-safe: one instance per sync."""
+
+    kind: SourceKind = "confluence"
+
+    def __init__(
+        self,
+        *,
+        url: str,
+        token: str,
+        user: str | None = None,
+        spaces: Sequence[str] = (),
+        timeout_seconds: float = 30.0,
+        max_retries: int = 5,
+        max_retry_after_seconds: float = 120.0,
+        page_limit: int = 50,
+        backoff_factor: float = 1.0,
+        backoff_jitter_seconds: float = 1.0,
+        cloud: bool | None = None,
+    ) -> None:
+        """`cloud` decides how `user_name` looks people up (accountId vs user key/username); by default an
+        email + API token (basic auth) means Cloud and a bare token (PAT) means Data Center."""
+        self._url = url.rstrip("/")
+        self._spaces = list(spaces)
+        self._page_limit = page_limit
+        self._cloud = user is not None if cloud is None else cloud
+        self._policy = RetryPolicy(
+            max_retries=max_retries,
+            timeout_seconds=timeout_seconds,
+            max_retry_after_seconds=max_retry_after_seconds,
+            backoff_factor=backoff_factor,
+            backoff_jitter_seconds=backoff_jitter_seconds,
+        )
+        self._names: dict[str, str | None] = {}
+        auth: dict[str, str] = {"username": user, "password": token} if user else {"token": token}
+        # atlassian-python-api ships py.typed but leaves this constructor unannotated.
+        self._client: Any = Confluence(  # type: ignore[no-untyped-call]
+            url=self._url,
+            cloud=False,
+            timeout=max(1, math.ceil(timeout_seconds)),  # the library keeps int(); the session's is exact
+            session=build_session(self._policy),
+            backoff_and_retry=False,
+            retry_with_header=False,  # its own loop would sleep up to 30 min on a 429
+            **auth,
+        )
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RestPageSource:
+        if settings.confluence_url is None:
+            raise ConfigError("CONFLUENCE_URL is not set: set it to e.g. https://acme.atlassian.net/wiki.")
+        if settings.confluence_api_token is None:
+            raise ConfigError(
+                "CONFLUENCE_API_TOKEN is not set: use an API token with CONFLUENCE_USER (Cloud) "
+                "or a personal access token (Data Center)."
+            )
+        if not settings.space_keys:
+            raise ConfigError("CONFLUENCE_SPACES is empty: list the space keys to sync, e.g. ENG,HR.")
+        return cls(
+            url=settings.confluence_url,
+            user=settings.confluence_user or None,
+            token=settings.confluence_api_token.get_secret_value(),
+            spaces=settings.space_keys,
+            timeout_seconds=settings.confluence_timeout_seconds,
+            max_retries=settings.confluence_max_retries,
+            max_retry_after_seconds=settings.confluence_max_retry_after_seconds,
+            page_limit=settings.confluence_page_limit,
+        )
+
+    def close(self) -> None:
+        self._client.close()
+
+    def space_keys(self) -> list[str]:
+        return list(self._spaces)
+
+    def changed_pages(self, space_key: str, since: datetime | None) -> Iterator[SourcePage]:
+        self._check_space(space_key)
+        for content, base in self._search(pages_cql(space_key, since), _content_expand(PAGE_EXPAND)):
+            yield page_from_content(content, base_url=base)
+
+    def list_pages(self, space_key: str) -> list[PageRef]:
+        """Collected in full before returning: any failed page of results raises, never a partial list."""
+        self._check_space(space_key)
+        results = self._search(pages_cql(space_key, None), _content_expand(REF_EXPAND))
+        return [ref_from_content(content, space_key=space_key) for content, _ in results]
+
+    def get_page(self, page_id: str) -> SourcePage:
+        content = self._json(
+            lambda: self._client.get_page_by_id(page_id, expand=",".join(PAGE_EXPAND)),
+            doing=f"fetching page {page_id}",
+            not_found=f"Confluence page {page_id} does not exist or the account cannot view it",
+        )
+        return page_from_content(content)
+
+    def user_name(self, ref: str) -> str | None:
+        """Cached, including misses: pages mention the same people over and over."""
+        if ref not in self._names:
+            self._names[ref] = self._lookup_user(ref)
+        return self._names[ref]
+
+    def _lookup_user(self, ref: str) -> str | None:
+        """Cloud knows people by accountId; Data Center mentions carry a user key or (older) a username."""
+        lookups: list[Callable[[str], Any]] = (
+            [self._client.get_user_details_by_accountid]
+            if self._cloud
+            else [self._client.get_user_details_by_userkey, self._client.get_user_details_by_username]
+        )
+        for lookup in lookups:
+            try:
+                user = self._json(partial(lookup, ref), doing=f"looking up user {ref!r}", not_found="")
+            except _NotFound:
+                continue
+            return display_name(user)
+        return None
+
+    def _check_space(self, space_key: str) -> None:
+        """CQL answers an unknown space with an empty result, indistinguishable from "nothing changed"."""
+        self._json(
+            lambda: self._client.get_space(space_key),
+            doing=f"reading space {space_key}",
+            not_found=(
+                f"Confluence space {space_key!r} does not exist or the account cannot view it: "
+                f"fix CONFLUENCE_SPACES or the account's space permissions"
+            ),
+        )
+
+    def _search(self, cql: str, expand: str) -> Iterator[tuple[Mapping[str, Any], str | None]]:
+        """Every result's content with the envelope's `_links.base`, across all pages of the search.
+        Follows `_links.next` when given (Cloud's cursor paging), else pages by start/limit."""
+        start = 0
+        followed: set[str] = set()
+        envelope = self._search_page(cql, expand, start)
+        while True:
+            results = envelope.get("results")
+            if not isinstance(results, list):
+                raise SourceError(f"Confluence answered the CQL search {cql!r} without a 'results' list.")
+            base = _links(envelope).get("base")
+            for item in results:
+                content = item.get("content") if isinstance(item, Mapping) else None
+                if not isinstance(content, Mapping):
+                    raise SourceError(f"A result of the CQL search {cql!r} has no 'content' object.")
+                yield content, base if isinstance(base, str) else None
+            next_link = _links(envelope).get("next")
+            if isinstance(next_link, str) and next_link:
+                url = self._resolve_next(envelope, next_link, cql, expand)
+                if url in followed:
+                    raise SourceError(f"Confluence's paging of {cql!r} loops back to {url}; cannot list it.")
+                followed.add(url)
+                envelope = self._follow(url, cql)
+                continue
+            next_start = _next_start(envelope, start, len(results), self._page_limit)
+            if next_start is None:
+                return
+            start = next_start
+            envelope = self._search_page(cql, expand, start)
+
+    def _search_page(self, cql: str, expand: str, start: int) -> Mapping[str, Any]:
+        return self._json(
+            lambda: self._client.cql(cql, start=start, limit=self._page_limit, expand=expand),
+            doing=f"searching {cql!r} (start {start})",
+            not_found=f"Confluence has no search endpoint under {self._url}: check CONFLUENCE_URL",
+        )
+
+    def _follow(self, url: str, cql: str) -> Mapping[str, Any]:
+        return self._json(
+            lambda: self._client.get(url, absolute=True),
+            doing=f"following the next page of {cql!r}",
+            not_found=f"Confluence's next-page link {url} led nowhere; the search {cql!r} must restart",
+        )
+
+    def _resolve_next(self, envelope: Mapping[str, Any], link: str, cql: str, expand: str) -> str:
+        """Make a `_links.next` absolute. It is relative to the context path (`/wiki` on Cloud), not the
+        host, so `/rest/api/search?…` means `https://host/wiki/rest/api/search?…`. Query parameters the
+        link leaves out (Cloud has been seen to drop `expand`) are added back."""
+        ours = urlsplit(self._url)
+        parts = urlsplit(link)
+        path = parts.path
+        if not parts.scheme:
+            context = _links(envelope).get("context")
+            prefix = (context if isinstance(context, str) else ours.path).rstrip("/")
+            if prefix and not path.startswith(prefix + "/"):
+                path = prefix + "/" + path.lstrip("/")
+        query = dict(parse_qsl(parts.query, keep_blank_values=True))
+        for key, value in (("cql", cql), ("expand", expand), ("limit", str(self._page_limit))):
+            query.setdefault(key, value)
+        scheme, netloc = (parts.scheme, parts.netloc) if parts.scheme else (ours.scheme, ours.netloc)
+        return urlunsplit((scheme, netloc, path, urlencode(query, safe=","), ""))
+
+    def _json(self, call: Callable[[], object], *, doing: str, not_found: str) -> Mapping[str, Any]:
+        """Run one client call, insist on a JSON object back, and translate every failure."""
+        body = self._guard(call, doing=doing, not_found=not_found)
+        if not isinstance(body, Mapping):
+            shown = repr(body)[:120]
+            raise SourceError(f"Confluence answered {doing} with a body that is not a JSON object: {shown}")
+        return body
+
+    def _guard(self, call: Callable[[], T], *, doing: str, not_found: str) -> T:
+        try:
+            return call()
+        except ApiError as exc:  # the library wraps some HTTP errors (404 on pages/spaces/users)
+            if isinstance(exc.reason, requests.HTTPError):
+                raise self._from_http(exc.reason, doing=doing, not_found=not_found) from exc
+            raise SourceError(f"Confluence client failed while {doing}: {exc}") from exc
+        except requests.HTTPError as exc:
+            raise self._from_http(exc, doing=doing, not_found=not_found) from exc
+        except (requests.ConnectionError, requests.Timeout, requests.exceptions.RetryError) as exc:
+            raise SourceUnavailable(
+                f"Cannot reach Confluence at {self._url} while {doing}: {_transport_reason(exc)}. Tried "
+                f"{self._policy.describe()}. Check CONFLUENCE_URL and the network, or try again later."
+            ) from exc
+        except requests.RequestException as exc:
+            raise SourceError(f"Request to Confluence at {self._url} failed while {doing}: {exc}") from exc
+
+    def _from_http(self, exc: requests.HTTPError, *, doing: str, not_found: str) -> SourceError:
+        response = exc.response
+        status = response.status_code if response is not None else 0
+        url = response.url if response is not None else self._url
+        detail = str(exc).splitlines()[0] if str(exc) else f"HTTP {status}"
+        if status in (401, 403):
+            return SourceError(f"Confluence refused {doing} with {status} ({detail}): {CREDENTIALS_HINT}.")
+        if status == 404:
+            return _NotFound(f"{not_found} (404 from {url}).")
+        if status == 429 or status >= 500:
+            return SourceUnavailable(self._exhausted_message(response, status, url, doing))
+        return SourceError(f"Confluence answered {status} to {doing} ({url}): {detail}")
+
+    def _exhausted_message(
+        self, response: requests.Response | None, status: int, url: str, doing: str
+    ) -> str:
+        retry_after = response.headers.get("Retry-After") if response is not None else None
+        cap = self._policy.max_retry_after_seconds
+        if retry_after and retry_after.strip().isdigit() and int(retry_after) > cap:
+            return (
+                f"Confluence at {url} answered {status} while {doing} and asked to wait {retry_after} s "
+                f"(Retry-After), more than CONFLUENCE_MAX_RETRY_AFTER_SECONDS={cap:g}; not waiting. The next "
+                "sync will try again; raise that setting to wait longer."
+            )
+        return (
+            f"Confluence at {url} kept answering {status} while {doing}. Tried {self._policy.describe()}. "
+            "Try again later, or raise CONFLUENCE_MAX_RETRIES."
+        )
+
+
+def _transport_reason(exc: requests.RequestException) -> str:
+    """The innermost cause urllib3 gave up on (e.g. a read timeout), not requests' wrapper text."""
+    first = exc.args[0] if exc.args else None
+    if isinstance(first, MaxRetryError) and first.reason is not None:
+        return f"{type(first.reason).__name__}: {first.reason}"
+    return f"{type(exc).__name__}: {exc}"

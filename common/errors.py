@@ -1,0 +1,67 @@
+"""Every error the product raises on purpose.
+
+One flat hierarchy under `KbError`, so entry points can turn any of them into a clear message (CLI) or a
+status code (HTTP) without knowing where it came from. Each message says what went wrong *and* what a person
+can do about it.
+"""
+
+from __future__ import annotations
+
+
+class KbError(Exception):
+    """Base of every deliberate error in the knowledge base."""
+
+
+class ServiceUnavailable(KbError):
+    """A service the product depends on is down or overloaded: retrying later can succeed.
+
+    Entry points turn it into HTTP 503 or exit status 75 (EX_TEMPFAIL), and long runs stop at the first one,
+    because every further step would fail the same way.
+    """
+
+
+class ConfigError(KbError):
+    """A setting is missing or invalid; the message names the environment variable to fix."""
+
+
+class ChunkValidationError(KbError):
+    """A chunk record does not fit the metadata model; the message names the field."""
+
+    def __init__(self, field: str, problem: str, *, chunk_id: str | None = None) -> None:
+        self.field = field
+        self.problem = problem
+        self.chunk_id = chunk_id
+        where = f" in chunk {chunk_id!r}" if chunk_id else ""
+        super().__init__(f"Invalid chunk metadata field {field!r}{where}: {problem}")
+
+
+class StoreError(KbError):
+    """Chroma answered, but refused or failed the operation."""
+
+
+class StoreUnavailable(StoreError, ServiceUnavailable):
+    """Chroma cannot be reached (down, timing out, or the circuit breaker is open)."""
+
+
+class EmbeddingError(KbError):
+    """The embedding model could not be loaded or used."""
+
+
+class SourceError(KbError):
+    """A content source (Confluence or a folder of pages) failed in a way a retry will not fix."""
+
+
+class SourceUnavailable(SourceError, ServiceUnavailable):
+    """The content source cannot be reached or keeps failing after retries."""
+
+
+class EnrichmentError(KbError):
+    """The configured AI-metadata provider failed or answered something unusable."""
+
+
+class LlmError(KbError):
+    """The configured LLM provider refused the request or answered something unusable."""
+
+
+class LlmUnavailable(LlmError, ServiceUnavailable):
+    """The LLM provider cannot be reached or keeps failing (timeouts, 429, 5xx) after retries."""

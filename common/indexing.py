@@ -1,0 +1,298 @@
+"""Pages in, chunks in Chroma out: parse → chunk → diff against the store → embed → enrich → write.
+
+The store is compared before anything is embedded, so a re-sync of unchanged content embeds nothing, and
+every chunk keeps what only this system knows about it (`LEARNED_FIELDS`: quality, counts, reviews).
+Chunk ids come from the page id and the chunk's place in the page's heading structure, so editing one
+section re-embeds that section only; the others keep their ids, embeddings and scores.
+
+Embedding is batched across pages: the model is several times faster on a batch of a few hundred texts
+than on a page's handful, and it is most of the cost of a sync.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from functools import partial
+
+import numpy as np
+
+from common.chunking import ChunkDraft, chunk_page
+from common.chunks import (
+    LEARNED_FIELDS,
+    NEUTRAL_QUALITY_SCORE,
+    Chunk,
+    ChunkMetadata,
+    Classification,
+    SourceKind,
+    embedding_input,
+    to_chroma_metadata,
+)
+from common.confluence.models import SourcePage
+from common.embeddings import Embedder
+from common.enrichment import AiMetadata, Enricher, PageContent
+from common.errors import KbError, ServiceUnavailable
+from common.governance import classification_of, owner_of
+from common.logs import get_logger
+from common.storage_format import parse_storage_format
+from common.tokens import count_tokens
+from common.vectorstore import ChunkStore, StoredChunk
+
+log = get_logger(__name__)
+
+EMBED_BATCH = 256
+"""Texts gathered across pages before calling the model; large enough to keep it busy, small enough
+that a crash loses little work."""
+
+
+@dataclass(frozen=True, slots=True)
+class PageOutcome:
+    page_id: str
+    title: str
+    chunks_written: int = 0
+    chunks_embedded: int = 0
+    chunks_deleted: int = 0
+    error: str | None = None
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.chunks_written or self.chunks_deleted)
+
+
+@dataclass(slots=True)
+class _Planned:
+    chunk_id: str
+    draft: ChunkDraft
+    input_text: str
+    content_hash: str
+    existing: StoredChunk | None
+    embedding: tuple[float, ...] | None = None
+
+    @property
+    def content_changed(self) -> bool:
+        return self.existing is None or self.existing.metadata.content_hash != self.content_hash
+
+
+@dataclass(slots=True)
+class _PagePlan:
+    page: SourcePage
+    chunks: list[_Planned]
+    stale_ids: list[str]
+    existing: dict[str, StoredChunk] = field(default_factory=dict)
+
+    def needs_embedding(self) -> list[_Planned]:
+        return [planned for planned in self.chunks if planned.content_changed]
+
+
+class Indexer:
+    def __init__(
+        self,
+        *,
+        store: ChunkStore,
+        embedder: Embedder,
+        enricher: Enricher,
+        source_kind: SourceKind,
+        default_classification: Classification,
+        max_tokens: int,
+        user_name: Callable[[str], str | None],
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._store = store
+        self._embedder = embedder
+        self._enricher = enricher
+        self._source_kind = source_kind
+        self._default_classification = default_classification
+        self._max_tokens = max_tokens
+        self._user_name = user_name
+        self._clock = clock
+        self._count_tokens = partial(count_tokens, model_path=getattr(embedder, "model_path", None))
+
+    def index(self, pages: Iterable[SourcePage]) -> Iterator[PageOutcome]:
+        """Index pages, yielding one outcome per page as its chunks are committed.
+
+        A page that cannot be indexed yields an outcome with `error` set and the rest go on; only an outage
+        (`ServiceUnavailable`: store, source or LLM) stops the run, because nothing after it could be written either.
+        """
+        pending: list[_PagePlan] = []
+        pending_texts = 0
+        for page in pages:
+            try:
+                plan = self._plan(page)
+            except ServiceUnavailable:
+                raise
+            except KbError as exc:
+                yield self._failed(page, exc)
+                continue
+            pending.append(plan)
+            pending_texts += len(plan.needs_embedding())
+            if pending_texts >= EMBED_BATCH:
+                yield from self._commit(pending)
+                pending, pending_texts = [], 0
+        yield from self._commit(pending)
+
+    def _plan(self, page: SourcePage) -> _PagePlan:
+        parsed = parse_storage_format(page.body_storage, user_name=self._user_name)
+        if parsed.recovered:
+            log.warning("page_markup_recovered", page_id=page.page_id, title=page.title)
+        drafts = chunk_page(
+            title=page.title, blocks=parsed.blocks, max_tokens=self._max_tokens, count_tokens=self._count_tokens
+        )
+        existing = {c.id: c for c in self._store.get_chunks(where={"page_id": page.page_id}, with_embeddings=True)}
+        planned = []
+        for draft in drafts:
+            chunk_id = chunk_id_for(page.page_id, draft.key)
+            text = embedding_input(page_title=page.title, parent_headers=draft.parent_headers, text=draft.text)
+            planned.append(
+                _Planned(
+                    chunk_id=chunk_id,
+                    draft=draft,
+                    input_text=text,
+                    content_hash=content_hash(self._embedder.model_id, text),
+                    existing=existing.get(chunk_id),
+                )
+            )
+        keep = {p.chunk_id for p in planned}
+        return _PagePlan(page=page, chunks=planned, stale_ids=sorted(set(existing) - keep), existing=existing)
+
+    def _commit(self, plans: list[_PagePlan]) -> Iterator[PageOutcome]:
+        to_embed = [planned for plan in plans for planned in plan.needs_embedding()]
+        if to_embed:
+            vectors = self._embedder.embed([planned.input_text for planned in to_embed])
+            for planned, vector in zip(to_embed, vectors, strict=True):
+                planned.embedding = tuple(float(v) for v in vector)
+        for plan in plans:
+            try:
+                outcome = self._write(plan)
+            except ServiceUnavailable:
+                raise
+            except KbError as exc:
+                outcome = self._failed(plan.page, exc)
+            yield outcome
+
+    def _write(self, plan: _PagePlan) -> PageOutcome:
+        page = plan.page
+        embedded = plan.needs_embedding()
+        ai = self._ai_metadata(plan, content_changed=bool(embedded) or bool(plan.stale_ids))
+        now = self._clock()
+        upserts: list[Chunk] = []
+        updates: list[Chunk] = []
+        for index, planned in enumerate(plan.chunks):
+            metadata = self._metadata(plan, planned, index=index, ai=ai, now=now)
+            if planned.content_changed:
+                upserts.append(Chunk(planned.chunk_id, planned.draft.text, metadata, planned.embedding))
+            elif _differs(planned.existing, metadata, planned.draft.text):
+                updates.append(Chunk(planned.chunk_id, planned.draft.text, metadata))
+        self._store.upsert(upserts)
+        self._store.update_chunks(updates)
+        self._store.delete(plan.stale_ids)
+        outcome = PageOutcome(
+            page_id=page.page_id,
+            title=page.title,
+            chunks_written=len(upserts) + len(updates),
+            chunks_embedded=len(embedded),
+            chunks_deleted=len(plan.stale_ids),
+        )
+        if outcome.changed:
+            log.info(
+                "page_indexed",
+                page_id=page.page_id,
+                version=page.version,
+                written=outcome.chunks_written,
+                embedded=outcome.chunks_embedded,
+                deleted=outcome.chunks_deleted,
+            )
+        return outcome
+
+    def _ai_metadata(self, plan: _PagePlan, *, content_changed: bool) -> AiMetadata:
+        """Re-enrich only when the content changed, so an unchanged page never churns its AI fields."""
+        if not content_changed and plan.existing:
+            stored = next(iter(plan.existing.values())).metadata
+            return AiMetadata(stored.doc_type, stored.topics, stored.audience, stored.complexity, stored.summary)
+        vectors = np.asarray(
+            [p.embedding if p.embedding is not None else _stored_embedding(p) for p in plan.chunks],
+            dtype=np.float32,
+        )
+        return self._enricher.enrich(
+            PageContent(
+                title=plan.page.title,
+                labels=plan.page.labels,
+                headers=tuple(dict.fromkeys(h for p in plan.chunks for h in p.draft.parent_headers)),
+                chunk_texts=tuple(p.draft.text for p in plan.chunks),
+                chunk_types=tuple(p.draft.chunk_type for p in plan.chunks),
+                embeddings=vectors,
+            )
+        )
+
+    def _metadata(self, plan: _PagePlan, planned: _Planned, *, index: int, ai: AiMetadata, now: float) -> ChunkMetadata:
+        page = plan.page
+        learned = _learned_fields(planned.existing, plan.existing)
+        return ChunkMetadata(
+            page_id=page.page_id,
+            page_title=page.title,
+            chunk_type=planned.draft.chunk_type,
+            chunk_index=index,
+            space_key=page.space_key,
+            url=page.url,
+            author=page.author.handle,
+            created_at=page.created_at,
+            updated_at=page.updated_at,
+            owner=owner_of(page),
+            classification=classification_of(page, default=self._default_classification),
+            doc_type=ai.doc_type,
+            topics=ai.topics,
+            audience=ai.audience,
+            complexity=ai.complexity,
+            summary=ai.summary,
+            parent_headers=planned.draft.parent_headers,
+            labels=page.labels,
+            source=self._source_kind,
+            page_version=page.version,
+            content_hash=planned.content_hash,
+            ingested_at=now,
+            language=planned.draft.language,
+            **learned,
+        )
+
+    @staticmethod
+    def _failed(page: SourcePage, exc: KbError) -> PageOutcome:
+        log.error("page_failed", page_id=page.page_id, title=page.title, error=str(exc))
+        return PageOutcome(page_id=page.page_id, title=page.title, error=str(exc))
+
+
+def chunk_id_for(page_id: str, key: str) -> str:
+    """Readable page prefix (deletes by page are easy to eyeball) plus a digest of the structural key."""
+    return f"{page_id}-{hashlib.sha256(key.encode()).hexdigest()[:16]}"
+
+
+def content_hash(model_id: str, input_text: str) -> str:
+    """Covers the model too: switching models re-embeds everything, as it must."""
+    return hashlib.sha256(f"{model_id}\n{input_text}".encode()).hexdigest()[:32]
+
+
+def _learned_fields(existing: StoredChunk | None, page_chunks: dict[str, StoredChunk]) -> dict[str, object]:
+    """Keep what votes and reviews taught us; a new chunk of a reviewed page inherits the page's review."""
+    if existing is not None:
+        return {name: getattr(existing.metadata, name) for name in LEARNED_FIELDS}
+    fields: dict[str, object] = {"quality_score": NEUTRAL_QUALITY_SCORE, "access_count": 0, "feedback_count": 0}
+    reviewed = [c.metadata for c in page_chunks.values() if c.metadata.reviewed_at is not None]
+    if reviewed:
+        latest = max(reviewed, key=lambda m: m.reviewed_at or m.created_at)
+        fields |= {"reviewed_by": latest.reviewed_by, "reviewed_at": latest.reviewed_at}
+    return fields
+
+
+def _stored_embedding(planned: _Planned) -> tuple[float, ...]:
+    assert planned.existing is not None and planned.existing.embedding is not None
+    return planned.existing.embedding
+
+
+def _differs(existing: StoredChunk | None, metadata: ChunkMetadata, text: str) -> bool:
+    if existing is None:
+        return True
+    stored = to_chroma_metadata(existing.metadata)
+    desired = to_chroma_metadata(metadata)
+    stored.pop("ingested_at")
+    desired.pop("ingested_at")
+    return stored != desired or existing.text != text

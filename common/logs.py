@@ -1,0 +1,58 @@
+"""Structured logging: JSON lines that Cloud Logging parses on Cloud Run, readable lines on a terminal.
+
+Every log call passes its ids (page, chunk, request, event) as keyword fields; `bind_context` adds ids for
+the rest of a request or job run through structlog's context variables.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from typing import Any
+
+import structlog
+from structlog.typing import EventDict, WrappedLogger
+
+def configure_logging(*, log_format: str = "auto", level: str = "INFO") -> None:
+    """Set up structlog once per process. `auto` means JSON unless stderr is an interactive terminal."""
+    use_json = log_format == "json" or (log_format == "auto" and not _interactive())
+    renderer: Any = structlog.processors.JSONRenderer() if use_json else structlog.dev.ConsoleRenderer()
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.format_exc_info,
+            *([_cloud_logging_severity] if use_json else []),
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelNamesMapping()[level]),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        cache_logger_on_first_use=False,
+    )
+
+
+def get_logger(name: str) -> structlog.typing.FilteringBoundLogger:
+    logger: structlog.typing.FilteringBoundLogger = structlog.get_logger(logger_name=name)
+    return logger
+
+
+def bind_context(**ids: str) -> None:
+    structlog.contextvars.bind_contextvars(**ids)
+
+
+def clear_context() -> None:
+    structlog.contextvars.clear_contextvars()
+
+
+def _interactive() -> bool:
+    on_cloud_run = bool(os.environ.get("K_SERVICE") or os.environ.get("CLOUD_RUN_JOB"))
+    return sys.stderr.isatty() and not on_cloud_run
+
+
+def _cloud_logging_severity(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
+    """Cloud Logging reads `severity` and `message`; keep structlog's names out of its way."""
+    event_dict["severity"] = str(event_dict.pop("level", "info")).upper()
+    event_dict["message"] = event_dict.pop("event", "")
+    return event_dict

@@ -1,0 +1,527 @@
+"""Confluence storage format → a flat sequence of typed blocks, in document order.
+
+Storage format is XHTML with undeclared `ac:`, `ri:` and `at:` prefixes, HTML named entities that XML does
+not know, and CDATA inside code macros. Chunking needs structure, not markup: headings to build section
+paths, code verbatim with its language, tables as rows under a header, lists as indented items, panels with
+their kind, and everything else as prose with its whitespace normalised.
+
+What each macro becomes:
+- `code`, `noformat`, `paste-code-macro` → code blocks; `plantuml` too (language "plantuml"), because the
+  names and labels in a diagram are content search should find, and as a code chunk its layout keywords
+  cannot dilute prose.
+- `info`, `note`, `warning`, `tip`, `panel`, `success`, `error`, `alert` → panels that keep kind and title.
+- `status` → its title inline, e.g. "[DONE]"; a single-issue `jira` macro → its issue key ("PROJ-27"), which
+  is what Confluence shows and what people search for. Issue queries (JQL tables, counts) render nothing.
+- any other macro with a rich-text body (`excerpt`, `expand`, `details`, `section`, …) → its body, as if the
+  macro were not there.
+- every other macro renders nothing: `toc`, `pagetree`, `children`, `anchor`, `excerpt-include`,
+  `profile`, `roadmap`, math (LaTeX source reads as noise), … Macro parameters never become text.
+Emoticons and placeholders render nothing; layouts are transparent.
+
+A page that is not well-formed XML is still read: stray end tags are dropped, open ones closed, and lxml's
+recovering parser does the rest. `ParsedPage.recovered` says so; this module logs nothing, the caller does.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from html.entities import html5
+from typing import Any
+
+from lxml import etree
+
+AC_NS = "http://atlassian.com/content"
+RI_NS = "http://atlassian.com/resource/identifier"
+AT_NS = "http://atlassian.com/template"
+_NAMESPACES = {"ac": AC_NS, "ri": RI_NS, "at": AT_NS}
+_PREFIXES = {uri: prefix for prefix, uri in _NAMESPACES.items()}
+_ROOT_OPEN = f'<kb-root xmlns:ac="{AC_NS}" xmlns:ri="{RI_NS}" xmlns:at="{AT_NS}">'
+_ROOT_CLOSE = "</kb-root>"
+
+CODE_MACROS = frozenset({"code", "noformat", "paste-code-macro", "plantuml"})
+PANEL_MACROS = frozenset({"info", "note", "warning", "tip", "panel", "success", "error", "alert"})
+_PANEL_LABELS = {"info": "Info", "note": "Note", "warning": "Warning", "tip": "Tip", "success": "Success",
+                 "error": "Error", "alert": "Alert"}
+"""A generic `panel` is a coloured box with no meaning of its own, so it gets no label."""
+
+_HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
+_LISTS = frozenset({"ul", "ol", "ac:task-list"})
+_CONTAINERS = frozenset({
+    "p", "div", "blockquote", "section", "article", "hr", "ac:layout", "ac:layout-section",
+    "ac:layout-cell", "ac:rich-text-body", "ac:adf-extension", "ac:adf-node", "ac:adf-content",
+})
+_BLOCK_ELEMENTS = _HEADINGS | _LISTS | _CONTAINERS | {"pre", "table"}
+_SILENT = frozenset({
+    "ac:parameter", "ac:plain-text-body", "ac:task-id", "ac:task-status", "ac:placeholder", "ac:emoticon",
+    "ac:adf-attribute", "ac:adf-fallback", "colgroup", "col", "script", "style",
+})
+_VOID_HTML = frozenset({"br", "hr", "img", "col", "input", "meta", "link", "area", "base", "wbr", "source"})
+
+_CDATA = re.compile(r"(<!\[CDATA\[.*?\]\]>)", re.DOTALL)
+_ENTITY = re.compile(r"&(#?[A-Za-z0-9]+;)?")
+_LONE_LT = re.compile(r"<(?![A-Za-z_/!?])")
+_XML_SPECIALS = frozenset("&<>\"'")
+_NOT_XML_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_TAG = re.compile(
+    r"<!\[CDATA\[.*?\]\]>|<!--.*?-->|<[?!][^>]*>|</([^\s>]+)\s*>"
+    r"|<([A-Za-z_][^\s/>]*)((?:\s+[^\s=/>]+\s*=\s*(?:\"[^\"]*\"|'[^']*'))*)\s*(/?)>",
+    re.DOTALL,
+)
+_WHITESPACE = re.compile(r"\s+")
+
+
+@dataclass(frozen=True, slots=True)
+class Heading:
+    level: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Paragraph:
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Code:
+    text: str
+    """Verbatim, whitespace included: indentation is meaning in code."""
+    language: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    header: tuple[str, ...]
+    """Empty when the table has no header row."""
+    rows: tuple[tuple[str, ...], ...]
+
+    @staticmethod
+    def render_row(cells: tuple[str, ...]) -> str:
+        return " | ".join(cells)
+
+    @property
+    def header_line(self) -> str:
+        return self.render_row(self.header) if self.header else ""
+
+    @property
+    def row_lines(self) -> tuple[str, ...]:
+        return tuple(self.render_row(row) for row in self.rows)
+
+    @property
+    def text(self) -> str:
+        return "\n".join(line for line in (self.header_line, *self.row_lines) if line)
+
+
+@dataclass(frozen=True, slots=True)
+class ListBlock:
+    items: tuple[str, ...]
+    """One line per item, already indented for nesting and marked ("-", "2.", "[ ]", "[x]")."""
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.items)
+
+
+@dataclass(frozen=True, slots=True)
+class Panel:
+    kind: str
+    """The macro's meaning: info, note, warning, tip, success, error, alert, or plain panel."""
+    title: str
+    body: str
+
+    @property
+    def text(self) -> str:
+        label = _PANEL_LABELS.get(self.kind)
+        lines = [line for line in (self.title, self.body) if line]
+        if label:
+            lines[0] = f"{label}: {lines[0]}" if lines else label
+        return "\n".join(lines)
+
+
+Block = Heading | Paragraph | Code | Table | ListBlock | Panel
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedPage:
+    blocks: tuple[Block, ...]
+    recovered: bool
+    """True when the body was not well-formed and had to be repaired: text may be missing around the defect."""
+
+    @property
+    def text(self) -> str:
+        return "\n".join(block.text for block in self.blocks)
+
+
+def _unknown_user(ref: str) -> str | None:
+    return None
+
+
+def parse_storage_format(xhtml: str, *, user_name: Callable[[str], str | None] = _unknown_user) -> ParsedPage:
+    """Read a storage-format body; never raises, whatever the markup.
+
+    `user_name` turns a user reference (account id, user key or username) into a display name; mentions it
+    cannot resolve read "@user".
+    """
+    root, recovered = _parse_tree(xhtml)
+    return ParsedPage(blocks=tuple(_Reader(user_name).blocks(root)), recovered=recovered)
+
+
+def _parse_tree(xhtml: str) -> tuple[Any, bool]:
+    prepared, unknown_entities = _prepare(xhtml)
+    document = _ROOT_OPEN + prepared + _ROOT_CLOSE
+    try:
+        return etree.fromstring(document.encode(), _parser(recover=False)), unknown_entities
+    except etree.XMLSyntaxError:
+        pass
+    try:
+        root = etree.fromstring(_balance(document).encode(), _parser(recover=True))
+    except etree.XMLSyntaxError:
+        root = None
+    return (root if root is not None else etree.Element("kb-root")), True
+
+
+def _parser(*, recover: bool) -> Any:
+    """A fresh parser per page: lxml parsers must not be shared between threads."""
+    return etree.XMLParser(recover=recover, resolve_entities=False, no_network=True, load_dtd=False,
+                           remove_comments=True, remove_pis=True)
+
+
+def _prepare(xhtml: str) -> tuple[str, bool]:
+    """Make the body XML outside CDATA, and say whether it held entities nobody knows.
+
+    Every entity becomes a character or a numeric reference: once libxml2 has recovered from one error it
+    silently drops later named references, even `&amp;`, but keeps numeric ones. A bare `&` or `<` becomes a
+    reference too; an unknown entity stays visible as its literal text. CDATA is code and stays as written.
+    """
+    parts = _CDATA.split(_NOT_XML_CHARS.sub("", xhtml))
+    prose = [part for part in parts if not part.startswith("<![CDATA[")]
+    unknown = any(
+        name and not name.startswith("#") and name not in html5 for part in prose for name in _ENTITY.findall(part)
+    )
+    prepared = "".join(
+        part if part.startswith("<![CDATA[") else _LONE_LT.sub("&#60;", _ENTITY.sub(_entity, part)) for part in parts
+    )
+    return prepared, unknown
+
+
+def _entity(match: re.Match[str]) -> str:
+    name = match.group(1)
+    if name is None:
+        return "&#38;"
+    if name.startswith("#"):
+        return match.group(0)
+    if name not in html5:
+        return "&#38;" + name
+    return "".join(f"&#{ord(char)};" if char in _XML_SPECIALS else char for char in html5[name])
+
+
+def _balance(document: str) -> str:
+    """Drop end tags that close nothing open and close what is left open, so one stray `</td>` costs no text.
+
+    libxml2's recovery alone discards everything after a mismatched end tag. HTML void elements written
+    without a slash (`<br>`) are closed on the spot.
+    """
+    out: list[str] = []
+    stack: list[str] = []
+    position = 0
+    for match in _TAG.finditer(document):
+        out.append(document[position:match.start()])
+        position = match.end()
+        end, start, attributes, self_closing = match.groups()
+        if end is not None:
+            while end in stack:
+                name = stack.pop()
+                out.append(f"</{name}>")
+                if name == end:
+                    break
+        elif start is None:
+            out.append(match.group(0))
+        elif self_closing or start.lower() in _VOID_HTML:
+            out.append(f"<{start}{attributes}/>")
+        else:
+            stack.append(start)
+            out.append(match.group(0))
+    out.append(document[position:])
+    out.extend(f"</{name}>" for name in reversed(stack))
+    return "".join(out)
+
+
+class _Reader:
+    """Walks the tree; one instance per page because it carries the page's user-name callback."""
+
+    def __init__(self, user_name: Callable[[str], str | None]) -> None:
+        self._user_name = user_name
+
+    def blocks(self, parent: Any) -> Iterator[Block]:
+        """Block children become blocks; runs of inline content between them become paragraphs."""
+        run = [_space(parent.text)]
+        for child in parent:
+            if _is_block(child):
+                yield from _paragraph(run)
+                run = []
+                yield from self._block(child)
+            else:
+                run.append(self.inline(child))
+            run.append(_space(child.tail))
+        yield from _paragraph(run)
+
+    def plain(self, element: Any) -> str:
+        """One line of text, for places that hold one: headings, table cells, list items."""
+        return _one_line(" ".join(block.text for block in self.blocks(element)))
+
+    def inline(self, element: Any) -> str:
+        name = _name(element)
+        if name == "br":
+            return "\n"
+        if name in _SILENT or not name:
+            return ""
+        if name == "ac:link":
+            return self._link(element)
+        if name == "ac:image":
+            return _attr(_child(element, "ri:attachment"), "ri:filename")
+        if name == "ri:user":
+            return self._user(element)
+        if name == "time":
+            return str(element.get("datetime", ""))
+        if name == "ac:structured-macro":
+            return self._inline_macro(element)
+        text = _space(element.text) + "".join(self.inline(child) + _space(child.tail) for child in element)
+        return f"\n{text}\n" if name in _BLOCK_ELEMENTS else text
+
+    def _block(self, element: Any) -> Iterator[Block]:
+        name = _name(element)
+        if name in _HEADINGS:
+            text = self.plain(element)
+            if text:
+                yield Heading(level=int(name[1]), text=text)
+        elif name == "pre":
+            yield from _code("".join(element.itertext()), "")
+        elif name == "table":
+            yield from self._table(element)
+        elif name in _LISTS:
+            yield from self._list(element)
+        elif name == "ac:structured-macro":
+            yield from self._macro(element)
+        else:
+            yield from self.blocks(element)
+
+    def _macro(self, element: Any) -> Iterator[Block]:
+        macro = _macro_name(element)
+        body = _child(element, "ac:rich-text-body")
+        if macro in CODE_MACROS:
+            yield from _code(_child_text(element, "ac:plain-text-body"), _language(element, macro))
+        elif macro in PANEL_MACROS:
+            text = "\n".join(block.text for block in self.blocks(body)) if body is not None else ""
+            title = _one_line(_param(element, "title"))
+            if text or title:
+                yield Panel(kind=_panel_kind(element, macro), title=title, body=text)
+        elif body is not None:
+            yield from self.blocks(body)
+
+    def _inline_macro(self, element: Any) -> str:
+        macro = _macro_name(element)
+        if macro == "status":
+            title = _one_line(_param(element, "title"))
+            return f"[{title}]" if title else ""
+        if macro in ("jira", "jiraissues"):
+            return _one_line(_param(element, "key"))
+        if macro in CODE_MACROS:
+            return _child_text(element, "ac:plain-text-body")
+        body = _child(element, "ac:rich-text-body")
+        return self.inline(body) if body is not None else ""
+
+    def _table(self, element: Any) -> Iterator[Table]:
+        rows = [
+            [(self.plain(cell), _name(cell) == "th") for cell in row if _name(cell) in ("td", "th")]
+            for row in _table_rows(element)
+        ]
+        rows = [row for row in rows if any(text for text, _ in row)]
+        if not rows:
+            return
+        first_is_header = all(is_th for _, is_th in rows[0])
+        no_th_anywhere = not any(is_th for row in rows for _, is_th in row)
+        texts = [tuple(text for text, _ in row) for row in rows]
+        if first_is_header or (no_th_anywhere and len(rows) > 1):
+            yield Table(header=texts[0], rows=tuple(texts[1:]))
+        else:
+            yield Table(header=(), rows=tuple(texts))
+
+    def _list(self, element: Any) -> Iterator[Block]:
+        """Item lines grouped into list blocks; code, tables and panels inside items split the list there."""
+        lines: list[str] = []
+        for entry in self._entries(element, depth=0):
+            if isinstance(entry, str):
+                lines.append(entry)
+                continue
+            if lines:
+                yield ListBlock(items=tuple(lines))
+                lines = []
+            yield entry
+        if lines:
+            yield ListBlock(items=tuple(lines))
+
+    def _entries(self, element: Any, depth: int) -> Iterator[str | Block]:
+        if _name(element) == "ac:task-list":
+            for task in _children(element, "ac:task"):
+                done = _child_text(task, "ac:task-status").strip() == "complete"
+                body = _child(task, "ac:task-body")
+                if body is not None:
+                    yield from self._item(body, "[x]" if done else "[ ]", depth)
+            return
+        ordered = _name(element) == "ol"
+        number = _start(element)
+        for child in element:
+            if _name(child) in _LISTS:
+                yield from self._entries(child, depth + 1)
+            elif _name(child) == "li":
+                yield from self._item(child, f"{number}." if ordered else "-", depth)
+                number += 1
+
+    def _item(self, content: Any, marker: str, depth: int) -> Iterator[str | Block]:
+        lead = f"{'   ' * depth}{marker} "
+        text = [_space(content.text)]
+        for child in content:
+            name = _name(child)
+            if name in _LISTS or _is_hoisted(child):
+                line = _one_line("".join(text))
+                if line:
+                    yield lead + line
+                    lead = " " * len(lead)
+                text = []
+                yield from (self._entries(child, depth + 1) if name in _LISTS else self._block(child))
+            else:
+                text.append(f" {self.plain(child)} " if _is_block(child) else self.inline(child))
+            text.append(_space(child.tail))
+        line = _one_line("".join(text))
+        if line:
+            yield lead + line
+
+    def _link(self, element: Any) -> str:
+        body = _child(element, "ac:link-body")
+        text = self.inline(body) if body is not None else _child_text(element, "ac:plain-text-link-body")
+        if text.strip():
+            return text
+        for resource in element:
+            name = _name(resource)
+            if name == "ri:user":
+                return self._user(resource)
+            if name in ("ri:page", "ri:blog-post"):
+                return _attr(resource, "ri:content-title")
+            if name == "ri:attachment":
+                return _attr(resource, "ri:filename")
+            if name == "ri:space":
+                return _attr(resource, "ri:space-key")
+        return ""
+
+    def _user(self, element: Any) -> str:
+        ref = _attr(element, "ri:account-id") or _attr(element, "ri:userkey") or _attr(element, "ri:username")
+        return (self._user_name(ref) if ref else None) or "@user"
+
+
+def _paragraph(run: list[str]) -> Iterator[Paragraph]:
+    lines = (" ".join(line.split()) for line in "".join(run).split("\n"))
+    text = "\n".join(line for line in lines if line)
+    if text:
+        yield Paragraph(text=text)
+
+
+def _code(text: str, language: str) -> Iterator[Code]:
+    if text.strip():
+        yield Code(text=text, language=language)
+
+
+def _language(element: Any, macro: str) -> str:
+    language = _param(element, "language") or _param(element, "")
+    return language.strip().lower() or ("plantuml" if macro == "plantuml" else "")
+
+
+def _panel_kind(element: Any, macro: str) -> str:
+    """An `alert` macro's meaning is in its `type` parameter (Success, Warning, …)."""
+    if macro != "alert":
+        return macro
+    kind = _param(element, "type").strip().lower()
+    return kind if kind in _PANEL_LABELS else "alert"
+
+
+def _is_block(element: Any) -> bool:
+    name = _name(element)
+    if name == "ac:structured-macro":
+        macro = _macro_name(element)
+        return macro in CODE_MACROS or macro in PANEL_MACROS or _child(element, "ac:rich-text-body") is not None
+    return name in _BLOCK_ELEMENTS
+
+
+def _is_hoisted(element: Any) -> bool:
+    """Inside a list item, these stay blocks of their own instead of being squeezed into the item's line."""
+    name = _name(element)
+    if name == "ac:structured-macro":
+        macro = _macro_name(element)
+        return macro in CODE_MACROS or macro in PANEL_MACROS
+    return name in ("table", "pre")
+
+
+def _table_rows(table: Any) -> Iterator[Any]:
+    for child in table:
+        if _name(child) == "tr":
+            yield child
+        elif _name(child) in ("thead", "tbody", "tfoot"):
+            yield from _children(child, "tr")
+
+
+def _start(element: Any) -> int:
+    try:
+        return int(element.get("start", "1"))
+    except ValueError:
+        return 1
+
+
+def _name(element: Any) -> str:
+    """`ac:structured-macro` style names; "" for comments and entity references."""
+    tag = element.tag
+    if not isinstance(tag, str):
+        return ""
+    if tag.startswith("{"):
+        uri, _, local = tag[1:].partition("}")
+        return f"{_PREFIXES.get(uri, uri)}:{local}"
+    return tag.lower()
+
+
+def _attr(element: Any, name: str) -> str:
+    if element is None:
+        return ""
+    prefix, _, local = name.rpartition(":")
+    return str(element.get(f"{{{_NAMESPACES[prefix]}}}{local}" if prefix else local) or "")
+
+
+def _macro_name(element: Any) -> str:
+    return _attr(element, "ac:name").strip().lower()
+
+
+def _children(element: Any, name: str) -> Iterator[Any]:
+    return (child for child in element if _name(child) == name)
+
+
+def _child(element: Any, name: str) -> Any:
+    return next(_children(element, name), None)
+
+
+def _child_text(element: Any, name: str) -> str:
+    child = _child(element, name)
+    return "".join(child.itertext()) if child is not None else ""
+
+
+def _param(element: Any, name: str) -> str:
+    for parameter in _children(element, "ac:parameter"):
+        if _attr(parameter, "ac:name") == name:
+            return "".join(parameter.itertext())
+    return ""
+
+
+def _space(text: str | None) -> str:
+    """Source whitespace, newlines included, is layout: one space. Only `<br>` makes a line break."""
+    return _WHITESPACE.sub(" ", text) if text else ""
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())

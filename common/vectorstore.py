@@ -1,0 +1,456 @@
+"""ChromaDB, the source of truth for every chunk: text, embedding and all metadata.
+
+`ChunkStore` is the only code that talks to Chroma. It gives the rest of the product what the plan's phase 1
+asks for (single and batch metadata updates, metadata reads without vectors, upsert/delete by page) and makes
+Chroma's failure modes explicit:
+
+- every call has a timeout (Chroma's HTTP client has none by default);
+- transport errors are retried with exponential backoff and jitter; nothing else is, because a refused
+  request will be refused again;
+- a circuit breaker fails fast while the server is down and lets a trial call through after a pause;
+- everything surfaces as `StoreUnavailable` (retry later) or `StoreError` (fix the request), never as an
+  httpx or chromadb exception.
+
+Collections use cosine space and never get an embedding function: Chroma's default one downloads a model at
+run time. Embeddings are always computed by `common.embeddings` and passed in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import chromadb
+import httpx
+from chromadb.api import ClientAPI
+from chromadb.api.models.Collection import Collection
+from chromadb.errors import ChromaError
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
+
+from common.chunks import Chunk, ChunkMetadata, from_chroma_metadata, to_chroma_metadata, validate_fields
+from common.circuit_breaker import CircuitBreaker
+from common.config import Settings
+from common.errors import StoreError, StoreUnavailable
+from common.logs import get_logger
+
+T = TypeVar("T")
+log = get_logger(__name__)
+
+SYNC_STATE_PREFIX = "sync_cursor:"
+READ_PAGE_SIZE = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class StoredChunk:
+    id: str
+    text: str
+    metadata: ChunkMetadata
+    embedding: tuple[float, ...] | None
+
+
+class ChunkNotFound(StoreError):
+    """An update named chunk ids the store does not hold."""
+
+
+class ChunkStore:
+    """One Chroma collection of chunks, reached through a client made by `connect` on first use."""
+
+    def __init__(
+        self,
+        *,
+        connect: Callable[[], ClientAPI],
+        collection_name: str,
+        target: str,
+        ef_search: int,
+        retries: int,
+        breaker: CircuitBreaker,
+        max_batch_size: int | None = None,
+    ) -> None:
+        self._connect = connect
+        self._collection_name = collection_name
+        self._target = target
+        self._ef_search = ef_search
+        self._retries = retries
+        self._breaker = breaker
+        self._client: ClientAPI | None = None
+        self._col: Collection | None = None
+        self._batch_cap = max_batch_size
+        self._max_batch: int | None = None
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, *, collection_name: str | None = None, max_batch_size: int | None = None
+    ) -> ChunkStore:
+        name = collection_name or settings.chroma_collection
+        breaker = CircuitBreaker(
+            failure_threshold=settings.chroma_breaker_failures,
+            reset_seconds=settings.chroma_breaker_reset_seconds,
+        )
+        if settings.chroma_url is None:
+            path = settings.chroma_dir
+            return cls(
+                connect=lambda: _embedded_client(str(path)),
+                collection_name=name,
+                target=f"embedded store at {path}",
+                ef_search=settings.chroma_hnsw_ef_search,
+                retries=settings.chroma_retries,
+                breaker=breaker,
+                max_batch_size=max_batch_size,
+            )
+        url = settings.chroma_url
+        token = settings.chroma_auth_token.get_secret_value() if settings.chroma_auth_token else None
+        timeout = settings.chroma_timeout_seconds
+        return cls(
+            connect=lambda: _http_client(url, token=token, timeout_seconds=timeout),
+            collection_name=name,
+            target=f"Chroma server at {url} (CHROMA_URL)",
+            ef_search=settings.chroma_hnsw_ef_search,
+            retries=settings.chroma_retries,
+            breaker=breaker,
+            max_batch_size=max_batch_size,
+        )
+
+    @property
+    def collection_name(self) -> str:
+        return self._collection_name
+
+    # --- writes -------------------------------------------------------------------------------------
+
+    def upsert(self, chunks: Sequence[Chunk]) -> None:
+        """Insert or replace whole chunks. Every chunk must carry its embedding."""
+        for chunk in chunks:
+            if chunk.embedding is None:
+                raise StoreError(f"Chunk {chunk.id!r} has no embedding; upsert needs one (use update_chunks).")
+        for batch in self._batches(chunks):
+            self._call(
+                "upsert",
+                lambda col, b=batch: col.upsert(
+                    ids=[c.id for c in b],
+                    documents=[c.text for c in b],
+                    embeddings=[list(c.embedding or ()) for c in b],
+                    metadatas=[to_chroma_metadata(c.metadata) for c in b],  # type: ignore[misc]
+                ),
+            )
+
+    def update_chunks(self, chunks: Sequence[Chunk]) -> None:
+        """Replace text and metadata of existing chunks, keeping their stored embeddings."""
+        for batch in self._batches(chunks):
+            self._call(
+                "update",
+                lambda col, b=batch: col.update(
+                    ids=[c.id for c in b],
+                    documents=[c.text for c in b],
+                    metadatas=[to_chroma_metadata(c.metadata) for c in b],  # type: ignore[misc]
+                ),
+            )
+
+    def update_metadata(self, chunk_id: str, fields: Mapping[str, Any]) -> None:
+        """Merge validated `fields` into one chunk's metadata (no embedding needed)."""
+        self.batch_update_metadata({chunk_id: fields})
+
+    def batch_update_metadata(self, updates: Mapping[str, Mapping[str, Any]]) -> int:
+        """Merge fields into many chunks, split at the server's batch limit. Returns chunks updated.
+
+        Every update is validated and every id checked before anything is written, because Chroma itself
+        silently ignores updates to ids it does not hold.
+        """
+        validated = {cid: validate_fields(dict(fields), chunk_id=cid) for cid, fields in updates.items()}
+        ids = list(validated)
+        missing = [cid for cid in ids if cid not in self._existing(ids)]
+        if missing:
+            shown = ", ".join(repr(m) for m in missing[:5])
+            raise ChunkNotFound(f"{len(missing)} chunk id(s) not in collection {self._collection_name!r}: {shown}")
+        for batch in self._batches(ids):
+            self._call(
+                "update_metadata",
+                lambda col, b=batch: col.update(ids=b, metadatas=[validated[cid] for cid in b]),  # type: ignore[misc]
+            )
+        return len(ids)
+
+    def delete(self, ids: Sequence[str]) -> None:
+        for batch in self._batches(ids):
+            self._call("delete", lambda col, b=batch: col.delete(ids=list(b)))
+
+    def delete_page(self, page_id: str) -> int:
+        """Remove every chunk of a page. Returns how many there were."""
+        ids = [record.id for record in self.get_chunks(where={"page_id": page_id})]
+        self.delete(ids)
+        return len(ids)
+
+    # --- reads --------------------------------------------------------------------------------------
+
+    def get_metadata(
+        self, *, ids: Sequence[str] | None = None, where: Mapping[str, Any] | None = None
+    ) -> dict[str, ChunkMetadata]:
+        """Metadata by id or filter, without documents or embeddings (cheap at scale)."""
+        return {
+            chunk_id: from_chroma_metadata(raw, chunk_id=chunk_id)
+            for chunk_id, _, raw, _ in self._iter_get(ids=ids, where=where, include=["metadatas"])
+        }
+
+    def get_chunks(
+        self,
+        *,
+        ids: Sequence[str] | None = None,
+        where: Mapping[str, Any] | None = None,
+        with_embeddings: bool = False,
+    ) -> list[StoredChunk]:
+        include = ["metadatas", "documents", *(["embeddings"] if with_embeddings else [])]
+        return [
+            StoredChunk(
+                id=chunk_id,
+                text=document or "",
+                metadata=from_chroma_metadata(raw, chunk_id=chunk_id),
+                embedding=tuple(float(v) for v in embedding) if embedding is not None else None,
+            )
+            for chunk_id, document, raw, embedding in self._iter_get(ids=ids, where=where, include=include)
+        ]
+
+    def query(
+        self, embedding: Sequence[float], *, n_results: int, where: Mapping[str, Any] | None = None
+    ) -> list[tuple[StoredChunk, float]]:
+        """Nearest chunks to a query vector with their cosine distance (0 = identical), closest first."""
+        result = self._call(
+            "query",
+            lambda col: col.query(
+                query_embeddings=[list(embedding)],
+                n_results=n_results,
+                where=dict(where) if where else None,  # type: ignore[arg-type]
+                include=["metadatas", "documents", "distances"],  # type: ignore[list-item]
+            ),
+        )
+        ids = result["ids"][0]
+        documents = (result.get("documents") or [[]])[0]
+        metadatas = (result.get("metadatas") or [[]])[0]
+        distances = (result.get("distances") or [[]])[0]
+        return [
+            (
+                StoredChunk(
+                    id=chunk_id,
+                    text=documents[i] or "",
+                    metadata=from_chroma_metadata(dict(metadatas[i] or {}), chunk_id=chunk_id),
+                    embedding=None,
+                ),
+                float(distances[i]),
+            )
+            for i, chunk_id in enumerate(ids)
+        ]
+
+    def page_versions(self, space_key: str) -> dict[str, int]:
+        """Stored pages of a space and the lowest version among each page's chunks.
+
+        The lowest, because a sync interrupted halfway leaves some chunks of a page at the old version:
+        reporting the old one makes the next sync finish the page.
+        """
+        versions: dict[str, int] = {}
+        for _, _, raw, _ in self._iter_get(ids=None, where={"space_key": space_key}, include=["metadatas"]):
+            page_id, version = str(raw["page_id"]), int(raw["page_version"])
+            versions[page_id] = min(version, versions.get(page_id, version))
+        return versions
+
+    def count(self) -> int:
+        return self._call("count", lambda col: col.count())
+
+    def ping(self) -> None:
+        """Raise `StoreUnavailable` unless the store answers."""
+        self._call("ping", lambda col: col.count())
+
+    # --- sync state ---------------------------------------------------------------------------------
+
+    def get_sync_cursor(self, space_key: str) -> str | None:
+        """The saved sync cursor of a space, kept in the collection's own metadata.
+
+        Keeping it with the chunks means a lost or restored store and its cursor can never disagree: an
+        empty store has no cursor and gets a full sync.
+        """
+        metadata = self._call("get_sync_cursor", lambda col: self._fresh_metadata())
+        value = metadata.get(SYNC_STATE_PREFIX + space_key)
+        return str(value) if value is not None else None
+
+    def set_sync_cursor(self, space_key: str, cursor: str) -> None:
+        def write(col: Collection) -> None:
+            merged = {**self._fresh_metadata(), SYNC_STATE_PREFIX + space_key: cursor}
+            col.modify(metadata=merged)
+
+        self._call("set_sync_cursor", write)
+
+    # --- plumbing -----------------------------------------------------------------------------------
+
+    def _fresh_metadata(self) -> dict[str, Any]:
+        assert self._client is not None
+        collection = self._client.get_collection(self._collection_name, embedding_function=None)
+        return dict(collection.metadata or {})
+
+    def _existing(self, ids: Sequence[str]) -> set[str]:
+        return {chunk_id for chunk_id, _, _, _ in self._iter_get(ids=ids, where=None, include=[])}
+
+    def _iter_get(
+        self, *, ids: Sequence[str] | None, where: Mapping[str, Any] | None, include: list[str]
+    ) -> Iterator[tuple[str, str | None, dict[str, Any], Any]]:
+        """Page through `get` so reading 100k chunks never asks the server for everything at once."""
+        if ids is not None:
+            for batch in self._batches(list(ids)):
+                yield from self._get_page(ids=batch, where=None, include=include, offset=None)
+            return
+        offset = 0
+        while True:
+            rows = list(self._get_page(ids=None, where=where, include=include, offset=offset))
+            yield from rows
+            if len(rows) < READ_PAGE_SIZE:
+                return
+            offset += len(rows)
+
+    def _get_page(
+        self,
+        *,
+        ids: Sequence[str] | None,
+        where: Mapping[str, Any] | None,
+        include: list[str],
+        offset: int | None,
+    ) -> Iterator[tuple[str, str | None, dict[str, Any], Any]]:
+        limit = None if ids is not None else READ_PAGE_SIZE
+        result = self._call(
+            "get",
+            lambda col: col.get(
+                ids=list(ids) if ids is not None else None,
+                where=dict(where) if where else None,  # type: ignore[arg-type]
+                limit=limit,
+                offset=offset,
+                include=include,  # type: ignore[arg-type]
+            ),
+        )
+        documents = result.get("documents") or [None] * len(result["ids"])
+        metadatas = result.get("metadatas") or [{}] * len(result["ids"])
+        embeddings = result.get("embeddings")
+        if embeddings is None:
+            embeddings = [None] * len(result["ids"])
+        for index, chunk_id in enumerate(result["ids"]):
+            yield chunk_id, documents[index], dict(metadatas[index] or {}), embeddings[index]
+
+    def _batches(self, items: Sequence[T]) -> Iterator[Sequence[T]]:
+        size = self._max_batch_size()
+        for start in range(0, len(items), size):
+            yield items[start : start + size]
+
+    def _max_batch_size(self) -> int:
+        """The server's limit, or a lower cap given at construction (tests use it to force splitting)."""
+        if self._max_batch is None:
+            server_max = self._call("get_max_batch_size", lambda col: self._require_client().get_max_batch_size())
+            self._max_batch = min(server_max, self._batch_cap or server_max)
+        return self._max_batch
+
+    def _require_client(self) -> ClientAPI:
+        assert self._client is not None
+        return self._client
+
+    def _collection(self) -> Collection:
+        if self._col is None:
+            client = self._connect()
+            self._col = client.get_or_create_collection(
+                self._collection_name,
+                configuration={"hnsw": {"space": "cosine", "ef_search": self._ef_search}},
+                embedding_function=None,
+            )
+            self._client = client
+        return self._col
+
+    def _call(self, operation: str, fn: Callable[[Collection], T]) -> T:
+        if not self._breaker.allow():
+            raise StoreUnavailable(
+                f"{self._target} is failing; not trying again for {self._breaker.seconds_until_retry():.0f} s "
+                f"(circuit breaker open). Check that Chroma is running and reachable."
+            )
+        try:
+            result = self._with_retries(operation, fn)
+        except httpx.TransportError as exc:
+            self._breaker.record_failure()
+            self._col = None
+            raise StoreUnavailable(
+                f"Could not reach {self._target} for {operation} after {self._retries + 1} attempt(s): "
+                f"{type(exc).__name__}: {exc}. Check that Chroma is running and reachable."
+            ) from exc
+        except httpx.HTTPStatusError as exc:
+            status = exc.response.status_code
+            if status >= 500:
+                self._breaker.record_failure()
+                raise StoreUnavailable(f"{self._target} answered HTTP {status} to {operation}.") from exc
+            self._breaker.record_success()
+            raise StoreError(
+                f"{self._target} refused {operation} with HTTP {status}; check CHROMA_AUTH_TOKEN and the URL."
+            ) from exc
+        except ChromaError as exc:
+            self._breaker.record_success()
+            raise StoreError(f"Chroma refused {operation} on {self._collection_name!r}: {exc}") from exc
+        except ValueError as exc:
+            self._breaker.record_success()
+            raise StoreError(f"Chroma rejected {operation} on {self._collection_name!r}: {exc}") from exc
+        self._breaker.record_success()
+        return result
+
+    def _with_retries(self, operation: str, fn: Callable[[Collection], T]) -> T:
+        retrying = Retrying(
+            retry=retry_if_exception_type(httpx.TransportError),
+            stop=stop_after_attempt(self._retries + 1),
+            wait=wait_exponential_jitter(multiplier=0.2, max=2.0),
+            reraise=True,
+            before_sleep=lambda state: log.warning(
+                "chroma_retry", operation=operation, attempt=state.attempt_number, target=self._target
+            ),
+        )
+        for attempt in retrying:
+            with attempt:
+                try:
+                    return fn(self._collection())
+                except httpx.TransportError:
+                    self._col = None
+                    raise
+        raise AssertionError("unreachable: tenacity reraises the last error")
+
+
+def _embedded_client(path: str) -> ClientAPI:
+    return chromadb.PersistentClient(path=path, settings=chromadb.Settings(anonymized_telemetry=False))
+
+
+def _http_client(url: str, *, token: str | None, timeout_seconds: float) -> ClientAPI:
+    """A client for a Chroma server, with a timeout on every request it will make.
+
+    chromadb's constructor already talks to the server, with no timeout and turning a refused connection
+    into a bare ValueError. A heartbeat with our timeout goes first, so a dead or hung server surfaces as an
+    httpx transport error that the retry and breaker logic understand.
+    """
+    parts = urlsplit(url)
+    ssl = parts.scheme == "https"
+    port = parts.port or (443 if ssl else 8000)
+    headers = {"Authorization": f"Bearer {token}"} if token else None
+    httpx.get(f"{url}/api/v2/heartbeat", headers=headers, timeout=timeout_seconds).raise_for_status()
+    try:
+        client = chromadb.HttpClient(
+            host=parts.hostname or "localhost",
+            port=port,
+            ssl=ssl,
+            headers=headers,
+            settings=chromadb.Settings(anonymized_telemetry=False),
+        )
+    except ValueError as exc:
+        if isinstance(exc.__context__, httpx.TransportError):
+            raise exc.__context__ from exc
+        raise
+    _set_http_timeout(client, timeout_seconds)
+    return client
+
+
+def _set_http_timeout(client: ClientAPI, timeout_seconds: float) -> None:
+    """Give Chroma's HTTP session a timeout; chromadb 1.5 creates it with `timeout=None` and no option.
+
+    This reaches into the client's private `_server._session` (an `httpx.Client`). Fail loudly if a chromadb
+    upgrade moves it, rather than silently running without timeouts.
+    """
+    session = getattr(getattr(client, "_server", None), "_session", None)
+    if not isinstance(session, httpx.Client):
+        raise StoreError(
+            "Cannot set a timeout on this chromadb version's HTTP client (no _server._session). "
+            "Pin chromadb to the version in pyproject.toml or update common/vectorstore.py."
+        )
+    session.timeout = httpx.Timeout(timeout_seconds)

@@ -1,0 +1,1 @@
+"""Cloud Run job entry points: `python -m jobs.<name>`."""
