@@ -155,9 +155,10 @@ def _field_adapter(name: str) -> TypeAdapter[Any] | None:
     field = ChunkMetadata.model_fields.get(name)
     if field is None:
         return None
-    if not field.metadata:
-        return TypeAdapter(field.annotation)
-    return TypeAdapter(Annotated[(field.annotation, *field.metadata)])  # type: ignore[misc]
+    annotation: Any = field.annotation
+    if field.metadata:
+        annotation = Annotated[(annotation, *field.metadata)]
+    return TypeAdapter(annotation)
 
 
 def _to_chroma_value(name: str, value: Any) -> ChromaValue:

@@ -90,7 +90,7 @@ def _load_model(path: Path, device: str) -> SentenceTransformer:
     from sentence_transformers import SentenceTransformer
     from transformers.utils import logging as transformers_logging
 
-    transformers_logging.disable_progress_bar()
+    transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
 
     return SentenceTransformer(str(path), device=device, local_files_only=True)
 

@@ -205,10 +205,7 @@ def _syllables(word: str) -> int:
 def _centroid(embeddings: Vectors) -> Vectors:
     if len(embeddings) == 0:
         raise ValueError("a page with no chunks has nothing to enrich")
-    mean = np.asarray(embeddings, dtype=np.float32).mean(axis=0)
+    mean: Vectors = np.asarray(embeddings, dtype=np.float32).mean(axis=0)
     norm = float(np.linalg.norm(mean))
-    return mean / norm if norm > 0 else mean
+    return mean / np.float32(norm) if norm > 0 else mean
 
-
-def labels_of(values: Sequence[str]) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(v.strip().lower() for v in values if v.strip()))

@@ -30,7 +30,7 @@ def classification_of(page: SourcePage, *, default: Classification) -> Classific
                 f"Page {page.page_id} ({page.title!r}) has classification {page.classification!r}; "
                 f"expected one of {', '.join(CLASSIFICATIONS)}."
             )
-        return page.classification  # type: ignore[return-value]
+        return page.classification
     found = [
         level
         for label in page.labels

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from datetime import datetime
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
@@ -252,7 +253,11 @@ class Indexer:
             content_hash=planned.content_hash,
             ingested_at=now,
             language=planned.draft.language,
-            **learned,
+            quality_score=learned.quality_score,
+            access_count=learned.access_count,
+            feedback_count=learned.feedback_count,
+            reviewed_by=learned.reviewed_by,
+            reviewed_at=learned.reviewed_at,
         )
 
     @staticmethod
@@ -271,16 +276,26 @@ def content_hash(model_id: str, input_text: str) -> str:
     return hashlib.sha256(f"{model_id}\n{input_text}".encode()).hexdigest()[:32]
 
 
-def _learned_fields(existing: StoredChunk | None, page_chunks: dict[str, StoredChunk]) -> dict[str, object]:
+@dataclass(frozen=True, slots=True)
+class _Learned:
+    """The values of `LEARNED_FIELDS` for one chunk."""
+
+    quality_score: float = NEUTRAL_QUALITY_SCORE
+    access_count: int = 0
+    feedback_count: int = 0
+    reviewed_by: str | None = None
+    reviewed_at: datetime | None = None
+
+
+def _learned_fields(existing: StoredChunk | None, page_chunks: dict[str, StoredChunk]) -> _Learned:
     """Keep what votes and reviews taught us; a new chunk of a reviewed page inherits the page's review."""
     if existing is not None:
-        return {name: getattr(existing.metadata, name) for name in LEARNED_FIELDS}
-    fields: dict[str, object] = {"quality_score": NEUTRAL_QUALITY_SCORE, "access_count": 0, "feedback_count": 0}
+        return _Learned(**{name: getattr(existing.metadata, name) for name in LEARNED_FIELDS})
     reviewed = [c.metadata for c in page_chunks.values() if c.metadata.reviewed_at is not None]
-    if reviewed:
-        latest = max(reviewed, key=lambda m: m.reviewed_at or m.created_at)
-        fields |= {"reviewed_by": latest.reviewed_by, "reviewed_at": latest.reviewed_at}
-    return fields
+    if not reviewed:
+        return _Learned()
+    latest = max(reviewed, key=lambda m: m.reviewed_at or m.created_at)
+    return _Learned(reviewed_by=latest.reviewed_by, reviewed_at=latest.reviewed_at)
 
 
 def _stored_embedding(planned: _Planned) -> tuple[float, ...]:

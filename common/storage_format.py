@@ -42,21 +42,25 @@ _ROOT_CLOSE = "</kb-root>"
 
 CODE_MACROS = frozenset({"code", "noformat", "paste-code-macro", "plantuml"})
 PANEL_MACROS = frozenset({"info", "note", "warning", "tip", "panel", "success", "error", "alert"})
-_PANEL_LABELS = {"info": "Info", "note": "Note", "warning": "Warning", "tip": "Tip", "success": "Success",
-                 "error": "Error", "alert": "Alert"}
+_PANEL_LABELS = {kind: kind.capitalize() for kind in PANEL_MACROS - {"panel"}}
 """A generic `panel` is a coloured box with no meaning of its own, so it gets no label."""
 
 _HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 _LISTS = frozenset({"ul", "ol", "ac:task-list"})
 _CONTAINERS = frozenset({
-    "p", "div", "blockquote", "section", "article", "hr", "ac:layout", "ac:layout-section",
-    "ac:layout-cell", "ac:rich-text-body", "ac:adf-extension", "ac:adf-node", "ac:adf-content",
-})
+    "p", "div", "blockquote", "section", "article", "hr", "ac:layout", "ac:layout-section", "ac:layout-cell",
+    "ac:rich-text-body", "ac:adf-extension", "ac:adf-node", "ac:adf-content",
+})  # fmt: skip
 _BLOCK_ELEMENTS = _HEADINGS | _LISTS | _CONTAINERS | {"pre", "table"}
 _SILENT = frozenset({
     "ac:parameter", "ac:plain-text-body", "ac:task-id", "ac:task-status", "ac:placeholder", "ac:emoticon",
     "ac:adf-attribute", "ac:adf-fallback", "colgroup", "col", "script", "style",
-})
+})  # fmt: skip
+_RESOURCE_NAMES = {
+    "ri:page": "ri:content-title", "ri:blog-post": "ri:content-title", "ri:attachment": "ri:filename",
+    "ri:space": "ri:space-key",
+}  # fmt: skip
+"""What a link without a body reads as: the attribute that names its target."""
 _VOID_HTML = frozenset({"br", "hr", "img", "col", "input", "meta", "link", "area", "base", "wbr", "source"})
 
 _CDATA = re.compile(r"(<!\[CDATA\[.*?\]\]>)", re.DOTALL)
@@ -98,19 +102,12 @@ class Table:
 
     @staticmethod
     def render_row(cells: tuple[str, ...]) -> str:
+        """A row as one readable line: "Name | Owner | Due"."""
         return " | ".join(cells)
 
     @property
-    def header_line(self) -> str:
-        return self.render_row(self.header) if self.header else ""
-
-    @property
-    def row_lines(self) -> tuple[str, ...]:
-        return tuple(self.render_row(row) for row in self.rows)
-
-    @property
     def text(self) -> str:
-        return "\n".join(line for line in (self.header_line, *self.row_lines) if line)
+        return "\n".join(self.render_row(row) for row in (self.header, *self.rows) if row)
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,11 +129,9 @@ class Panel:
 
     @property
     def text(self) -> str:
+        """The kind leads, so "Warning: never restart the primary" keeps its force in a chunk."""
         label = _PANEL_LABELS.get(self.kind)
-        lines = [line for line in (self.title, self.body) if line]
-        if label:
-            lines[0] = f"{label}: {lines[0]}" if lines else label
-        return "\n".join(lines)
+        return (f"{label}: " if label else "") + "\n".join(part for part in (self.title, self.body) if part)
 
 
 Block = Heading | Paragraph | Code | Table | ListBlock | Panel
@@ -146,7 +141,7 @@ Block = Heading | Paragraph | Code | Table | ListBlock | Panel
 class ParsedPage:
     blocks: tuple[Block, ...]
     recovered: bool
-    """True when the body was not well-formed and had to be repaired: text may be missing around the defect."""
+    """True when the body was not well-formed and had to be repaired: text near the defect may be lost."""
 
     @property
     def text(self) -> str:
@@ -170,21 +165,21 @@ def parse_storage_format(xhtml: str, *, user_name: Callable[[str], str | None] =
 def _parse_tree(xhtml: str) -> tuple[Any, bool]:
     prepared, unknown_entities = _prepare(xhtml)
     document = _ROOT_OPEN + prepared + _ROOT_CLOSE
-    try:
-        return etree.fromstring(document.encode(), _parser(recover=False)), unknown_entities
-    except etree.XMLSyntaxError:
-        pass
-    try:
-        root = etree.fromstring(_balance(document).encode(), _parser(recover=True))
-    except etree.XMLSyntaxError:
-        root = None
-    return (root if root is not None else etree.Element("kb-root")), True
+    strict = _parse(document, recover=False)
+    if strict is not None:
+        return strict, unknown_entities
+    recovered = _parse(_balance(document), recover=True)
+    return (recovered if recovered is not None else etree.Element("kb-root")), True
 
 
-def _parser(*, recover: bool) -> Any:
-    """A fresh parser per page: lxml parsers must not be shared between threads."""
-    return etree.XMLParser(recover=recover, resolve_entities=False, no_network=True, load_dtd=False,
-                           remove_comments=True, remove_pis=True)
+def _parse(document: str, *, recover: bool) -> Any:
+    """The root, or None when lxml gives up. A fresh parser each time: lxml parsers are not thread-safe."""
+    options = {"resolve_entities": False, "no_network": True, "remove_comments": True, "remove_pis": True}
+    parser = etree.XMLParser(recover=recover, **options)
+    try:
+        return etree.fromstring(document.encode(), parser)
+    except etree.XMLSyntaxError:
+        return None
 
 
 def _prepare(xhtml: str) -> tuple[str, bool]:
@@ -195,14 +190,12 @@ def _prepare(xhtml: str) -> tuple[str, bool]:
     reference too; an unknown entity stays visible as its literal text. CDATA is code and stays as written.
     """
     parts = _CDATA.split(_NOT_XML_CHARS.sub("", xhtml))
-    prose = [part for part in parts if not part.startswith("<![CDATA[")]
-    unknown = any(
-        name and not name.startswith("#") and name not in html5 for part in prose for name in _ENTITY.findall(part)
-    )
-    prepared = "".join(
-        part if part.startswith("<![CDATA[") else _LONE_LT.sub("&#60;", _ENTITY.sub(_entity, part)) for part in parts
-    )
-    return prepared, unknown
+    markup = parts[::2]  # split() with one capture group alternates markup and CDATA
+    names = (name for part in markup for name in _ENTITY.findall(part))
+    unknown = any(name and not name.startswith("#") and name not in html5 for name in names)
+    for index in range(0, len(parts), 2):
+        parts[index] = _LONE_LT.sub("&#60;", _ENTITY.sub(_entity, parts[index]))
+    return "".join(parts), unknown
 
 
 def _entity(match: re.Match[str]) -> str:
@@ -226,7 +219,7 @@ def _balance(document: str) -> str:
     stack: list[str] = []
     position = 0
     for match in _TAG.finditer(document):
-        out.append(document[position:match.start()])
+        out.append(document[position : match.start()])
         position = match.end()
         end, start, attributes, self_closing = match.groups()
         if end is not None:
@@ -296,7 +289,7 @@ class _Reader:
             if text:
                 yield Heading(level=int(name[1]), text=text)
         elif name == "pre":
-            yield from _code("".join(element.itertext()), "")
+            yield from _code("".join(element.itertext()), language="")
         elif name == "table":
             yield from self._table(element)
         elif name in _LISTS:
@@ -310,7 +303,7 @@ class _Reader:
         macro = _macro_name(element)
         body = _child(element, "ac:rich-text-body")
         if macro in CODE_MACROS:
-            yield from _code(_child_text(element, "ac:plain-text-body"), _language(element, macro))
+            yield from _code(_child_text(element, "ac:plain-text-body"), language=_language(element, macro))
         elif macro in PANEL_MACROS:
             text = "\n".join(block.text for block in self.blocks(body)) if body is not None else ""
             title = _one_line(_param(element, "title"))
@@ -363,14 +356,15 @@ class _Reader:
 
     def _entries(self, element: Any, depth: int) -> Iterator[str | Block]:
         if _name(element) == "ac:task-list":
-            for task in _children(element, "ac:task"):
+            for task in (child for child in element if _name(child) == "ac:task"):
                 done = _child_text(task, "ac:task-status").strip() == "complete"
                 body = _child(task, "ac:task-body")
                 if body is not None:
                     yield from self._item(body, "[x]" if done else "[ ]", depth)
             return
         ordered = _name(element) == "ol"
-        number = _start(element)
+        start = element.get("start", "1")
+        number = int(start) if start.isdigit() else 1
         for child in element:
             if _name(child) in _LISTS:
                 yield from self._entries(child, depth + 1)
@@ -403,15 +397,10 @@ class _Reader:
         if text.strip():
             return text
         for resource in element:
-            name = _name(resource)
-            if name == "ri:user":
+            if _name(resource) == "ri:user":
                 return self._user(resource)
-            if name in ("ri:page", "ri:blog-post"):
-                return _attr(resource, "ri:content-title")
-            if name == "ri:attachment":
-                return _attr(resource, "ri:filename")
-            if name == "ri:space":
-                return _attr(resource, "ri:space-key")
+            if _name(resource) in _RESOURCE_NAMES:
+                return _attr(resource, _RESOURCE_NAMES[_name(resource)])
         return ""
 
     def _user(self, element: Any) -> str:
@@ -426,7 +415,7 @@ def _paragraph(run: list[str]) -> Iterator[Paragraph]:
         yield Paragraph(text=text)
 
 
-def _code(text: str, language: str) -> Iterator[Code]:
+def _code(text: str, *, language: str) -> Iterator[Code]:
     if text.strip():
         yield Code(text=text, language=language)
 
@@ -445,20 +434,16 @@ def _panel_kind(element: Any, macro: str) -> str:
 
 
 def _is_block(element: Any) -> bool:
-    name = _name(element)
-    if name == "ac:structured-macro":
-        macro = _macro_name(element)
-        return macro in CODE_MACROS or macro in PANEL_MACROS or _child(element, "ac:rich-text-body") is not None
-    return name in _BLOCK_ELEMENTS
+    if _name(element) == "ac:structured-macro":
+        return _is_hoisted(element) or _child(element, "ac:rich-text-body") is not None
+    return _name(element) in _BLOCK_ELEMENTS
 
 
 def _is_hoisted(element: Any) -> bool:
     """Inside a list item, these stay blocks of their own instead of being squeezed into the item's line."""
-    name = _name(element)
-    if name == "ac:structured-macro":
-        macro = _macro_name(element)
-        return macro in CODE_MACROS or macro in PANEL_MACROS
-    return name in ("table", "pre")
+    if _name(element) == "ac:structured-macro":
+        return _macro_name(element) in CODE_MACROS | PANEL_MACROS
+    return _name(element) in ("table", "pre")
 
 
 def _table_rows(table: Any) -> Iterator[Any]:
@@ -466,14 +451,7 @@ def _table_rows(table: Any) -> Iterator[Any]:
         if _name(child) == "tr":
             yield child
         elif _name(child) in ("thead", "tbody", "tfoot"):
-            yield from _children(child, "tr")
-
-
-def _start(element: Any) -> int:
-    try:
-        return int(element.get("start", "1"))
-    except ValueError:
-        return 1
+            yield from (row for row in child if _name(row) == "tr")
 
 
 def _name(element: Any) -> str:
@@ -498,12 +476,8 @@ def _macro_name(element: Any) -> str:
     return _attr(element, "ac:name").strip().lower()
 
 
-def _children(element: Any, name: str) -> Iterator[Any]:
-    return (child for child in element if _name(child) == name)
-
-
 def _child(element: Any, name: str) -> Any:
-    return next(_children(element, name), None)
+    return next((child for child in element if _name(child) == name), None)
 
 
 def _child_text(element: Any, name: str) -> str:
@@ -512,8 +486,8 @@ def _child_text(element: Any, name: str) -> str:
 
 
 def _param(element: Any, name: str) -> str:
-    for parameter in _children(element, "ac:parameter"):
-        if _attr(parameter, "ac:name") == name:
+    for parameter in element:
+        if _name(parameter) == "ac:parameter" and _attr(parameter, "ac:name") == name:
             return "".join(parameter.itertext())
     return ""
 

@@ -19,12 +19,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import chromadb
 import httpx
 from chromadb.api import ClientAPI
+from chromadb.config import Settings as ChromaSettings
 from chromadb.api.models.Collection import Collection
 from chromadb.errors import ChromaError
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
@@ -171,7 +173,7 @@ class ChunkStore:
 
     def delete(self, ids: Sequence[str]) -> None:
         for batch in self._batches(ids):
-            self._call("delete", lambda col, b=batch: col.delete(ids=list(b)))
+            self._call("delete", partial(_delete, ids=list(batch)))
 
     def delete_page(self, page_id: str) -> int:
         """Remove every chunk of a page. Returns how many there were."""
@@ -215,10 +217,10 @@ class ChunkStore:
         result = self._call(
             "query",
             lambda col: col.query(
-                query_embeddings=[list(embedding)],
+                query_embeddings=[list(embedding)],  # type: ignore[arg-type]
                 n_results=n_results,
-                where=dict(where) if where else None,  # type: ignore[arg-type]
-                include=["metadatas", "documents", "distances"],  # type: ignore[list-item]
+                where=dict(where) if where else None,
+                include=["metadatas", "documents", "distances"],
             ),
         )
         ids = result["ids"][0]
@@ -315,17 +317,18 @@ class ChunkStore:
             "get",
             lambda col: col.get(
                 ids=list(ids) if ids is not None else None,
-                where=dict(where) if where else None,  # type: ignore[arg-type]
+                where=dict(where) if where else None,
                 limit=limit,
                 offset=offset,
                 include=include,  # type: ignore[arg-type]
             ),
         )
-        documents = result.get("documents") or [None] * len(result["ids"])
-        metadatas = result.get("metadatas") or [{}] * len(result["ids"])
-        embeddings = result.get("embeddings")
-        if embeddings is None:
-            embeddings = [None] * len(result["ids"])
+        count = len(result["ids"])
+        stored_documents = result.get("documents")
+        documents: list[str | None] = [None] * count if stored_documents is None else list(stored_documents)
+        metadatas: list[Any] = list(result.get("metadatas") or [{}] * count)
+        stored_embeddings = result.get("embeddings")
+        embeddings: list[Any] = [None] * count if stored_embeddings is None else list(stored_embeddings)
         for index, chunk_id in enumerate(result["ids"]):
             yield chunk_id, documents[index], dict(metadatas[index] or {}), embeddings[index]
 
@@ -409,8 +412,12 @@ class ChunkStore:
         raise AssertionError("unreachable: tenacity reraises the last error")
 
 
+def _delete(col: Collection, *, ids: list[str]) -> None:
+    col.delete(ids=ids)
+
+
 def _embedded_client(path: str) -> ClientAPI:
-    return chromadb.PersistentClient(path=path, settings=chromadb.Settings(anonymized_telemetry=False))
+    return chromadb.PersistentClient(path=path, settings=ChromaSettings(anonymized_telemetry=False))
 
 
 def _http_client(url: str, *, token: str | None, timeout_seconds: float) -> ClientAPI:
@@ -431,7 +438,7 @@ def _http_client(url: str, *, token: str | None, timeout_seconds: float) -> Clie
             port=port,
             ssl=ssl,
             headers=headers,
-            settings=chromadb.Settings(anonymized_telemetry=False),
+            settings=ChromaSettings(anonymized_telemetry=False),
         )
     except ValueError as exc:
         if isinstance(exc.__context__, httpx.TransportError):

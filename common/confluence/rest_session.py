@@ -12,7 +12,7 @@ gives up at once instead when Retry-After is above our cap: retrying earlier tha
 from __future__ import annotations
 
 import logging
-import math
+import time
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Self
@@ -41,13 +41,21 @@ class RetryPolicy:
     backoff_max_seconds: float = 60.0
     backoff_jitter_seconds: float = 1.0
 
+    def backoff_schedule(self) -> list[float]:
+        """Seconds urllib3 waits before each retry (no Retry-After): none before the first, then
+        factor * 2^(n-1), capped at `backoff_max_seconds`; jitter comes on top of all but the first."""
+        return [
+            0.0 if n == 1 else min(self.backoff_max_seconds, self.backoff_factor * 2 ** (n - 1))
+            for n in range(1, self.max_retries + 1)
+        ]
+
     def describe(self) -> str:
         """One sentence naming what was tried, for `SourceUnavailable` messages."""
+        waits = ", ".join(f"{wait:g}" for wait in self.backoff_schedule()) or "none"
         return (
-            f"{self.max_retries} retries with exponential backoff (factor {self.backoff_factor:g} s, "
-            f"at most {self.backoff_max_seconds:g} s, plus up to {self.backoff_jitter_seconds:g} s jitter), "
-            f"a {self.timeout_seconds:g} s timeout per attempt, and Retry-After honoured up to "
-            f"{self.max_retry_after_seconds:g} s"
+            f"{self.max_retries} retries with exponential backoff (waits of {waits} s, plus up to "
+            f"{self.backoff_jitter_seconds:g} s jitter), a {self.timeout_seconds:g} s timeout per attempt, "
+            f"and Retry-After honoured up to {self.max_retry_after_seconds:g} s"
         )
 
 
@@ -71,6 +79,14 @@ class CappedRetry(Retry):
         except InvalidHeader:
             log.warning("Ignoring malformed Retry-After header %r", response.headers.get("Retry-After"))
             return None
+
+    def sleep_for_retry(self, response: BaseHTTPResponse) -> bool:
+        """Never sleep past the cap, even if a caller bypasses `increment`'s refusal."""
+        wait = self.get_retry_after(response)
+        if not wait:
+            return False
+        time.sleep(min(wait, self.retry_after_cap))
+        return True
 
     def increment(
         self,
@@ -128,7 +144,6 @@ def build_retry(policy: RetryPolicy) -> CappedRetry:
         backoff_max=policy.backoff_max_seconds,
         backoff_jitter=policy.backoff_jitter_seconds,
         respect_retry_after_header=True,
-        retry_after_max=max(1, math.ceil(policy.max_retry_after_seconds)),
         raise_on_status=False,
     )
 

@@ -119,6 +119,7 @@ class RestPageSource:
     ) -> None:
         """`cloud` decides how `user_name` looks people up (accountId vs user key/username); by default an
         email + API token (basic auth) means Cloud and a bare token (PAT) means Data Center."""
+        user = user or None
         self._url = url.rstrip("/")
         self._spaces = list(spaces)
         self._page_limit = page_limit
@@ -268,8 +269,9 @@ class RestPageSource:
 
     def _resolve_next(self, envelope: Mapping[str, Any], link: str, cql: str, expand: str) -> str:
         """Make a `_links.next` absolute. It is relative to the context path (`/wiki` on Cloud), not the
-        host, so `/rest/api/search?…` means `https://host/wiki/rest/api/search?…`. Query parameters the
-        link leaves out (Cloud has been seen to drop `expand`) are added back."""
+        host, so `/rest/api/search?…` means `https://host/wiki/rest/api/search?…`; the library's own pager
+        drops the `/wiki`. The host is always CONFLUENCE_URL's, so credentials never go elsewhere, and the
+        search's own parameters are added back should the link leave any out."""
         ours = urlsplit(self._url)
         parts = urlsplit(link)
         path = parts.path
@@ -281,8 +283,7 @@ class RestPageSource:
         query = dict(parse_qsl(parts.query, keep_blank_values=True))
         for key, value in (("cql", cql), ("expand", expand), ("limit", str(self._page_limit))):
             query.setdefault(key, value)
-        scheme, netloc = (parts.scheme, parts.netloc) if parts.scheme else (ours.scheme, ours.netloc)
-        return urlunsplit((scheme, netloc, path, urlencode(query, safe=","), ""))
+        return urlunsplit((ours.scheme, ours.netloc, path, urlencode(query, safe=","), ""))
 
     def _json(self, call: Callable[[], object], *, doing: str, not_found: str) -> Mapping[str, Any]:
         """Run one client call, insist on a JSON object back, and translate every failure."""

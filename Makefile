@@ -1,0 +1,38 @@
+# The two commands a newcomer needs: `make demo` and `make test`. Everything else is a building block.
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: install demo test lint bench-ingest clean
+
+install: $(STAMP)
+
+# torch goes in first and pinned: this machine has the CPU wheel of 2.13.0 on disk, while letting
+# sentence-transformers pull torch from the index would fetch a multi-GB CUDA build.
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet torch==2.13.0
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: install
+	$(BIN)/kb sync
+	$(BIN)/kb search "How do I connect to the VPN from home?" --top-k 3
+	$(BIN)/kb search "How many weeks of parental leave do I get?" --top-k 3
+
+# The tests start the services they need themselves (a real `chroma run` server, HTTP stand-ins).
+test: install
+	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check common functions jobs tests bench
+	$(BIN)/ruff format --check common functions jobs tests bench
+	$(BIN)/mypy
+
+bench-ingest: install
+	$(BIN)/python bench/ingest.py
+
+clean:
+	rm -rf .kb .pytest_cache .mypy_cache .ruff_cache
