@@ -183,10 +183,10 @@ class Indexer:
             metadata = self._metadata(plan, planned, index=index, ai=ai, now=now)
             if planned.content_changed:
                 upserts.append(Chunk(planned.chunk_id, planned.draft.text, metadata, planned.embedding))
-            elif _differs(planned.existing, metadata, planned.draft.text):
+            elif _differs(planned.existing, metadata):
                 updates.append(Chunk(planned.chunk_id, planned.draft.text, metadata))
         self._store.upsert(upserts)
-        self._store.update_chunks(updates)
+        self._store.replace_metadata(updates)
         self._store.delete(plan.stale_ids)
         outcome = PageOutcome(
             page_id=page.page_id,
@@ -303,11 +303,12 @@ def _stored_embedding(planned: _Planned) -> tuple[float, ...]:
     return planned.existing.embedding
 
 
-def _differs(existing: StoredChunk | None, metadata: ChunkMetadata, text: str) -> bool:
+def _differs(existing: StoredChunk | None, metadata: ChunkMetadata) -> bool:
+    """Whether stored metadata needs rewriting; the write time alone is not a difference."""
     if existing is None:
         return True
     stored = to_chroma_metadata(existing.metadata)
     desired = to_chroma_metadata(metadata)
     stored.pop("ingested_at")
     desired.pop("ingested_at")
-    return stored != desired or existing.text != text
+    return stored != desired

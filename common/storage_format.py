@@ -18,8 +18,8 @@ What each macro becomes:
   `profile`, `roadmap`, math (LaTeX source reads as noise), … Macro parameters never become text.
 Emoticons and placeholders render nothing; layouts are transparent.
 
-A page that is not well-formed XML is still read: stray end tags are dropped, open ones closed, and lxml's
-recovering parser does the rest. `ParsedPage.recovered` says so; this module logs nothing, the caller does.
+A page that is not well-formed XML is still read: `common.storage_markup` repairs it into a tree, and
+`ParsedPage.recovered` says so; this module logs nothing, the caller does.
 """
 
 from __future__ import annotations
@@ -27,18 +27,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from html.entities import html5
 from typing import Any
 
-from lxml import etree
+from common.storage_markup import NAMESPACES, load_storage_tree
 
-AC_NS = "http://atlassian.com/content"
-RI_NS = "http://atlassian.com/resource/identifier"
-AT_NS = "http://atlassian.com/template"
-_NAMESPACES = {"ac": AC_NS, "ri": RI_NS, "at": AT_NS}
-_PREFIXES = {uri: prefix for prefix, uri in _NAMESPACES.items()}
-_ROOT_OPEN = f'<kb-root xmlns:ac="{AC_NS}" xmlns:ri="{RI_NS}" xmlns:at="{AT_NS}">'
-_ROOT_CLOSE = "</kb-root>"
+_PREFIXES = {uri: prefix for prefix, uri in NAMESPACES.items()}
 
 CODE_MACROS = frozenset({"code", "noformat", "paste-code-macro", "plantuml"})
 PANEL_MACROS = frozenset({"info", "note", "warning", "tip", "panel", "success", "error", "alert"})
@@ -61,18 +54,6 @@ _RESOURCE_NAMES = {
     "ri:space": "ri:space-key",
 }  # fmt: skip
 """What a link without a body reads as: the attribute that names its target."""
-_VOID_HTML = frozenset({"br", "hr", "img", "col", "input", "meta", "link", "area", "base", "wbr", "source"})
-
-_CDATA = re.compile(r"(<!\[CDATA\[.*?\]\]>)", re.DOTALL)
-_ENTITY = re.compile(r"&(#?[A-Za-z0-9]+;)?")
-_LONE_LT = re.compile(r"<(?![A-Za-z_/!?])")
-_XML_SPECIALS = frozenset("&<>\"'")
-_NOT_XML_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
-_TAG = re.compile(
-    r"<!\[CDATA\[.*?\]\]>|<!--.*?-->|<[?!][^>]*>|</([^\s>]+)\s*>"
-    r"|<([A-Za-z_][^\s/>]*)((?:\s+[^\s=/>]+\s*=\s*(?:\"[^\"]*\"|'[^']*'))*)\s*(/?)>",
-    re.DOTALL,
-)
 _WHITESPACE = re.compile(r"\s+")
 
 
@@ -158,86 +139,8 @@ def parse_storage_format(xhtml: str, *, user_name: Callable[[str], str | None] =
     `user_name` turns a user reference (account id, user key or username) into a display name; mentions it
     cannot resolve read "@user".
     """
-    root, recovered = _parse_tree(xhtml)
+    root, recovered = load_storage_tree(xhtml)
     return ParsedPage(blocks=tuple(_Reader(user_name).blocks(root)), recovered=recovered)
-
-
-def _parse_tree(xhtml: str) -> tuple[Any, bool]:
-    prepared, unknown_entities = _prepare(xhtml)
-    document = _ROOT_OPEN + prepared + _ROOT_CLOSE
-    strict = _parse(document, recover=False)
-    if strict is not None:
-        return strict, unknown_entities
-    recovered = _parse(_balance(document), recover=True)
-    return (recovered if recovered is not None else etree.Element("kb-root")), True
-
-
-def _parse(document: str, *, recover: bool) -> Any:
-    """The root, or None when lxml gives up. A fresh parser each time: lxml parsers are not thread-safe."""
-    options = {"resolve_entities": False, "no_network": True, "remove_comments": True, "remove_pis": True}
-    parser = etree.XMLParser(recover=recover, **options)
-    try:
-        return etree.fromstring(document.encode(), parser)
-    except etree.XMLSyntaxError:
-        return None
-
-
-def _prepare(xhtml: str) -> tuple[str, bool]:
-    """Make the body XML outside CDATA, and say whether it held entities nobody knows.
-
-    Every entity becomes a character or a numeric reference: once libxml2 has recovered from one error it
-    silently drops later named references, even `&amp;`, but keeps numeric ones. A bare `&` or `<` becomes a
-    reference too; an unknown entity stays visible as its literal text. CDATA is code and stays as written.
-    """
-    parts = _CDATA.split(_NOT_XML_CHARS.sub("", xhtml))
-    markup = parts[::2]  # split() with one capture group alternates markup and CDATA
-    names = (name for part in markup for name in _ENTITY.findall(part))
-    unknown = any(name and not name.startswith("#") and name not in html5 for name in names)
-    for index in range(0, len(parts), 2):
-        parts[index] = _LONE_LT.sub("&#60;", _ENTITY.sub(_entity, parts[index]))
-    return "".join(parts), unknown
-
-
-def _entity(match: re.Match[str]) -> str:
-    name = match.group(1)
-    if name is None:
-        return "&#38;"
-    if name.startswith("#"):
-        return match.group(0)
-    if name not in html5:
-        return "&#38;" + name
-    return "".join(f"&#{ord(char)};" if char in _XML_SPECIALS else char for char in html5[name])
-
-
-def _balance(document: str) -> str:
-    """Drop end tags that close nothing open and close what is left open, so one stray `</td>` costs no text.
-
-    libxml2's recovery alone discards everything after a mismatched end tag. HTML void elements written
-    without a slash (`<br>`) are closed on the spot.
-    """
-    out: list[str] = []
-    stack: list[str] = []
-    position = 0
-    for match in _TAG.finditer(document):
-        out.append(document[position : match.start()])
-        position = match.end()
-        end, start, attributes, self_closing = match.groups()
-        if end is not None:
-            while end in stack:
-                name = stack.pop()
-                out.append(f"</{name}>")
-                if name == end:
-                    break
-        elif start is None:
-            out.append(match.group(0))
-        elif self_closing or start.lower() in _VOID_HTML:
-            out.append(f"<{start}{attributes}/>")
-        else:
-            stack.append(start)
-            out.append(match.group(0))
-    out.append(document[position:])
-    out.extend(f"</{name}>" for name in reversed(stack))
-    return "".join(out)
 
 
 class _Reader:
@@ -469,7 +372,7 @@ def _attr(element: Any, name: str) -> str:
     if element is None:
         return ""
     prefix, _, local = name.rpartition(":")
-    return str(element.get(f"{{{_NAMESPACES[prefix]}}}{local}" if prefix else local) or "")
+    return str(element.get(f"{{{NAMESPACES[prefix]}}}{local}" if prefix else local) or "")
 
 
 def _macro_name(element: Any) -> str:

@@ -124,7 +124,7 @@ class ChunkStore:
         """Insert or replace whole chunks. Every chunk must carry its embedding."""
         for chunk in chunks:
             if chunk.embedding is None:
-                raise StoreError(f"Chunk {chunk.id!r} has no embedding; upsert needs one (use update_chunks).")
+                raise StoreError(f"Chunk {chunk.id!r} has no embedding; upsert needs one (use replace_metadata).")
         for batch in self._batches(chunks):
             self._call(
                 "upsert",
@@ -136,14 +136,17 @@ class ChunkStore:
                 ),
             )
 
-    def update_chunks(self, chunks: Sequence[Chunk]) -> None:
-        """Replace text and metadata of existing chunks, keeping their stored embeddings."""
+    def replace_metadata(self, chunks: Sequence[Chunk]) -> None:
+        """Rewrite the whole metadata of chunks whose text and embedding stay as stored.
+
+        Chroma re-embeds documents passed to `update`, which needs the embedding function we never install,
+        so only metadata goes: callers use this for chunks whose content hash is unchanged.
+        """
         for batch in self._batches(chunks):
             self._call(
                 "update",
                 lambda col, b=batch: col.update(
                     ids=[c.id for c in b],
-                    documents=[c.text for c in b],
                     metadatas=[to_chroma_metadata(c.metadata) for c in b],  # type: ignore[misc]
                 ),
             )

@@ -58,7 +58,8 @@ class _PageMeta(BaseModel):
     owner: str | None = None
     labels: list[str]
     restricted: bool
-    classification: Classification | None = None
+    classification: str | None = None
+    """Passed on unjudged: governance rejects an unknown value for this page alone, not the whole space."""
 
 
 @dataclass(frozen=True, slots=True)

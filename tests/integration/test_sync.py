@@ -1,0 +1,264 @@
+"""Syncing pages into Chroma: full metadata, nothing re-embedded without a change, learned state kept,
+deletions and restrictions reconciled safely, and a run that failed halfway finished by the next one."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from common.chunks import NEUTRAL_QUALITY_SCORE, ChunkMetadata
+from common.config import Settings, load_settings
+from common.confluence.folder_source import FolderPageSource
+from common.confluence.models import PageRef, SourcePage
+from common.errors import SourceError, StoreUnavailable
+from common.runtime import build_store, build_synchronizer
+from common.sync import SyncSummary
+from common.vectorstore import ChunkStore
+from tests.support.chroma_server import ChromaServer
+from tests.support.sample_space import SAMPLE_SPACE, copy_sample_space, delete_page, edit_page, write_meta
+
+RESTRICTED = {"1213", "1214", "1313"}
+VPN = "1101"
+
+
+def _sync(settings: Settings, folder: Path, *, full: bool = False) -> SyncSummary:
+    source = FolderPageSource(folder)
+    return build_synchronizer(settings, source=source, store=build_store(settings)).run(full=full)
+
+
+@pytest.fixture(scope="session")
+def synced_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One full sync of the sample space, copied by every test that needs a synced store."""
+    home = tmp_path_factory.mktemp("synced") / "kb-home"
+    summary = _sync(load_settings(kb_home=home), SAMPLE_SPACE)
+    assert summary.errors == 0, summary.error_details
+    return home
+
+
+@pytest.fixture
+def synced(synced_template: Path, kb_home: Path) -> Settings:
+    shutil.copytree(synced_template, kb_home)
+    return load_settings()
+
+
+@pytest.fixture
+def space(tmp_path: Path) -> Path:
+    return copy_sample_space(tmp_path / "space")
+
+
+def _all_chunks(store: ChunkStore) -> dict[str, ChunkMetadata]:
+    return store.get_metadata(where={"space_key": "HB"})
+
+
+def test_first_sync_indexes_every_visible_page_and_no_restricted_one(synced: Settings) -> None:
+    pages = {meta.page_id for meta in _all_chunks(build_store(synced)).values()}
+    listed = {ref.page_id for ref in FolderPageSource(SAMPLE_SPACE).list_pages("HB")}
+
+    assert pages == listed - RESTRICTED
+
+
+def test_every_chunk_carries_the_plans_metadata(synced: Settings) -> None:
+    for chunk_id, meta in _all_chunks(build_store(synced)).items():
+        assert meta.page_title and meta.url.startswith("https://larkspur.example/wiki/spaces/HB/pages/")
+        assert meta.owner.endswith("@larkspur.example"), chunk_id
+        assert meta.summary and meta.topics and meta.audience, chunk_id
+        assert meta.quality_score == NEUTRAL_QUALITY_SCORE
+        assert meta.content_hash and meta.ingested_at > 0
+
+
+def test_classification_comes_from_the_page_or_the_space_default(synced: Settings) -> None:
+    levels = {meta.classification for meta in _all_chunks(build_store(synced)).values()}
+
+    assert levels == {"public", "internal", "confidential"}
+
+
+def test_code_table_and_list_chunks_are_typed(synced: Settings) -> None:
+    chunks = _all_chunks(build_store(synced)).values()
+
+    assert {meta.chunk_type for meta in chunks} == {"text", "code", "table", "list"}
+    assert any(meta.chunk_type == "code" and meta.language == "bash" for meta in chunks)
+
+
+def test_resync_of_unchanged_content_embeds_and_writes_nothing(synced: Settings, space: Path) -> None:
+    summary = _sync(synced, space, full=True)
+
+    assert (summary.chunks_embedded, summary.chunks_upserted, summary.chunks_deleted) == (0, 0, 0)
+    assert summary.pages_seen > 40
+
+
+def test_incremental_resync_reads_only_pages_changed_since_the_cursor(synced: Settings, space: Path) -> None:
+    edit_page(space, VPN, lambda body: body.replace("GlobalProtect", "GlobalProtect 6"))
+
+    summary = _sync(synced, space)
+
+    assert summary.pages_seen == 1
+    assert summary.pages_changed == 1
+
+
+def test_editing_one_section_reembeds_only_that_section(synced: Settings, space: Path) -> None:
+    store = build_store(synced)
+    before = {c.id: c for c in store.get_chunks(where={"page_id": VPN})}
+    edit_page(space, VPN, lambda body: body.replace("When you need the VPN", "When you need the VPN?", 1))
+
+    summary = _sync(synced, space)
+
+    after = {c.id: c for c in store.get_chunks(where={"page_id": VPN})}
+    changed = {cid for cid in after if cid not in before or after[cid].text != before[cid].text}
+    assert 0 < summary.chunks_embedded < len(before)
+    assert set(after) - changed == {cid for cid in before if cid in after} - changed
+    assert all(after[cid].metadata.content_hash == before[cid].metadata.content_hash for cid in set(after) - changed)
+
+
+def test_resync_keeps_quality_counts_and_review_state(synced: Settings, space: Path) -> None:
+    store = build_store(synced)
+    ids = sorted(store.get_metadata(where={"page_id": VPN}))
+    learned = {
+        "quality_score": 81.0,
+        "access_count": 12,
+        "feedback_count": 3,
+        "reviewed_by": "priya.raman@larkspur.example",
+        "reviewed_at": datetime(2026, 11, 1, tzinfo=UTC),
+    }
+    store.batch_update_metadata({cid: learned for cid in ids})
+    edit_page(space, VPN, lambda body: body.replace("solid", "solid blue", 1))
+
+    _sync(synced, space)
+
+    for meta in store.get_metadata(ids=ids).values():
+        assert (meta.quality_score, meta.access_count, meta.feedback_count) == (81.0, 12, 3)
+        assert meta.reviewed_by == "priya.raman@larkspur.example"
+
+
+def test_a_new_section_on_a_reviewed_page_inherits_the_review_and_starts_neutral(synced: Settings, space: Path) -> None:
+    store = build_store(synced)
+    ids = list(store.get_metadata(where={"page_id": VPN}))
+    store.batch_update_metadata({cid: {"reviewed_at": "2026-11-01T00:00:00Z", "reviewed_by": "priya"} for cid in ids})
+    edit_page(space, VPN, lambda body: body + "<h1>Brand new section</h1><p>Call the help desk on 4357.</p>")
+
+    _sync(synced, space)
+
+    [new] = [m for cid, m in store.get_metadata(where={"page_id": VPN}).items() if cid not in ids]
+    assert new.reviewed_by == "priya" and new.quality_score == NEUTRAL_QUALITY_SCORE
+
+
+def test_a_deleted_page_disappears(synced: Settings, space: Path) -> None:
+    delete_page(space, VPN)
+
+    summary = _sync(synced, space)
+
+    assert summary.pages_deleted == 1
+    assert build_store(synced).get_metadata(where={"page_id": VPN}) == {}
+
+
+def test_a_newly_restricted_page_and_its_children_disappear(synced: Settings, space: Path) -> None:
+    write_meta(space, "1100", restricted=True)  # restrictions do not bump the version
+
+    _sync(synced, space)
+
+    pages = {meta.page_id for meta in _all_chunks(build_store(synced)).values()}
+    assert "1100" not in pages and VPN not in pages
+    assert "1201" in pages
+
+
+class _FailingListing(FolderPageSource):
+    def list_pages(self, space_key: str) -> list[PageRef]:
+        raise SourceError("listing broke on page 3 of 7")
+
+
+def test_a_failed_listing_deletes_nothing_and_keeps_the_cursor(synced: Settings, space: Path) -> None:
+    store = build_store(synced)
+    cursor = store.get_sync_cursor("HB")
+    delete_page(space, VPN)
+
+    summary = build_synchronizer(synced, source=_FailingListing(space), store=store).run()
+
+    assert summary.errors == 1 and "listing failed" in summary.error_details[0]["error"]
+    assert store.get_metadata(where={"page_id": VPN}) != {}
+    assert store.get_sync_cursor("HB") == cursor
+
+
+class _EmptyListing(FolderPageSource):
+    def list_pages(self, space_key: str) -> list[PageRef]:
+        return []
+
+
+def test_an_empty_listing_never_deletes_a_whole_space(synced: Settings, space: Path) -> None:
+    store = build_store(synced)
+    count = store.count()
+
+    summary = build_synchronizer(synced, source=_EmptyListing(space), store=store).run()
+
+    assert summary.errors == 1 and "refusing" in summary.error_details[0]["error"]
+    assert store.count() == count
+
+
+def test_a_page_that_fails_is_reported_and_the_cursor_stays_for_a_retry(synced: Settings, space: Path) -> None:
+    store = build_store(synced)
+    cursor = store.get_sync_cursor("HB")
+    too_long_title = " ".join(["Connecting"] * 300)  # leaves no room for text in a 256-piece chunk
+    write_meta(space, VPN, title=too_long_title, version=99, updated="2026-11-25T10:00:00Z")
+
+    summary = _sync(synced, space)
+
+    assert summary.errors == 1 and summary.error_details[0]["page_id"] == VPN
+    assert store.get_sync_cursor("HB") == cursor
+
+
+def test_sync_summary_json_has_the_documented_keys(synced: Settings) -> None:
+    summary = json.loads(json.dumps(_sync(synced, SAMPLE_SPACE).as_dict()))
+
+    assert {"pages_seen", "pages_changed", "pages_deleted", "chunks_upserted", "chunks_embedded",
+            "chunks_deleted", "errors"} <= set(summary)  # fmt: skip
+
+
+class _KillsChroma(FolderPageSource):
+    """Kills the Chroma server after handing out a few pages, as a crash mid-sync would."""
+
+    def __init__(self, root: Path, server: ChromaServer, after: int) -> None:
+        super().__init__(root)
+        self._server = server
+        self._after = after
+
+    def changed_pages(self, space_key: str, since: datetime | None) -> Iterator[SourcePage]:
+        for index, page in enumerate(super().changed_pages(space_key, since)):
+            if index == self._after:
+                self._server.stop()
+            yield page
+
+
+def test_chroma_killed_mid_sync_fails_clearly_and_the_next_sync_completes_exactly(
+    tmp_path: Path, synced_template: Path
+) -> None:
+    server = ChromaServer(tmp_path / "chroma").start()
+    settings = load_settings(chroma_url=server.url, chroma_retries=0)
+    store = build_store(settings)
+    synchronizer = build_synchronizer(settings, source=_KillsChroma(SAMPLE_SPACE, server, after=25), store=store)
+
+    with pytest.raises(StoreUnavailable, match="CHROMA_URL"):
+        synchronizer.run()
+
+    server.start()
+    try:
+        summary = _sync(settings, SAMPLE_SPACE)
+        reference = build_store(load_settings(kb_home=synced_template)).get_metadata(where={"space_key": "HB"})
+        stored = store.get_metadata(where={"space_key": "HB"})
+        assert summary.errors == 0
+        assert set(stored) == set(reference)
+        assert store.count() == len(reference)
+    finally:
+        server.stop()
+
+
+def test_sync_into_a_real_server_matches_the_embedded_store(chroma_server: ChromaServer, synced_template: Path) -> None:
+    settings = load_settings(chroma_url=chroma_server.url, chroma_collection="server_sync")
+
+    _sync(settings, SAMPLE_SPACE)
+
+    reference = build_store(load_settings(kb_home=synced_template)).get_metadata(where={"space_key": "HB"})
+    stored = build_store(settings).get_metadata(where={"space_key": "HB"})
+    assert {cid: m.content_hash for cid, m in stored.items()} == {cid: m.content_hash for cid, m in reference.items()}

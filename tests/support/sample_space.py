@@ -1,0 +1,47 @@
+"""Editable copies of the bundled sample space, for tests that change pages between syncs."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+SAMPLE_SPACE = Path(__file__).resolve().parents[2] / "examples" / "sample-space"
+
+
+def copy_sample_space(dest: Path) -> Path:
+    shutil.copytree(SAMPLE_SPACE, dest)
+    return dest
+
+
+def page_files(folder: Path, page_id: str) -> tuple[Path, Path]:
+    [meta] = (folder / "pages").glob(f"{page_id}-*.json")
+    return meta, meta.with_suffix(".xhtml")
+
+
+def read_meta(folder: Path, page_id: str) -> dict[str, Any]:
+    meta, _ = page_files(folder, page_id)
+    data: dict[str, Any] = json.loads(meta.read_text())
+    return data
+
+
+def write_meta(folder: Path, page_id: str, **changes: Any) -> None:
+    meta, _ = page_files(folder, page_id)
+    meta.write_text(json.dumps(read_meta(folder, page_id) | changes, indent=2))
+
+
+def edit_page(folder: Path, page_id: str, transform: Callable[[str], str], *, when: datetime | None = None) -> None:
+    """Change a page's body the way an author would: new version, new modification time."""
+    meta, body = page_files(folder, page_id)
+    body.write_text(transform(body.read_text()))
+    version = read_meta(folder, page_id)["version"] + 1
+    stamp = (when or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    write_meta(folder, page_id, version=version, updated=stamp)
+
+
+def delete_page(folder: Path, page_id: str) -> None:
+    for path in page_files(folder, page_id):
+        path.unlink()
