@@ -68,7 +68,9 @@ def embedding_inputs(folder: Path) -> list[str]:
             continue
         parsed = parse_storage_format(page.body_storage, user_name=source.user_name)
         for draft in chunk_page(title=page.title, blocks=parsed.blocks):
-            inputs.append(embedding_input(page_title=page.title, parent_headers=draft.parent_headers, text=draft.text))
+            inputs.append(
+                embedding_input(page_title=page.title, parent_headers=draft.parent_headers, text=draft.text)
+            )
     return inputs
 
 
@@ -116,7 +118,9 @@ def batch_update_1000(workdir: Path) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--copies", type=int, default=3, help="copies of the sample space to ingest")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()

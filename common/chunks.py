@@ -81,7 +81,9 @@ class ChunkMetadata(BaseModel):
     labels: tuple[str, ...] = ()
     source: SourceKind = "confluence"
     page_version: int = Field(1, ge=1)
-    content_hash: str = Field(min_length=8, description="Of the embedded text and model: unchanged = no re-embed.")
+    content_hash: str = Field(
+        min_length=8, description="Of the embedded text and model: unchanged = no re-embed."
+    )
     ingested_at: float = Field(ge=0.0, description="Unix seconds, a number so range filters work.")
     language: str = ""
     schema_version: int = METADATA_SCHEMA_VERSION
@@ -176,7 +178,9 @@ def _json_list(field: str, value: Any, chunk_id: str | None) -> tuple[str, ...]:
     if isinstance(value, list | tuple):
         return tuple(str(v) for v in value)
     if not isinstance(value, str):
-        raise ChunkValidationError(field, f"expected a JSON array string, got {type(value).__name__}", chunk_id=chunk_id)
+        raise ChunkValidationError(
+            field, f"expected a JSON array string, got {type(value).__name__}", chunk_id=chunk_id
+        )
     try:
         parsed = json.loads(value) if value else []
     except json.JSONDecodeError as exc:

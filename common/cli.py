@@ -16,7 +16,14 @@ from typing import Any, ParamSpec, TypeVar
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 from common.config import Settings, get_settings
 from common.errors import ConfigError, KbError, ServiceUnavailable
@@ -65,8 +72,12 @@ def _settings() -> Settings:
 
 
 @main.command()
-@click.option("--space", "spaces", multiple=True, help="Space key to sync (repeatable); default: all configured.")
-@click.option("--from-dir", type=click.Path(exists=True, file_okay=False, path_type=Path), help="A folder of pages.")
+@click.option(
+    "--space", "spaces", multiple=True, help="Space key to sync (repeatable); default: all configured."
+)
+@click.option(
+    "--from-dir", type=click.Path(exists=True, file_okay=False, path_type=Path), help="A folder of pages."
+)
 @click.option("--full", is_flag=True, help="Ignore the saved cursor and compare every page.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON summary object.")
 @_reports_errors
@@ -139,6 +150,8 @@ def _progress(*, enabled: bool) -> Iterator[Callable[[str, PageOutcome | None], 
             if space_key not in tasks:
                 tasks[space_key] = bar.add_task(f"Syncing {space_key}", total=None)
             if outcome is not None:
-                bar.update(tasks[space_key], advance=1, description=f"Syncing {space_key}: {outcome.title[:40]}")
+                bar.update(
+                    tasks[space_key], advance=1, description=f"Syncing {space_key}: {outcome.title[:40]}"
+                )
 
         yield update

@@ -102,4 +102,6 @@ def get_embedder(model_path: Path | None, device: str, batch_size: int) -> Sente
 
 
 def embedder_from_settings(settings: Settings) -> SentenceTransformerEmbedder:
-    return get_embedder(settings.embedding_model_path, settings.embedding_device, settings.embedding_batch_size)
+    return get_embedder(
+        settings.embedding_model_path, settings.embedding_device, settings.embedding_batch_size
+    )

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Protocol, get_args
@@ -53,9 +52,68 @@ LABEL_STOPLIST = re.compile(r"^(owner-.*|public|internal|confidential|classifica
 WORD = re.compile(r"[A-Za-z][A-Za-z0-9+#.-]*[A-Za-z0-9+#]|[A-Za-z]")
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
 STOPWORDS = frozenset(
-    """a an and are as at be by for from how i if in into is it its of on or our should the their this to
-    we what when where which who why will with you your do does can about after before via vs not no yes
-    faq overview introduction summary page home section notes other misc general""".split()
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "by",
+        "for",
+        "from",
+        "how",
+        "i",
+        "if",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "of",
+        "on",
+        "or",
+        "our",
+        "should",
+        "the",
+        "their",
+        "this",
+        "to",
+        "we",
+        "what",
+        "when",
+        "where",
+        "which",
+        "who",
+        "why",
+        "will",
+        "with",
+        "you",
+        "your",
+        "do",
+        "does",
+        "can",
+        "about",
+        "after",
+        "before",
+        "via",
+        "vs",
+        "not",
+        "no",
+        "yes",
+        "faq",
+        "overview",
+        "introduction",
+        "summary",
+        "page",
+        "home",
+        "section",
+        "notes",
+        "other",
+        "misc",
+        "general",
+    ]
 )
 
 
@@ -117,7 +175,9 @@ class OfflineEnricher:
 
     def _audience(self, centroid: Vectors) -> tuple[str, ...]:
         similarity = self._audience_vectors @ centroid
-        ranked = sorted(zip(AUDIENCE_DESCRIPTIONS, (float(s) for s in similarity), strict=True), key=lambda p: -p[1])
+        ranked = sorted(
+            zip(AUDIENCE_DESCRIPTIONS, (float(s) for s in similarity), strict=True), key=lambda p: -p[1]
+        )
         best = ranked[0][1]
         return tuple(name for name, score in ranked[:3] if score >= best - AUDIENCE_MARGIN)
 
@@ -132,7 +192,10 @@ def doc_type_cues(page: PageContent) -> dict[DocType, float]:
         cues["FAQ"] = 0.5
     if "policy" in title or "policy" in labels or "standard" in title:
         cues["policy"] = 0.3
-    if re.search(r"\b(how to|setup|set up|setting up|guide|getting started|install)\b", title) or "how-to" in labels:
+    if (
+        re.search(r"\b(how to|setup|set up|setting up|guide|getting started|install)\b", title)
+        or "how-to" in labels
+    ):
         cues["how-to"] = 0.3
     return cues
 
@@ -208,4 +271,3 @@ def _centroid(embeddings: Vectors) -> Vectors:
     mean: Vectors = np.asarray(embeddings, dtype=np.float32).mean(axis=0)
     norm = float(np.linalg.norm(mean))
     return mean / np.float32(norm) if norm > 0 else mean
-

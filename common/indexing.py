@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import hashlib
 import time
-from datetime import datetime
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import partial
 
 import numpy as np
@@ -113,8 +113,8 @@ class Indexer:
     def index(self, pages: Iterable[SourcePage]) -> Iterator[PageOutcome]:
         """Index pages, yielding one outcome per page as its chunks are committed.
 
-        A page that cannot be indexed yields an outcome with `error` set and the rest go on; only an outage
-        (`ServiceUnavailable`: store, source or LLM) stops the run, because nothing after it could be written either.
+        A page that cannot be indexed yields an outcome with `error` set and the rest go on. Only an outage
+        (`ServiceUnavailable`: store, source or LLM) stops the run: every later page would fail the same way.
         """
         pending: list[_PagePlan] = []
         pending_texts = 0
@@ -138,13 +138,20 @@ class Indexer:
         if parsed.recovered:
             log.warning("page_markup_recovered", page_id=page.page_id, title=page.title)
         drafts = chunk_page(
-            title=page.title, blocks=parsed.blocks, max_tokens=self._max_tokens, count_tokens=self._count_tokens
+            title=page.title,
+            blocks=parsed.blocks,
+            max_tokens=self._max_tokens,
+            count_tokens=self._count_tokens,
         )
-        existing = {c.id: c for c in self._store.get_chunks(where={"page_id": page.page_id}, with_embeddings=True)}
+        existing = {
+            c.id: c for c in self._store.get_chunks(where={"page_id": page.page_id}, with_embeddings=True)
+        }
         planned = []
         for draft in drafts:
             chunk_id = chunk_id_for(page.page_id, draft.key)
-            text = embedding_input(page_title=page.title, parent_headers=draft.parent_headers, text=draft.text)
+            text = embedding_input(
+                page_title=page.title, parent_headers=draft.parent_headers, text=draft.text
+            )
             planned.append(
                 _Planned(
                     chunk_id=chunk_id,
@@ -210,7 +217,9 @@ class Indexer:
         """Re-enrich only when the content changed, so an unchanged page never churns its AI fields."""
         if not content_changed and plan.existing:
             stored = next(iter(plan.existing.values())).metadata
-            return AiMetadata(stored.doc_type, stored.topics, stored.audience, stored.complexity, stored.summary)
+            return AiMetadata(
+                stored.doc_type, stored.topics, stored.audience, stored.complexity, stored.summary
+            )
         vectors = np.asarray(
             [p.embedding if p.embedding is not None else _stored_embedding(p) for p in plan.chunks],
             dtype=np.float32,
@@ -226,7 +235,9 @@ class Indexer:
             )
         )
 
-    def _metadata(self, plan: _PagePlan, planned: _Planned, *, index: int, ai: AiMetadata, now: float) -> ChunkMetadata:
+    def _metadata(
+        self, plan: _PagePlan, planned: _Planned, *, index: int, ai: AiMetadata, now: float
+    ) -> ChunkMetadata:
         page = plan.page
         learned = _learned_fields(planned.existing, plan.existing)
         return ChunkMetadata(

@@ -39,7 +39,9 @@ class LlmClient:
     @classmethod
     def from_settings(cls, settings: Settings) -> LlmClient:
         if settings.llm_api_url is None:
-            raise ConfigError("LLM_API_URL is not set; the LLM client is only built when an LLM is configured.")
+            raise ConfigError(
+                "LLM_API_URL is not set; the LLM client is only built when an LLM is configured."
+            )
         key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
         return cls(
             base_url=settings.llm_api_url,
@@ -61,7 +63,9 @@ class LlmClient:
             content = payload["choices"][0]["message"]["content"]
             parsed = json.loads(content)
         except (KeyError, IndexError, TypeError, json.JSONDecodeError) as exc:
-            raise LlmError(f"The LLM at {self._base_url} answered without a JSON object in choices[0]: {exc}") from exc
+            raise LlmError(
+                f"The LLM at {self._base_url} answered without a JSON object in choices[0]: {exc}"
+            ) from exc
         if not isinstance(parsed, dict):
             raise LlmError(f"The LLM at {self._base_url} answered JSON that is not an object.")
         return parsed
@@ -89,9 +93,14 @@ class LlmClient:
         if response.status_code in RETRYABLE_STATUS:
             raise _Retryable(f"HTTP {response.status_code}", _retry_after(response))
         if response.status_code in (401, 403):
-            raise LlmError(f"The LLM at {self._base_url} refused the credentials (HTTP {response.status_code}); check LLM_API_KEY.")
+            raise LlmError(
+                f"The LLM at {self._base_url} refused the credentials (HTTP {response.status_code}); "
+                "check LLM_API_KEY."
+            )
         if response.status_code >= 400:
-            raise LlmError(f"The LLM at {self._base_url} answered HTTP {response.status_code}: {response.text[:300]}")
+            raise LlmError(
+                f"The LLM at {self._base_url} answered HTTP {response.status_code}: {response.text[:300]}"
+            )
         try:
             data = response.json()
         except ValueError as exc:

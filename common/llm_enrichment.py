@@ -50,7 +50,9 @@ class LlmEnricher:
         except ValidationError as exc:
             first = exc.errors()[0]
             field = ".".join(str(p) for p in first["loc"])
-            raise EnrichmentError(f"The LLM's {field!r} for page {page.title!r} is unusable: {first['msg']}") from exc
+            raise EnrichmentError(
+                f"The LLM's {field!r} for page {page.title!r} is unusable: {first['msg']}"
+            ) from exc
         return AiMetadata(
             doc_type=answer.doc_type,
             topics=tuple(t.strip().lower() for t in answer.topics if t.strip()),

@@ -14,6 +14,7 @@ from typing import Any
 import structlog
 from structlog.typing import EventDict, WrappedLogger
 
+
 def configure_logging(*, log_format: str = "auto", level: str = "INFO") -> None:
     """Set up structlog once per process. `auto` means JSON unless stderr is an interactive terminal."""
     use_json = log_format == "json" or (log_format == "auto" and not _interactive())

@@ -33,7 +33,9 @@ def build_source(settings: Settings, *, from_dir: Path | None = None) -> PageSou
         return FolderPageSource(from_dir)
     if settings.confluence_configured:
         if not settings.space_keys:
-            raise ConfigError("CONFLUENCE_URL is set but CONFLUENCE_SPACES is empty: list the space keys to sync.")
+            raise ConfigError(
+                "CONFLUENCE_URL is set but CONFLUENCE_SPACES is empty: list the space keys to sync."
+            )
         return RestPageSource.from_settings(settings)
     return FolderPageSource(settings.sample_space_dir)
 
@@ -46,15 +48,12 @@ def build_enricher(settings: Settings) -> Enricher:
 
 
 def build_synchronizer(settings: Settings, *, source: PageSource, store: ChunkStore) -> Synchronizer:
-    default_classification = (
-        source.default_classification if isinstance(source, FolderPageSource) else settings.default_classification
-    )
     indexer = Indexer(
         store=store,
         embedder=embedder_from_settings(settings),
         enricher=build_enricher(settings),
         source_kind=source.kind,
-        default_classification=default_classification,  # type: ignore[arg-type]
+        default_classification=source.default_classification or settings.default_classification,
         max_tokens=settings.chunk_max_tokens,
         user_name=source.user_name,
     )

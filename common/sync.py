@@ -75,14 +75,20 @@ class Synchronizer:
         self._clock = clock
 
     def run(
-        self, *, spaces: Iterable[str] | None = None, full: bool = False, progress: ProgressCallback | None = None
+        self,
+        *,
+        spaces: Iterable[str] | None = None,
+        full: bool = False,
+        progress: ProgressCallback | None = None,
     ) -> SyncSummary:
         summary = SyncSummary()
         for space_key in spaces or self._source.space_keys():
             self._sync_space(space_key, full=full, summary=summary, progress=progress or _no_progress)
         return summary
 
-    def _sync_space(self, space_key: str, *, full: bool, summary: SyncSummary, progress: ProgressCallback) -> None:
+    def _sync_space(
+        self, space_key: str, *, full: bool, summary: SyncSummary, progress: ProgressCallback
+    ) -> None:
         started = self._clock()
         errors_before = summary.errors
         progress(space_key, None)

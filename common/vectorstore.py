@@ -26,8 +26,8 @@ from urllib.parse import urlsplit
 import chromadb
 import httpx
 from chromadb.api import ClientAPI
-from chromadb.config import Settings as ChromaSettings
 from chromadb.api.models.Collection import Collection
+from chromadb.config import Settings as ChromaSettings
 from chromadb.errors import ChromaError
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
@@ -124,7 +124,9 @@ class ChunkStore:
         """Insert or replace whole chunks. Every chunk must carry its embedding."""
         for chunk in chunks:
             if chunk.embedding is None:
-                raise StoreError(f"Chunk {chunk.id!r} has no embedding; upsert needs one (use replace_metadata).")
+                raise StoreError(
+                    f"Chunk {chunk.id!r} has no embedding; upsert needs one (use replace_metadata)."
+                )
         for batch in self._batches(chunks):
             self._call(
                 "upsert",
@@ -166,7 +168,9 @@ class ChunkStore:
         missing = [cid for cid in ids if cid not in self._existing(ids)]
         if missing:
             shown = ", ".join(repr(m) for m in missing[:5])
-            raise ChunkNotFound(f"{len(missing)} chunk id(s) not in collection {self._collection_name!r}: {shown}")
+            raise ChunkNotFound(
+                f"{len(missing)} chunk id(s) not in collection {self._collection_name!r}: {shown}"
+            )
         for batch in self._batches(ids):
             self._call(
                 "update_metadata",
@@ -343,7 +347,9 @@ class ChunkStore:
     def _max_batch_size(self) -> int:
         """The server's limit, or a lower cap given at construction (tests use it to force splitting)."""
         if self._max_batch is None:
-            server_max = self._call("get_max_batch_size", lambda col: self._require_client().get_max_batch_size())
+            server_max = self._call(
+                "get_max_batch_size", lambda col: self._require_client().get_max_batch_size()
+            )
             self._max_batch = min(server_max, self._batch_cap or server_max)
         return self._max_batch
 
@@ -365,7 +371,7 @@ class ChunkStore:
     def _call(self, operation: str, fn: Callable[[Collection], T]) -> T:
         if not self._breaker.allow():
             raise StoreUnavailable(
-                f"{self._target} is failing; not trying again for {self._breaker.seconds_until_retry():.0f} s "
+                f"{self._target} is failing; next try in {self._breaker.seconds_until_retry():.0f} s "
                 f"(circuit breaker open). Check that Chroma is running and reachable."
             )
         try:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from common.chunks import SourceKind
+from common.chunks import Classification, SourceKind
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +70,11 @@ class PageSource(Protocol):
     """A place pages come from. Implementations: `RestPageSource` (Confluence) and `FolderPageSource`."""
 
     kind: SourceKind
+
+    @property
+    def default_classification(self) -> Classification | None:
+        """The source's own default for unlabelled pages; None defers to DEFAULT_CLASSIFICATION."""
+        ...
 
     def space_keys(self) -> list[str]:
         """The spaces this source is configured to sync."""

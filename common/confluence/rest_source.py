@@ -20,7 +20,7 @@ from atlassian import Confluence
 from atlassian.errors import ApiError
 from urllib3.exceptions import MaxRetryError
 
-from common.chunks import SourceKind
+from common.chunks import Classification, SourceKind
 from common.config import Settings
 from common.confluence.models import PageRef, SourcePage
 from common.confluence.rest_mapping import display_name, page_from_content, ref_from_content
@@ -101,6 +101,8 @@ class RestPageSource:
     """A `PageSource` reading Confluence over REST. Not thread-safe: one instance per sync."""
 
     kind: SourceKind = "confluence"
+    default_classification: Classification | None = None
+    """Confluence has no space-level classification; DEFAULT_CLASSIFICATION applies."""
 
     def __init__(
         self,

@@ -20,7 +20,14 @@ from common.runtime import build_store, build_synchronizer
 from common.sync import SyncSummary
 from common.vectorstore import ChunkStore
 from tests.support.chroma_server import ChromaServer
-from tests.support.sample_space import SAMPLE_SPACE, copy_sample_space, delete_page, edit_page, write_meta
+from tests.support.sample_space import (
+    IT_SECTION,
+    SAMPLE_SPACE,
+    copy_sample_space,
+    delete_page,
+    edit_page,
+    write_meta,
+)
 
 RESTRICTED = {"1213", "1214", "1313"}
 VPN = "1101"
@@ -111,7 +118,9 @@ def test_editing_one_section_reembeds_only_that_section(synced: Settings, space:
     changed = {cid for cid in after if cid not in before or after[cid].text != before[cid].text}
     assert 0 < summary.chunks_embedded < len(before)
     assert set(after) - changed == {cid for cid in before if cid in after} - changed
-    assert all(after[cid].metadata.content_hash == before[cid].metadata.content_hash for cid in set(after) - changed)
+    assert all(
+        after[cid].metadata.content_hash == before[cid].metadata.content_hash for cid in set(after) - changed
+    )
 
 
 def test_resync_keeps_quality_counts_and_review_state(synced: Settings, space: Path) -> None:
@@ -134,10 +143,14 @@ def test_resync_keeps_quality_counts_and_review_state(synced: Settings, space: P
         assert meta.reviewed_by == "priya.raman@larkspur.example"
 
 
-def test_a_new_section_on_a_reviewed_page_inherits_the_review_and_starts_neutral(synced: Settings, space: Path) -> None:
+def test_a_new_section_on_a_reviewed_page_inherits_the_review_and_starts_neutral(
+    synced: Settings, space: Path
+) -> None:
     store = build_store(synced)
     ids = list(store.get_metadata(where={"page_id": VPN}))
-    store.batch_update_metadata({cid: {"reviewed_at": "2026-11-01T00:00:00Z", "reviewed_by": "priya"} for cid in ids})
+    store.batch_update_metadata(
+        {cid: {"reviewed_at": "2026-11-01T00:00:00Z", "reviewed_by": "priya"} for cid in ids}
+    )
     edit_page(space, VPN, lambda body: body + "<h1>Brand new section</h1><p>Call the help desk on 4357.</p>")
 
     _sync(synced, space)
@@ -197,7 +210,9 @@ def test_an_empty_listing_never_deletes_a_whole_space(synced: Settings, space: P
     assert store.count() == count
 
 
-def test_a_page_that_fails_is_reported_and_the_cursor_stays_for_a_retry(synced: Settings, space: Path) -> None:
+def test_a_page_that_fails_is_reported_and_the_cursor_stays_for_a_retry(
+    synced: Settings, space: Path
+) -> None:
     store = build_store(synced)
     cursor = store.get_sync_cursor("HB")
     too_long_title = " ".join(["Connecting"] * 300)  # leaves no room for text in a 256-piece chunk
@@ -212,8 +227,15 @@ def test_a_page_that_fails_is_reported_and_the_cursor_stays_for_a_retry(synced: 
 def test_sync_summary_json_has_the_documented_keys(synced: Settings) -> None:
     summary = json.loads(json.dumps(_sync(synced, SAMPLE_SPACE).as_dict()))
 
-    assert {"pages_seen", "pages_changed", "pages_deleted", "chunks_upserted", "chunks_embedded",
-            "chunks_deleted", "errors"} <= set(summary)  # fmt: skip
+    assert {
+        "pages_seen",
+        "pages_changed",
+        "pages_deleted",
+        "chunks_upserted",
+        "chunks_embedded",
+        "chunks_deleted",
+        "errors",
+    } <= set(summary)
 
 
 class _KillsChroma(FolderPageSource):
@@ -231,21 +253,27 @@ class _KillsChroma(FolderPageSource):
             yield page
 
 
+def _reference(synced_template: Path, pages: tuple[str, ...]) -> dict[str, ChunkMetadata]:
+    everything = build_store(load_settings(kb_home=synced_template)).get_metadata(where={"space_key": "HB"})
+    return {cid: meta for cid, meta in everything.items() if meta.page_id in pages}
+
+
 def test_chroma_killed_mid_sync_fails_clearly_and_the_next_sync_completes_exactly(
     tmp_path: Path, synced_template: Path
 ) -> None:
+    folder = copy_sample_space(tmp_path / "it", only=IT_SECTION)
     server = ChromaServer(tmp_path / "chroma").start()
     settings = load_settings(chroma_url=server.url, chroma_retries=0)
     store = build_store(settings)
-    synchronizer = build_synchronizer(settings, source=_KillsChroma(SAMPLE_SPACE, server, after=25), store=store)
+    synchronizer = build_synchronizer(settings, source=_KillsChroma(folder, server, after=5), store=store)
 
     with pytest.raises(StoreUnavailable, match="CHROMA_URL"):
         synchronizer.run()
 
     server.start()
     try:
-        summary = _sync(settings, SAMPLE_SPACE)
-        reference = build_store(load_settings(kb_home=synced_template)).get_metadata(where={"space_key": "HB"})
+        summary = _sync(settings, folder)
+        reference = _reference(synced_template, IT_SECTION)
         stored = store.get_metadata(where={"space_key": "HB"})
         assert summary.errors == 0
         assert set(stored) == set(reference)
@@ -254,11 +282,15 @@ def test_chroma_killed_mid_sync_fails_clearly_and_the_next_sync_completes_exactl
         server.stop()
 
 
-def test_sync_into_a_real_server_matches_the_embedded_store(chroma_server: ChromaServer, synced_template: Path) -> None:
+def test_sync_into_a_real_server_matches_the_embedded_store(
+    chroma_server: ChromaServer, synced_template: Path, tmp_path: Path
+) -> None:
     settings = load_settings(chroma_url=chroma_server.url, chroma_collection="server_sync")
 
-    _sync(settings, SAMPLE_SPACE)
+    _sync(settings, copy_sample_space(tmp_path / "it", only=IT_SECTION))
 
-    reference = build_store(load_settings(kb_home=synced_template)).get_metadata(where={"space_key": "HB"})
+    reference = _reference(synced_template, IT_SECTION)
     stored = build_store(settings).get_metadata(where={"space_key": "HB"})
-    assert {cid: m.content_hash for cid, m in stored.items()} == {cid: m.content_hash for cid, m in reference.items()}
+    assert {cid: m.content_hash for cid, m in stored.items()} == {
+        cid: m.content_hash for cid, m in reference.items()
+    }

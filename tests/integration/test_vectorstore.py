@@ -132,7 +132,9 @@ def test_unreachable_server_raises_store_unavailable_naming_chroma_url(kb_home: 
 
 def test_server_that_never_answers_times_out(kb_home: Path) -> None:
     with _silent_server() as port:
-        settings = load_settings(chroma_url=f"http://127.0.0.1:{port}", chroma_timeout_seconds=0.5, chroma_retries=0)
+        settings = load_settings(
+            chroma_url=f"http://127.0.0.1:{port}", chroma_timeout_seconds=0.5, chroma_retries=0
+        )
         store = ChunkStore.from_settings(settings)
         started = time.monotonic()
 

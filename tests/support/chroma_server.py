@@ -46,7 +46,16 @@ class ChromaServer:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         with self._log.open("ab") as log_file:
             self._process = subprocess.Popen(
-                [chroma_binary(), "run", "--path", str(self.data_dir), "--host", "127.0.0.1", "--port", str(self.port)],
+                [
+                    chroma_binary(),
+                    "run",
+                    "--path",
+                    str(self.data_dir),
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(self.port),
+                ],
                 stdout=log_file,
                 stderr=subprocess.STDOUT,
             )
@@ -71,4 +80,6 @@ class ChromaServer:
                     return
             except httpx.TransportError:
                 time.sleep(0.1)
-        raise RuntimeError(f"chroma run did not answer within {STARTUP_TIMEOUT_SECONDS:.0f} s; see {self._log}")
+        raise RuntimeError(
+            f"chroma run did not answer within {STARTUP_TIMEOUT_SECONDS:.0f} s; see {self._log}"
+        )

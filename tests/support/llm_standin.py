@@ -55,7 +55,9 @@ class LlmStandin:
     def _app(self, request: Request) -> Response:
         self.request_times.append(time.monotonic())
         if request.path != "/v1/chat/completions" or request.method != "POST":
-            return _error(404, "invalid_request_error", f"Unknown request URL: {request.method} {request.path}")
+            return _error(
+                404, "invalid_request_error", f"Unknown request URL: {request.method} {request.path}"
+            )
         body = request.get_json(silent=True)
         if not isinstance(body, dict) or "messages" not in body or "model" not in body:
             return _error(400, "invalid_request_error", "you must provide a model and messages")
@@ -69,8 +71,12 @@ class LlmStandin:
                 response.headers["Retry-After"] = str(step.retry_after)
             return response
         if step.status != 200:
-            return _error(step.status, "server_error", "The server had an error while processing your request.")
-        return Response(json.dumps(_completion(body["model"], step.content or "")), content_type="application/json")
+            return _error(
+                step.status, "server_error", "The server had an error while processing your request."
+            )
+        return Response(
+            json.dumps(_completion(body["model"], step.content or "")), content_type="application/json"
+        )
 
 
 def _completion(model: str, content: str) -> dict[str, Any]:

@@ -12,8 +12,18 @@ from typing import Any
 SAMPLE_SPACE = Path(__file__).resolve().parents[2] / "examples" / "sample-space"
 
 
-def copy_sample_space(dest: Path) -> Path:
+IT_SECTION = ("1000", "1100", "1101", "1102", "1103", "1104", "1105", "1106", "1107")
+"""The home page and the IT section: a small, self-contained part of the space for slower tests."""
+
+
+def copy_sample_space(dest: Path, *, only: tuple[str, ...] | None = None) -> Path:
+    """Copy the sample space, or just the pages `only` names (their parents must be among them)."""
     shutil.copytree(SAMPLE_SPACE, dest)
+    if only is not None:
+        for meta in (dest / "pages").glob("*.json"):
+            if meta.name.split("-", 1)[0] not in only:
+                meta.unlink()
+                meta.with_suffix(".xhtml").unlink()
     return dest
 
 
@@ -33,9 +43,11 @@ def write_meta(folder: Path, page_id: str, **changes: Any) -> None:
     meta.write_text(json.dumps(read_meta(folder, page_id) | changes, indent=2))
 
 
-def edit_page(folder: Path, page_id: str, transform: Callable[[str], str], *, when: datetime | None = None) -> None:
+def edit_page(
+    folder: Path, page_id: str, transform: Callable[[str], str], *, when: datetime | None = None
+) -> None:
     """Change a page's body the way an author would: new version, new modification time."""
-    meta, body = page_files(folder, page_id)
+    _, body = page_files(folder, page_id)
     body.write_text(transform(body.read_text()))
     version = read_meta(folder, page_id)["version"] + 1
     stamp = (when or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -13,8 +13,14 @@ def enricher() -> OfflineEnricher:
     return OfflineEnricher(get_embedder(None, "cpu", 32))
 
 
-def _page(title: str, texts: list[str], *, types: list[str] | None = None, labels: tuple[str, ...] = (),
-          headers: tuple[str, ...] = ()) -> PageContent:  # fmt: skip
+def _page(
+    title: str,
+    texts: list[str],
+    *,
+    types: list[str] | None = None,
+    labels: tuple[str, ...] = (),
+    headers: tuple[str, ...] = (),
+) -> PageContent:
     embedder = get_embedder(None, "cpu", 32)
     return PageContent(
         title=title,
@@ -61,7 +67,10 @@ def test_numbered_setup_steps_read_as_a_how_to(enricher: OfflineEnricher) -> Non
 def test_code_heavy_engineering_page_is_for_engineers(enricher: OfflineEnricher) -> None:
     page = _page(
         "Database migrations",
-        ["Run alembic upgrade head before deploying the service.", "alembic revision --autogenerate -m 'add'"],
+        [
+            "Run alembic upgrade head before deploying the service.",
+            "alembic revision --autogenerate -m 'add'",
+        ],
         types=["text", "code"],
     )
 
@@ -86,23 +95,41 @@ def test_topics_start_with_the_pages_own_labels_and_skip_governance_labels() -> 
 
 
 def test_mostly_code_is_advanced() -> None:
-    page = PageContent("t", (), (), ("Run it.", "kubectl apply -f x.yaml", "helm upgrade"), ("text", "code", "code"),
-                       get_embedder(None, "cpu", 32).embed(["a", "b", "c"]))  # fmt: skip
+    page = PageContent(
+        "t",
+        (),
+        (),
+        ("Run it.", "kubectl apply -f x.yaml", "helm upgrade"),
+        ("text", "code", "code"),
+        get_embedder(None, "cpu", 32).embed(["a", "b", "c"]),
+    )
 
     assert complexity_for(page) == "advanced"
 
 
 def test_plain_short_sentences_are_beginner() -> None:
-    page = PageContent("t", (), (), ("Take the lift to floor two. The desk is on the left. Say hi.",), ("text",),
-                       get_embedder(None, "cpu", 32).embed(["a"]))  # fmt: skip
+    page = PageContent(
+        "t",
+        (),
+        (),
+        ("Take the lift to floor two. The desk is on the left. Say hi.",),
+        ("text",),
+        get_embedder(None, "cpu", 32).embed(["a"]),
+    )
 
     assert complexity_for(page) == "beginner"
 
 
 def test_summary_is_the_lead_of_the_first_prose_chunk_within_300_characters() -> None:
     long_text = "This page explains how to connect to the VPN. " + "It has many details. " * 30
-    page = PageContent("VPN", (), (), ("echo hi", long_text), ("code", "text"),
-                       get_embedder(None, "cpu", 32).embed(["a", "b"]))  # fmt: skip
+    page = PageContent(
+        "VPN",
+        (),
+        (),
+        ("echo hi", long_text),
+        ("code", "text"),
+        get_embedder(None, "cpu", 32).embed(["a", "b"]),
+    )
 
     summary = summary_for(page)
 

@@ -55,7 +55,9 @@ def test_conflicting_labels_resolve_to_the_most_restrictive() -> None:
 
 
 def test_explicit_source_classification_wins() -> None:
-    assert classification_of(dataclasses.replace(PAGE, classification="public"), default="internal") == "public"
+    assert (
+        classification_of(dataclasses.replace(PAGE, classification="public"), default="internal") == "public"
+    )
 
 
 def test_unknown_explicit_classification_is_an_error_naming_the_page() -> None:
