@@ -82,7 +82,7 @@ class Synchronizer:
         progress: ProgressCallback | None = None,
     ) -> SyncSummary:
         summary = SyncSummary()
-        for space_key in spaces or self._source.space_keys():
+        for space_key in self._source.space_keys() if spaces is None else spaces:
             self._sync_space(space_key, full=full, summary=summary, progress=progress or _no_progress)
         return summary
 
