@@ -33,6 +33,7 @@ from common.config import SAMPLE_SPACE_DIR, load_settings  # noqa: E402
 from common.confluence.folder_source import FolderPageSource  # noqa: E402
 from common.embeddings import embedder_from_settings  # noqa: E402
 from common.indexing import EMBED_BATCH  # noqa: E402
+from common.logs import configure_logging  # noqa: E402
 from common.runtime import build_store, build_synchronizer  # noqa: E402
 from common.storage_format import parse_storage_format  # noqa: E402
 from tests.support.chroma_server import ChromaServer  # noqa: E402
@@ -118,6 +119,7 @@ def batch_update_1000(workdir: Path) -> float:
 
 
 def main() -> None:
+    configure_logging(log_format="console", level="WARNING")
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )

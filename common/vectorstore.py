@@ -165,7 +165,8 @@ class ChunkStore:
         """
         validated = {cid: validate_fields(dict(fields), chunk_id=cid) for cid, fields in updates.items()}
         ids = list(validated)
-        missing = [cid for cid in ids if cid not in self._existing(ids)]
+        existing = self._existing(ids)
+        missing = [cid for cid in ids if cid not in existing]
         if missing:
             shown = ", ".join(repr(m) for m in missing[:5])
             raise ChunkNotFound(
