@@ -10,11 +10,6 @@ import pytest
 from common.config import get_settings
 from tests.support.chroma_server import ChromaServer
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED = REPO_ROOT.parent / "shared"
-FIXTURES = SHARED / "fixtures"
-SAMPLE_SPACE = REPO_ROOT / "examples" / "sample-space"
-
 
 @pytest.fixture(autouse=True)
 def kb_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:

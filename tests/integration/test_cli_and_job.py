@@ -73,7 +73,9 @@ def test_confluence_without_spaces_is_a_configuration_error(monkeypatch: pytest.
     assert "CONFLUENCE_SPACES" in result.stderr
 
 
-def test_sync_job_syncs_its_share_of_spaces_and_exits_0(it_space: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_sync_job_syncs_its_share_of_spaces_and_exits_0(
+    it_space: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("SAMPLE_SPACE_DIR", str(it_space))
     monkeypatch.setenv("CLOUD_RUN_TASK_INDEX", "0")
     monkeypatch.setenv("CLOUD_RUN_TASK_COUNT", "1")

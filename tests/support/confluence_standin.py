@@ -27,7 +27,6 @@ import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, Literal, Self
 from urllib.parse import quote, urlencode
 
@@ -35,7 +34,9 @@ from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
-FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "confluence" / "rest_api_json"
+from tests.support.paths import REST_API_FIXTURES
+
+FIXTURES = REST_API_FIXTURES
 FaultKind = Literal["429", "500", "hang", "malformed"]
 Json = dict[str, Any]
 

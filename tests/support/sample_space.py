@@ -9,8 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-SAMPLE_SPACE = Path(__file__).resolve().parents[2] / "examples" / "sample-space"
-
+from tests.support.paths import SAMPLE_SPACE
 
 IT_SECTION = ("1000", "1100", "1101", "1102", "1103", "1104", "1105", "1106", "1107")
 """The home page and the IT section: a small, self-contained part of the space for slower tests."""

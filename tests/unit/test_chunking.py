@@ -22,16 +22,15 @@ from common.storage_format import (
     parse_storage_format,
 )
 from common.tokens import count_tokens
+from tests.support.paths import STORAGE_FORMAT_FIXTURES
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared"
-FIXTURES = SHARED / "fixtures" / "confluence" / "storage_format"
-ALL_FIXTURES = sorted(FIXTURES.glob("*.storage.xhtml"))
+ALL_FIXTURES = sorted(STORAGE_FORMAT_FIXTURES.glob("*.storage.xhtml"))
 TITLE = "Operations handbook"
 WORDS = ["deploy", "the", "service", "rollback", "naïve", "x86_64", "€42.50", "e.g.", "(see)"]
 
 
 def fixture_blocks(name: str) -> tuple[Block, ...]:
-    return parse_storage_format((FIXTURES / name).read_text(encoding="utf-8")).blocks
+    return parse_storage_format((STORAGE_FORMAT_FIXTURES / name).read_text(encoding="utf-8")).blocks
 
 
 def model_tokens(draft: ChunkDraft, title: str = TITLE) -> int:

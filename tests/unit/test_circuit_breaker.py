@@ -17,6 +17,14 @@ def _breaker(clock: FakeClock) -> CircuitBreaker:
     return CircuitBreaker(failure_threshold=3, reset_seconds=30, clock=clock)
 
 
+def _tripped(clock: FakeClock) -> CircuitBreaker:
+    """A breaker that has just opened after three failures."""
+    breaker = _breaker(clock)
+    for _ in range(3):
+        breaker.record_failure()
+    return breaker
+
+
 def test_stays_closed_below_the_failure_threshold() -> None:
     breaker = _breaker(FakeClock())
     breaker.record_failure()
@@ -27,9 +35,7 @@ def test_stays_closed_below_the_failure_threshold() -> None:
 
 
 def test_opens_at_the_threshold_and_refuses_calls() -> None:
-    breaker = _breaker(FakeClock())
-    for _ in range(3):
-        breaker.record_failure()
+    breaker = _tripped(FakeClock())
 
     assert breaker.state is BreakerState.OPEN
     assert not breaker.allow()
@@ -47,9 +53,7 @@ def test_a_success_resets_the_failure_count() -> None:
 
 def test_after_the_pause_exactly_one_trial_call_is_allowed() -> None:
     clock = FakeClock()
-    breaker = _breaker(clock)
-    for _ in range(3):
-        breaker.record_failure()
+    breaker = _tripped(clock)
     clock.now += 30
 
     assert breaker.allow()
@@ -58,9 +62,7 @@ def test_after_the_pause_exactly_one_trial_call_is_allowed() -> None:
 
 def test_successful_trial_closes_the_breaker() -> None:
     clock = FakeClock()
-    breaker = _breaker(clock)
-    for _ in range(3):
-        breaker.record_failure()
+    breaker = _tripped(clock)
     clock.now += 30
     breaker.allow()
     breaker.record_success()
@@ -70,9 +72,7 @@ def test_successful_trial_closes_the_breaker() -> None:
 
 def test_failed_trial_reopens_for_another_full_pause() -> None:
     clock = FakeClock()
-    breaker = _breaker(clock)
-    for _ in range(3):
-        breaker.record_failure()
+    breaker = _tripped(clock)
     clock.now += 30
     breaker.allow()
     breaker.record_failure()

@@ -18,10 +18,9 @@ from common.storage_format import (
     Table,
     parse_storage_format,
 )
+from tests.support.paths import STORAGE_FORMAT_FIXTURES
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared"
-FIXTURES = SHARED / "fixtures" / "confluence" / "storage_format"
-ALL_FIXTURES = sorted(FIXTURES.glob("*.storage.xhtml"))
+ALL_FIXTURES = sorted(STORAGE_FORMAT_FIXTURES.glob("*.storage.xhtml"))
 MISMATCHED_TAG = "xwiki__confluence80tags__layout_tip_table_roadmap.storage.xhtml"
 HTML_ENTITY = "xwiki__lists__lists_toc_pagetree_inline-comment.storage.xhtml"
 T = TypeVar("T")
@@ -29,7 +28,7 @@ UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}
 
 
 def parse_fixture(name: str) -> ParsedPage:
-    return parse_storage_format((FIXTURES / name).read_text(encoding="utf-8"))
+    return parse_storage_format((STORAGE_FORMAT_FIXTURES / name).read_text(encoding="utf-8"))
 
 
 def blocks_of(page: ParsedPage, kind: type[T]) -> list[T]:

@@ -1,0 +1,14 @@
+"""Where tests find real-world input: `../shared` beside the repository (read in place, never copied)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from common.config import SAMPLE_SPACE_DIR
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SHARED = REPO_ROOT.parent / "shared"
+FIXTURES = SHARED / "fixtures"
+STORAGE_FORMAT_FIXTURES = FIXTURES / "confluence" / "storage_format"
+REST_API_FIXTURES = FIXTURES / "confluence" / "rest_api_json"
+SAMPLE_SPACE = SAMPLE_SPACE_DIR
