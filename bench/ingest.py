@@ -6,6 +6,8 @@
 2. Pipeline: a full sync of N copies of the sample space into a fresh embedded store (parse, chunk, diff,
    embed, enrich, write).
 3. Raw again; the raw rate is the mean of both raw passes, so drift on a shared machine hits both sides.
+   The pipeline pass also reports the share of its time spent inside the model, measured in the same
+   seconds: the noise-free form of "pipeline vs. raw" on a busy machine.
 4. A no-change re-sync of the sample space (`--full`: every page compared), which must embed nothing.
 5. `batch_update_metadata` of 1,000 chunks on a real `chroma run` server.
 """
@@ -19,6 +21,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -31,7 +34,7 @@ from common.chunking import chunk_page  # noqa: E402
 from common.chunks import embedding_input  # noqa: E402
 from common.config import SAMPLE_SPACE_DIR, load_settings  # noqa: E402
 from common.confluence.folder_source import FolderPageSource  # noqa: E402
-from common.embeddings import embedder_from_settings  # noqa: E402
+from common.embeddings import Vectors, embedder_from_settings  # noqa: E402
 from common.indexing import EMBED_BATCH  # noqa: E402
 from common.logs import configure_logging  # noqa: E402
 from common.runtime import build_store, build_synchronizer  # noqa: E402
@@ -83,13 +86,35 @@ def raw_rate(texts: list[str]) -> float:
     return len(texts) / (time.perf_counter() - started)
 
 
-def pipeline(folder: Path, home: Path) -> tuple[float, int]:
+def pipeline(folder: Path, home: Path) -> tuple[float, int, float]:
+    """Pipeline rate, chunks embedded, and the share of the run spent inside the model.
+
+    The share is measured in the same seconds as the pipeline itself, so it is immune to the machine
+    getting busier or quieter between passes, which the separate raw passes are not.
+    """
     settings = load_settings(kb_home=home)
-    source = FolderPageSource(folder)
-    store = build_store(settings)
-    started = time.perf_counter()
-    summary = build_synchronizer(settings, source=source, store=store).run(full=True)
-    return summary.chunks_embedded / (time.perf_counter() - started), summary.chunks_embedded
+    embedder = embedder_from_settings(settings)
+    encode_seconds = 0.0
+    real_embed = embedder.embed
+
+    def timed_embed(texts: Sequence[str]) -> Vectors:
+        nonlocal encode_seconds
+        started = time.perf_counter()
+        try:
+            return real_embed(texts)
+        finally:
+            encode_seconds += time.perf_counter() - started
+
+    embedder.embed = timed_embed  # type: ignore[method-assign]
+    try:
+        source, store = FolderPageSource(folder), build_store(settings)
+        synchronizer = build_synchronizer(settings, source=source, store=store)
+        started = time.perf_counter()
+        summary = synchronizer.run(full=True)
+        total = time.perf_counter() - started
+    finally:
+        embedder.embed = real_embed  # type: ignore[method-assign]
+    return summary.chunks_embedded / total, summary.chunks_embedded, encode_seconds / total
 
 
 def resync(home: Path) -> tuple[float, int]:
@@ -133,7 +158,7 @@ def main() -> None:
         texts = embedding_inputs(folder)
         embedder_from_settings(load_settings()).embed(texts[:EMBED_BATCH])  # load and warm the model
         raw_before = raw_rate(texts)
-        pipeline_rate, embedded = pipeline(folder, work / "pipeline-home")
+        pipeline_rate, embedded, encode_share = pipeline(folder, work / "pipeline-home")
         raw_after = raw_rate(texts)
         raw = (raw_before + raw_after) / 2
         resync_seconds, resync_embedded = resync(work / "resync-home")
@@ -144,6 +169,7 @@ def main() -> None:
         "pipeline_chunks_per_s": round(pipeline_rate, 1),
         "raw_encode_chunks_per_s": round(raw, 1),
         "pipeline_vs_raw": round(pipeline_rate / raw, 3),
+        "encode_share_of_pipeline": round(encode_share, 3),
         "resync_seconds": round(resync_seconds, 2),
         "resync_chunks_embedded": resync_embedded,
         "batch_update_1000_seconds": round(update_seconds, 3),
@@ -158,6 +184,7 @@ def main() -> None:
     table.add_row("pipeline chunks/s", f"{pipeline_rate:.1f}", "≥ 85% of raw")
     table.add_row("raw encode chunks/s (mean of 2)", f"{raw:.1f}", "")
     table.add_row("pipeline / raw", f"{pipeline_rate / raw:.1%}", "≥ 85%")
+    table.add_row("time inside the model, same run", f"{encode_share:.1%}", "≥ 85%")
     table.add_row("no-change re-sync (s)", f"{resync_seconds:.2f}", "< 5 s")
     table.add_row("chunks embedded by re-sync", str(resync_embedded), "0")
     table.add_row("batch_update_metadata 1,000 (s, server)", f"{update_seconds:.3f}", "")
