@@ -37,8 +37,9 @@ from common.confluence.folder_source import FolderPageSource  # noqa: E402
 from common.embeddings import Vectors, embedder_from_settings  # noqa: E402
 from common.indexing import EMBED_BATCH  # noqa: E402
 from common.logs import configure_logging  # noqa: E402
-from common.runtime import build_store, build_synchronizer  # noqa: E402
+from common.runtime import build_synchronizer  # noqa: E402
 from common.storage_format import parse_storage_format  # noqa: E402
+from common.vectorstore import ChunkStore  # noqa: E402
 from tests.support.chroma_server import ChromaServer  # noqa: E402
 from tests.support.chunks import make_chunk  # noqa: E402
 
@@ -107,7 +108,7 @@ def pipeline(folder: Path, home: Path) -> tuple[float, int, float]:
 
     embedder.embed = timed_embed  # type: ignore[method-assign]
     try:
-        source, store = FolderPageSource(folder), build_store(settings)
+        source, store = FolderPageSource(folder), ChunkStore.from_settings(settings)
         synchronizer = build_synchronizer(settings, source=source, store=store)
         started = time.perf_counter()
         summary = synchronizer.run(full=True)
@@ -120,7 +121,7 @@ def pipeline(folder: Path, home: Path) -> tuple[float, int, float]:
 def resync(home: Path) -> tuple[float, int]:
     settings = load_settings(kb_home=home)
     source = FolderPageSource(SAMPLE_SPACE_DIR)
-    store = build_store(settings)
+    store = ChunkStore.from_settings(settings)
     build_synchronizer(settings, source=source, store=store).run(full=True)
     started = time.perf_counter()
     summary = build_synchronizer(settings, source=source, store=store).run(full=True)
@@ -130,7 +131,7 @@ def resync(home: Path) -> tuple[float, int]:
 def batch_update_1000(workdir: Path) -> float:
     server = ChromaServer(workdir / "chroma-server").start()
     try:
-        store = build_store(load_settings(kb_home=workdir / "srv-home", chroma_url=server.url))
+        store = ChunkStore.from_settings(load_settings(kb_home=workdir / "srv-home", chroma_url=server.url))
         chunks = [make_chunk(f"p{i // 10}", i % 10) for i in range(1000)]
         store.upsert(chunks)
         timings = []

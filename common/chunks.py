@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
@@ -21,9 +21,9 @@ ChunkType = Literal["text", "code", "table", "list"]
 Classification = Literal["public", "internal", "confidential"]
 DocType = Literal["policy", "how-to", "reference", "FAQ"]
 Complexity = Literal["beginner", "intermediate", "advanced"]
+Audience = Literal["all-employees", "engineers", "managers", "new-hires", "it-admins", "security"]
 SourceKind = Literal["confluence", "folder", "slack"]
 
-CLASSIFICATION_LEVELS: tuple[Classification, ...] = get_args(Classification)
 NEUTRAL_QUALITY_SCORE = 50.0
 METADATA_SCHEMA_VERSION = 1
 
@@ -70,7 +70,7 @@ class ChunkMetadata(BaseModel):
     # AI metadata
     doc_type: DocType = "reference"
     topics: tuple[str, ...] = ()
-    audience: tuple[str, ...] = ()
+    audience: tuple[Audience, ...] = ()
     complexity: Complexity = "intermediate"
     summary: str = ""
 

@@ -1,7 +1,6 @@
 """`kb`, the command line: thin commands that parse flags, call the library and print.
 
-Exit status: 0 success, 1 finished with errors (details printed), 2 bad usage or settings,
-75 a service was unavailable (EX_TEMPFAIL: run it again later).
+Exit statuses are those of `common.exit_codes`.
 """
 
 from __future__ import annotations
@@ -26,15 +25,16 @@ from rich.progress import (
 )
 
 from common.config import Settings, get_settings
-from common.errors import ConfigError, KbError, ServiceUnavailable
+from common.errors import KbError
+from common.exit_codes import EXIT_CONFIG, EXIT_ERRORS, EXIT_UNAVAILABLE, exit_code_for
 from common.indexing import PageOutcome
 from common.logs import configure_logging
-from common.runtime import build_source, build_store, build_synchronizer
+from common.runtime import build_source, build_synchronizer
 from common.search import dense_search
+from common.vectorstore import ChunkStore
 
 P = ParamSpec("P")
 R = TypeVar("R")
-EXIT_ERRORS, EXIT_CONFIG, EXIT_UNAVAILABLE = 1, 2, 75
 
 err = Console(stderr=True)
 out = Console()
@@ -47,15 +47,11 @@ def _reports_errors(command: Callable[P, R]) -> Callable[P, R]:
     def run(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return command(*args, **kwargs)
-        except ConfigError as exc:
-            err.print(f"[red]Configuration problem:[/red] {exc}")
-            sys.exit(EXIT_CONFIG)
-        except ServiceUnavailable as exc:
-            err.print(f"[red]Unavailable:[/red] {exc}")
-            sys.exit(EXIT_UNAVAILABLE)
         except KbError as exc:
-            err.print(f"[red]Error:[/red] {exc}")
-            sys.exit(EXIT_ERRORS)
+            code = exit_code_for(exc)
+            label = {EXIT_CONFIG: "Configuration problem", EXIT_UNAVAILABLE: "Unavailable"}.get(code, "Error")
+            err.print(f"[red]{label}:[/red] {exc}")
+            sys.exit(code)
 
     return run
 
@@ -85,7 +81,7 @@ def sync(spaces: tuple[str, ...], from_dir: Path | None, full: bool, as_json: bo
     """Bring the knowledge base up to date with Confluence (or the bundled sample space)."""
     settings = _settings()
     source = build_source(settings, from_dir=from_dir)
-    store = build_store(settings)
+    store = ChunkStore.from_settings(settings)
     synchronizer = build_synchronizer(settings, source=source, store=store)
     with _progress(enabled=not as_json and err.is_terminal) as progress:
         summary = synchronizer.run(spaces=list(spaces) or None, full=full, progress=progress)
@@ -112,7 +108,7 @@ def sync(spaces: tuple[str, ...], from_dir: Path | None, full: bool, as_json: bo
 def search(query: str, top_k: int, space: str | None, as_json: bool) -> None:
     """Print the passages that best answer QUERY, with their sources."""
     settings = _settings()
-    hits = dense_search(settings, build_store(settings), query, top_k=top_k, space_key=space)
+    hits = dense_search(settings, ChunkStore.from_settings(settings), query, top_k=top_k, space_key=space)
     if as_json:
         click.echo(json.dumps([hit.as_dict() for hit in hits]))
         return

@@ -28,7 +28,9 @@ class Settings(BaseSettings):
     kb_home: Path = Field(Path(".kb"), description="Where embedded state lives (Chroma, spool, DuckDB).")
 
     chroma_url: str | None = Field(None, description="Chroma server URL; unset uses an embedded store.")
-    chroma_collection: str = Field("knowledge_base", min_length=3, max_length=63)
+    chroma_collection: str = Field(
+        "knowledge_base", min_length=3, max_length=52, pattern=r"^[a-zA-Z0-9][a-zA-Z0-9._-]*[a-zA-Z0-9]$"
+    )
     chroma_auth_token: SecretStr | None = Field(None, description="Sent as `Authorization: Bearer`.")
     chroma_timeout_seconds: float = Field(10.0, gt=0)
     chroma_retries: int = Field(3, ge=0, le=10, description="Retries on transport errors only.")
@@ -61,6 +63,9 @@ class Settings(BaseSettings):
     llm_api_key: SecretStr | None = None
     llm_model: str = "gpt-4o-mini"
     llm_timeout_seconds: float = Field(30.0, gt=0)
+
+    cloud_run_task_index: int = Field(0, ge=0, description="Set by Cloud Run for each task of a job.")
+    cloud_run_task_count: int = Field(1, ge=1, description="Set by Cloud Run: tasks in the job execution.")
 
     log_format: Literal["auto", "json", "console"] = "auto"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

@@ -33,6 +33,11 @@ class Embedder(Protocol):
 
     model_id: str
 
+    @property
+    def model_path(self) -> Path:
+        """The model folder, whose tokenizer sizes chunks exactly as the model will see them."""
+        ...
+
     def embed(self, texts: Sequence[str]) -> Vectors:
         """One row per text, L2-normalised, float32."""
         ...
@@ -54,13 +59,20 @@ class SentenceTransformerEmbedder:
     def embed(self, texts: Sequence[str]) -> Vectors:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        vectors = self._load().encode(
-            list(texts),
-            batch_size=self._batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        )
+        model = self._load()
+        try:
+            vectors = model.encode(
+                list(texts),
+                batch_size=self._batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
+        except (RuntimeError, ValueError, MemoryError) as exc:
+            raise EmbeddingError(
+                f"The embedding model failed on a batch of {len(texts)} texts: {exc}. "
+                "Lower EMBEDDING_BATCH_SIZE if memory ran out."
+            ) from exc
         return np.asarray(vectors, dtype=np.float32)
 
     @property
@@ -92,7 +104,13 @@ def _load_model(path: Path, device: str) -> SentenceTransformer:
 
     transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
 
-    return SentenceTransformer(str(path), device=device, local_files_only=True)
+    try:
+        return SentenceTransformer(str(path), device=device, local_files_only=True)
+    except (OSError, RuntimeError, ValueError) as exc:
+        raise EmbeddingError(
+            f"Could not load the embedding model from {path} on device {device!r}: {exc}. "
+            "Check EMBEDDING_MODEL_PATH and EMBEDDING_DEVICE."
+        ) from exc
 
 
 @cache

@@ -21,7 +21,7 @@ from typing import Protocol, get_args
 
 import numpy as np
 
-from common.chunks import Complexity, DocType
+from common.chunks import Audience, Complexity, DocType
 from common.embeddings import Embedder, Vectors
 
 SUMMARY_MAX_CHARS = 300
@@ -39,7 +39,7 @@ DOC_TYPE_DESCRIPTIONS: dict[DocType, str] = {
     "FAQ": "Frequently asked questions: a list of common questions, each followed by a short answer.",
 }
 
-AUDIENCE_DESCRIPTIONS: dict[str, str] = {
+AUDIENCE_DESCRIPTIONS: dict[Audience, str] = {
     "all-employees": "Information every employee of the company needs: benefits, leave, office, tools.",
     "engineers": "Software engineers: code, repositories, deployments, APIs, databases, on-call.",
     "managers": "People managers: approving requests, reviews of their reports, hiring and team budgets.",
@@ -121,7 +121,7 @@ STOPWORDS = frozenset(
 class AiMetadata:
     doc_type: DocType
     topics: tuple[str, ...]
-    audience: tuple[str, ...]
+    audience: tuple[Audience, ...]
     complexity: Complexity
     summary: str
 
@@ -173,7 +173,7 @@ class OfflineEnricher:
             scores[doc_type] += bonus
         return max(scores, key=lambda name: scores[name])
 
-    def _audience(self, centroid: Vectors) -> tuple[str, ...]:
+    def _audience(self, centroid: Vectors) -> tuple[Audience, ...]:
         similarity = self._audience_vectors @ centroid
         ranked = sorted(
             zip(AUDIENCE_DESCRIPTIONS, (float(s) for s in similarity), strict=True), key=lambda p: -p[1]

@@ -39,6 +39,10 @@ class StoreError(KbError):
     """Chroma answered, but refused or failed the operation."""
 
 
+class ChunkNotFound(StoreError):
+    """An update named chunk ids the store does not hold."""
+
+
 class StoreUnavailable(StoreError, ServiceUnavailable):
     """Chroma cannot be reached (down, timing out, or the circuit breaker is open)."""
 

@@ -3,7 +3,13 @@
 The store is compared before anything is embedded, so a re-sync of unchanged content embeds nothing, and
 every chunk keeps what only this system knows about it (`LEARNED_FIELDS`: quality, counts, reviews).
 Chunk ids come from the page id and the chunk's place in the page's heading structure, so editing one
-section re-embeds that section only; the others keep their ids, embeddings and scores.
+section re-embeds that section only; the others keep their ids, embeddings and scores. When structure moves
+(a renamed heading above unchanged text, a paragraph inserted before it) learned state follows the text:
+a chunk whose text the page held before under another id carries that chunk's scores, and a vector is
+reused wherever the exact embedding input was already embedded.
+
+Learned fields are not written for chunks that keep their own: votes and accesses keep arriving while a
+sync runs, and Chroma merges metadata keys on update, so leaving them out cannot overwrite a newer vote.
 
 Embedding is batched across pages: the model is several times faster on a batch of a few hundred texts
 than on a page's handful, and it is most of the cost of a sync.
@@ -34,7 +40,7 @@ from common.chunks import (
 from common.confluence.models import SourcePage
 from common.embeddings import Embedder
 from common.enrichment import AiMetadata, Enricher, PageContent
-from common.errors import KbError, ServiceUnavailable
+from common.errors import KbError, ServiceUnavailable, SourceError
 from common.governance import classification_of, owner_of
 from common.logs import get_logger
 from common.storage_format import parse_storage_format
@@ -69,11 +75,25 @@ class _Planned:
     input_text: str
     content_hash: str
     existing: StoredChunk | None
+    """The stored chunk with this id, if any."""
+    previous: StoredChunk | None = None
+    """The stored chunk whose learned state this one carries: the same text under any id of the page
+    (structure moved), else the chunk with this id (its text was edited)."""
+    same_content: StoredChunk | None = None
+    """A stored chunk of the page with exactly this embedding input, whose vector can be reused."""
     embedding: tuple[float, ...] | None = None
 
     @property
     def content_changed(self) -> bool:
         return self.existing is None or self.existing.metadata.content_hash != self.content_hash
+
+    @property
+    def needs_embedding(self) -> bool:
+        return self.same_content is None
+
+    @property
+    def carries_learned_from_elsewhere(self) -> bool:
+        return self.previous is not None and self.previous.id != self.chunk_id
 
 
 @dataclass(slots=True)
@@ -83,8 +103,11 @@ class _PagePlan:
     stale_ids: list[str]
     existing: dict[str, StoredChunk] = field(default_factory=dict)
 
-    def needs_embedding(self) -> list[_Planned]:
-        return [planned for planned in self.chunks if planned.content_changed]
+    def to_embed(self) -> list[_Planned]:
+        return [planned for planned in self.chunks if planned.needs_embedding]
+
+    def content_unchanged(self) -> bool:
+        return not self.stale_ids and not any(p.content_changed for p in self.chunks)
 
 
 class Indexer:
@@ -108,29 +131,34 @@ class Indexer:
         self._max_tokens = max_tokens
         self._user_name = user_name
         self._clock = clock
-        self._count_tokens = partial(count_tokens, model_path=getattr(embedder, "model_path", None))
+        self._count_tokens = partial(count_tokens, model_path=embedder.model_path)
 
     def index(self, pages: Iterable[SourcePage]) -> Iterator[PageOutcome]:
         """Index pages, yielding one outcome per page as its chunks are committed.
 
         A page that cannot be indexed yields an outcome with `error` set and the rest go on. Only an outage
         (`ServiceUnavailable`: store, source or LLM) stops the run: every later page would fail the same way.
+        A source that fails while being read gets what was already read committed before its error goes on.
         """
         pending: list[_PagePlan] = []
         pending_texts = 0
-        for page in pages:
-            try:
-                plan = self._plan(page)
-            except ServiceUnavailable:
-                raise
-            except KbError as exc:
-                yield self._failed(page, exc)
-                continue
-            pending.append(plan)
-            pending_texts += len(plan.needs_embedding())
-            if pending_texts >= EMBED_BATCH:
-                yield from self._commit(pending)
-                pending, pending_texts = [], 0
+        try:
+            for page in pages:
+                try:
+                    plan = self._plan(page)
+                except ServiceUnavailable:
+                    raise
+                except KbError as exc:
+                    yield self._failed(page, exc)
+                    continue
+                pending.append(plan)
+                pending_texts += len(plan.to_embed())
+                if pending_texts >= EMBED_BATCH:
+                    yield from self._commit(pending)
+                    pending, pending_texts = [], 0
+        except SourceError:
+            yield from self._commit(pending)
+            raise
         yield from self._commit(pending)
 
     def _plan(self, page: SourcePage) -> _PagePlan:
@@ -143,29 +171,33 @@ class Indexer:
             max_tokens=self._max_tokens,
             count_tokens=self._count_tokens,
         )
-        existing = {
-            c.id: c for c in self._store.get_chunks(where={"page_id": page.page_id}, with_embeddings=True)
-        }
-        planned = []
-        for draft in drafts:
-            chunk_id = chunk_id_for(page.page_id, draft.key)
-            text = embedding_input(
-                page_title=page.title, parent_headers=draft.parent_headers, text=draft.text
+        stored = self._store.get_chunks(where={"page_id": page.page_id}, with_embeddings=True)
+        existing = {chunk.id: chunk for chunk in stored}
+        planned = [self._planned(page, draft, existing) for draft in drafts]
+        stale_ids = sorted(set(existing) - {p.chunk_id for p in planned})
+        by_hash = {chunk.metadata.content_hash: chunk for chunk in stored}
+        by_text = {chunk.text: chunk for chunk in stored}
+        for chunk in planned:
+            chunk.same_content = by_hash.get(chunk.content_hash)
+            same_id_same_text = chunk.existing is not None and chunk.existing.text == chunk.draft.text
+            chunk.previous = (
+                chunk.existing if same_id_same_text else by_text.get(chunk.draft.text, chunk.existing)
             )
-            planned.append(
-                _Planned(
-                    chunk_id=chunk_id,
-                    draft=draft,
-                    input_text=text,
-                    content_hash=content_hash(self._embedder.model_id, text),
-                    existing=existing.get(chunk_id),
-                )
-            )
-        keep = {p.chunk_id for p in planned}
-        return _PagePlan(page=page, chunks=planned, stale_ids=sorted(set(existing) - keep), existing=existing)
+        return _PagePlan(page=page, chunks=planned, stale_ids=stale_ids, existing=existing)
+
+    def _planned(self, page: SourcePage, draft: ChunkDraft, existing: dict[str, StoredChunk]) -> _Planned:
+        chunk_id = chunk_id_for(page.page_id, draft.key)
+        text = embedding_input(page_title=page.title, parent_headers=draft.parent_headers, text=draft.text)
+        return _Planned(
+            chunk_id=chunk_id,
+            draft=draft,
+            input_text=text,
+            content_hash=content_hash(self._embedder.model_id, text),
+            existing=existing.get(chunk_id),
+        )
 
     def _commit(self, plans: list[_PagePlan]) -> Iterator[PageOutcome]:
-        to_embed = [planned for plan in plans for planned in plan.needs_embedding()]
+        to_embed = [planned for plan in plans for planned in plan.to_embed()]
         if to_embed:
             vectors = self._embedder.embed([planned.input_text for planned in to_embed])
             for planned, vector in zip(to_embed, vectors, strict=True):
@@ -180,26 +212,33 @@ class Indexer:
             yield outcome
 
     def _write(self, plan: _PagePlan) -> PageOutcome:
+        """New ids are inserted whole, existing ones updated without their learned fields, stale ones deleted
+        last: a run that dies halfway leaves extra chunks for the next run to remove, never missing ones."""
         page = plan.page
-        embedded = plan.needs_embedding()
-        ai = self._ai_metadata(plan, content_changed=bool(embedded) or bool(plan.stale_ids))
-        now = self._clock()
-        upserts: list[Chunk] = []
-        updates: list[Chunk] = []
-        for index, planned in enumerate(plan.chunks):
-            metadata = self._metadata(plan, planned, index=index, ai=ai, now=now)
-            if planned.content_changed:
-                upserts.append(Chunk(planned.chunk_id, planned.draft.text, metadata, planned.embedding))
-            elif _differs(planned.existing, metadata):
-                updates.append(Chunk(planned.chunk_id, planned.draft.text, metadata))
-        self._store.upsert(upserts)
-        self._store.replace_metadata(updates)
+        new: list[Chunk] = []
+        changed: list[Chunk] = []
+        moved: list[Chunk] = []
+        if plan.chunks:
+            ai, now = self._ai_metadata(plan), self._clock()
+            for index, planned in enumerate(plan.chunks):
+                metadata = self._metadata(plan, planned, index=index, ai=ai, now=now)
+                vector = _embedding_of(planned) if planned.content_changed else None
+                chunk = Chunk(planned.chunk_id, planned.draft.text, metadata, vector)
+                if planned.existing is None:
+                    new.append(chunk)
+                elif planned.carries_learned_from_elsewhere:
+                    moved.append(chunk)
+                elif planned.content_changed or _differs(planned.existing, metadata):
+                    changed.append(chunk)
+        self._store.upsert(new)
+        self._store.update_chunks(changed, leave=LEARNED_FIELDS)
+        self._store.update_chunks(moved)
         self._store.delete(plan.stale_ids)
         outcome = PageOutcome(
             page_id=page.page_id,
             title=page.title,
-            chunks_written=len(upserts) + len(updates),
-            chunks_embedded=len(embedded),
+            chunks_written=len(new) + len(changed) + len(moved),
+            chunks_embedded=len(plan.to_embed()),
             chunks_deleted=len(plan.stale_ids),
         )
         if outcome.changed:
@@ -213,17 +252,15 @@ class Indexer:
             )
         return outcome
 
-    def _ai_metadata(self, plan: _PagePlan, *, content_changed: bool) -> AiMetadata:
-        """Re-enrich only when the content changed, so an unchanged page never churns its AI fields."""
-        if not content_changed and plan.existing:
+    def _ai_metadata(self, plan: _PagePlan) -> AiMetadata:
+        """Re-enrich only when content or labels changed, so an unchanged page never churns its AI fields."""
+        if plan.content_unchanged() and plan.existing:
             stored = next(iter(plan.existing.values())).metadata
-            return AiMetadata(
-                stored.doc_type, stored.topics, stored.audience, stored.complexity, stored.summary
-            )
-        vectors = np.asarray(
-            [p.embedding if p.embedding is not None else _stored_embedding(p) for p in plan.chunks],
-            dtype=np.float32,
-        )
+            if stored.labels == plan.page.labels:
+                return AiMetadata(
+                    stored.doc_type, stored.topics, stored.audience, stored.complexity, stored.summary
+                )
+        vectors = np.asarray([_embedding_of(p) for p in plan.chunks], dtype=np.float32)
         return self._enricher.enrich(
             PageContent(
                 title=plan.page.title,
@@ -239,7 +276,7 @@ class Indexer:
         self, plan: _PagePlan, planned: _Planned, *, index: int, ai: AiMetadata, now: float
     ) -> ChunkMetadata:
         page = plan.page
-        learned = _learned_fields(planned.existing, plan.existing)
+        learned = _learned_fields(planned.previous, plan.existing)
         return ChunkMetadata(
             page_id=page.page_id,
             page_title=page.title,
@@ -298,10 +335,10 @@ class _Learned:
     reviewed_at: datetime | None = None
 
 
-def _learned_fields(existing: StoredChunk | None, page_chunks: dict[str, StoredChunk]) -> _Learned:
+def _learned_fields(previous: StoredChunk | None, page_chunks: dict[str, StoredChunk]) -> _Learned:
     """Keep what votes and reviews taught us; a new chunk of a reviewed page inherits the page's review."""
-    if existing is not None:
-        return _Learned(**{name: getattr(existing.metadata, name) for name in LEARNED_FIELDS})
+    if previous is not None:
+        return _Learned(**{name: getattr(previous.metadata, name) for name in LEARNED_FIELDS})
     reviewed = [c.metadata for c in page_chunks.values() if c.metadata.reviewed_at is not None]
     if not reviewed:
         return _Learned()
@@ -309,17 +346,21 @@ def _learned_fields(existing: StoredChunk | None, page_chunks: dict[str, StoredC
     return _Learned(reviewed_by=latest.reviewed_by, reviewed_at=latest.reviewed_at)
 
 
-def _stored_embedding(planned: _Planned) -> tuple[float, ...]:
-    assert planned.existing is not None and planned.existing.embedding is not None
-    return planned.existing.embedding
+def _embedding_of(planned: _Planned) -> tuple[float, ...]:
+    """The chunk's vector: freshly computed, or reused from a stored chunk with the same embedding input."""
+    if planned.embedding is not None:
+        return planned.embedding
+    if planned.same_content is None or planned.same_content.embedding is None:
+        raise AssertionError(f"chunk {planned.chunk_id} has no embedding to write")
+    return planned.same_content.embedding
 
 
-def _differs(existing: StoredChunk | None, metadata: ChunkMetadata) -> bool:
-    """Whether stored metadata needs rewriting; the write time alone is not a difference."""
-    if existing is None:
-        return True
+def _differs(existing: StoredChunk, metadata: ChunkMetadata) -> bool:
+    """Whether stored metadata needs rewriting. Learned fields and the write time do not count: the sync
+    never writes the first, and rewriting only to move the second would churn every chunk."""
     stored = to_chroma_metadata(existing.metadata)
     desired = to_chroma_metadata(metadata)
-    stored.pop("ingested_at")
-    desired.pop("ingested_at")
+    for name in (*LEARNED_FIELDS, "ingested_at"):
+        stored.pop(name)
+        desired.pop(name)
     return stored != desired

@@ -7,9 +7,11 @@ stored, because search filters on these values.
 
 from __future__ import annotations
 
+from typing import get_args
+
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from common.chunks import Complexity, DocType
+from common.chunks import Audience, Complexity, DocType
 from common.enrichment import AiMetadata, PageContent
 from common.errors import EnrichmentError
 from common.llm import LlmClient
@@ -18,10 +20,12 @@ PROMPT_TEXT_CHARS = 6000
 SYSTEM_PROMPT = """You classify internal company documentation. Answer only with a JSON object:
 {"doc_type": one of "policy", "how-to", "reference", "FAQ",
  "topics": up to 8 short lowercase topic keywords,
- "audience": up to 3 of "all-employees", "engineers", "managers", "new-hires", "it-admins", "security",
+ "audience": up to 3 of {audiences},
  "complexity": one of "beginner", "intermediate", "advanced",
  "summary": one or two plain sentences (at most 300 characters) saying what the page is for}.
-Use only the page content given; do not invent facts."""
+Use only the page content given; do not invent facts.""".replace(
+    "{audiences}", ", ".join(f'"{name}"' for name in get_args(Audience))
+)
 
 
 class _LlmAnswer(BaseModel):
@@ -29,7 +33,7 @@ class _LlmAnswer(BaseModel):
 
     doc_type: DocType
     topics: list[str] = Field(max_length=8)
-    audience: list[str] = Field(max_length=3)
+    audience: list[Audience] = Field(max_length=3)
     complexity: Complexity
     summary: str = Field(min_length=1, max_length=400)
 
@@ -56,7 +60,7 @@ class LlmEnricher:
         return AiMetadata(
             doc_type=answer.doc_type,
             topics=tuple(t.strip().lower() for t in answer.topics if t.strip()),
-            audience=tuple(a.strip() for a in answer.audience if a.strip()),
+            audience=tuple(answer.audience),
             complexity=answer.complexity,
             summary=answer.summary.strip(),
         )

@@ -43,10 +43,6 @@ def bind_context(**ids: str) -> None:
     structlog.contextvars.bind_contextvars(**ids)
 
 
-def clear_context() -> None:
-    structlog.contextvars.clear_contextvars()
-
-
 def _interactive() -> bool:
     on_cloud_run = bool(os.environ.get("K_SERVICE") or os.environ.get("CLOUD_RUN_JOB"))
     return sys.stderr.isatty() and not on_cloud_run

@@ -23,10 +23,6 @@ from common.sync import Synchronizer
 from common.vectorstore import ChunkStore
 
 
-def build_store(settings: Settings) -> ChunkStore:
-    return ChunkStore.from_settings(settings)
-
-
 def build_source(settings: Settings, *, from_dir: Path | None = None) -> PageSource:
     """An explicit folder wins, then configured Confluence, then the bundled sample space."""
     if from_dir is not None:

@@ -4,11 +4,15 @@ For each space:
 1. List every page (ids, versions, restrictions). The listing is all-or-nothing: a source that fails midway
    raises, and then nothing is deleted this run.
 2. Index the pages changed since the saved cursor, minus an overlap window (clocks and Confluence's
-   minute-granular, user-timezone CQL dates are not to be trusted to the second).
+   minute-granular, user-timezone CQL dates are not to be trusted to the second). A page created after
+   the listing was taken is indexed here and kept: reconcile never deletes what this run just read.
 3. Reconcile: delete pages that are gone or newly restricted (a restriction on an ancestor counts), and
    fetch any listed page whose stored version differs — a safety net for anything the CQL window missed and
    for a previous run that stopped halfway.
 4. Save the cursor, only if the space synced without errors, so failed pages are retried next run.
+
+A space that fails is reported and the next one goes on; only an outage (`ServiceUnavailable`) stops the
+whole run, because every later space would fail the same way.
 """
 
 from __future__ import annotations
@@ -83,7 +87,13 @@ class Synchronizer:
     ) -> SyncSummary:
         summary = SyncSummary()
         for space_key in self._source.space_keys() if spaces is None else spaces:
-            self._sync_space(space_key, full=full, summary=summary, progress=progress or _no_progress)
+            try:
+                self._sync_space(space_key, full=full, summary=summary, progress=progress or _no_progress)
+            except ServiceUnavailable:
+                raise
+            except SourceError as exc:
+                log.error("space_failed", space=space_key, error=str(exc))
+                summary.record_error(str(exc), space=space_key)
         return summary
 
     def _sync_space(
@@ -155,7 +165,8 @@ class Synchronizer:
                 space=space_key,
             )
             return
-        for page_id in sorted(set(stored) - set(allowed)):
+        indexed_this_run = seen - blocked
+        for page_id in sorted(set(stored) - set(allowed) - indexed_this_run):
             self._delete_page(page_id, summary, reason="gone or restricted")
         missed = [ref for pid, ref in allowed.items() if pid not in seen and stored.get(pid) != ref.version]
         if missed:

@@ -21,26 +21,32 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
 
-import chromadb
 import httpx
+import numpy as np
 from chromadb.api import ClientAPI
 from chromadb.api.models.Collection import Collection
-from chromadb.config import Settings as ChromaSettings
-from chromadb.errors import ChromaError
+from chromadb.errors import ChromaError, InternalError
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
-from common.chunks import Chunk, ChunkMetadata, from_chroma_metadata, to_chroma_metadata, validate_fields
+from common.chroma_client import embedded_client, http_client
+from common.chunks import (
+    ChromaMetadata,
+    Chunk,
+    ChunkMetadata,
+    from_chroma_metadata,
+    to_chroma_metadata,
+    validate_fields,
+)
 from common.circuit_breaker import CircuitBreaker
 from common.config import Settings
-from common.errors import StoreError, StoreUnavailable
+from common.errors import ChunkNotFound, KbError, StoreError, StoreUnavailable
 from common.logs import get_logger
 
 T = TypeVar("T")
 log = get_logger(__name__)
 
-SYNC_STATE_PREFIX = "sync_cursor:"
+SYNC_STATE_SUFFIX = "-sync-state"
 READ_PAGE_SIZE = 1000
 
 
@@ -50,10 +56,6 @@ class StoredChunk:
     text: str
     metadata: ChunkMetadata
     embedding: tuple[float, ...] | None
-
-
-class ChunkNotFound(StoreError):
-    """An update named chunk ids the store does not hold."""
 
 
 class ChunkStore:
@@ -93,7 +95,7 @@ class ChunkStore:
         if settings.chroma_url is None:
             path = settings.chroma_dir
             return cls(
-                connect=lambda: _embedded_client(str(path)),
+                connect=lambda: embedded_client(str(path)),
                 collection_name=name,
                 target=f"embedded store at {path}",
                 ef_search=settings.chroma_hnsw_ef_search,
@@ -105,7 +107,7 @@ class ChunkStore:
         token = settings.chroma_auth_token.get_secret_value() if settings.chroma_auth_token else None
         timeout = settings.chroma_timeout_seconds
         return cls(
-            connect=lambda: _http_client(url, token=token, timeout_seconds=timeout),
+            connect=lambda: http_client(url, token=token, timeout_seconds=timeout),
             collection_name=name,
             target=f"Chroma server at {url} (CHROMA_URL)",
             ef_search=settings.chroma_hnsw_ef_search,
@@ -125,7 +127,7 @@ class ChunkStore:
         for chunk in chunks:
             if chunk.embedding is None:
                 raise StoreError(
-                    f"Chunk {chunk.id!r} has no embedding; upsert needs one (use replace_metadata)."
+                    f"Chunk {chunk.id!r} has no embedding; upsert needs one (use update_chunks)."
                 )
         for batch in self._batches(chunks):
             self._call(
@@ -138,18 +140,31 @@ class ChunkStore:
                 ),
             )
 
-    def replace_metadata(self, chunks: Sequence[Chunk]) -> None:
-        """Rewrite the whole metadata of chunks whose text and embedding stay as stored.
+    def update_chunks(self, chunks: Sequence[Chunk], *, leave: Sequence[str] = ()) -> None:
+        """Update existing chunks in place, merging metadata and leaving the `leave` fields as stored.
 
-        Chroma re-embeds documents passed to `update`, which needs the embedding function we never install,
-        so only metadata goes: callers use this for chunks whose content hash is unchanged.
+        Chunks with an embedding get new text and embedding too; chunks without one keep theirs (Chroma
+        would re-embed a document sent without an embedding, with the embedding function we never install).
+        `leave` exists for fields that other writers change concurrently, such as votes during a sync.
         """
-        for batch in self._batches(chunks):
+        with_text = [c for c in chunks if c.embedding is not None]
+        metadata_only = [c for c in chunks if c.embedding is None]
+        for batch in self._batches(with_text):
             self._call(
                 "update",
                 lambda col, b=batch: col.update(
                     ids=[c.id for c in b],
-                    metadatas=[to_chroma_metadata(c.metadata) for c in b],  # type: ignore[misc]
+                    embeddings=np.asarray([c.embedding for c in b], dtype=np.float32),
+                    documents=[c.text for c in b],
+                    metadatas=[_without(c, leave) for c in b],  # type: ignore[misc]
+                ),
+            )
+        for batch in self._batches(metadata_only):
+            self._call(
+                "update",
+                lambda col, b=batch: col.update(
+                    ids=[c.id for c in b],
+                    metadatas=[_without(c, leave) for c in b],  # type: ignore[misc]
                 ),
             )
 
@@ -185,7 +200,9 @@ class ChunkStore:
 
     def delete_page(self, page_id: str) -> int:
         """Remove every chunk of a page. Returns how many there were."""
-        ids = [record.id for record in self.get_chunks(where={"page_id": page_id})]
+        ids = [
+            chunk_id for chunk_id, _, _, _ in self._iter_get(ids=None, where={"page_id": page_id}, include=[])
+        ]
         self.delete(ids)
         return len(ids)
 
@@ -270,28 +287,34 @@ class ChunkStore:
     # --- sync state ---------------------------------------------------------------------------------
 
     def get_sync_cursor(self, space_key: str) -> str | None:
-        """The saved sync cursor of a space, kept in the collection's own metadata.
+        """The saved sync cursor of a space.
 
-        Keeping it with the chunks means a lost or restored store and its cursor can never disagree: an
-        empty store has no cursor and gets a full sync.
+        Cursors live in a small companion collection beside the chunks, one record per space: a lost or
+        restored store and its cursors can never disagree (an empty store has none and gets a full sync),
+        and parallel sync tasks writing different spaces never overwrite each other.
         """
-        metadata = self._call("get_sync_cursor", lambda col: self._fresh_metadata())
-        value = metadata.get(SYNC_STATE_PREFIX + space_key)
-        return str(value) if value is not None else None
+        result = self._call(
+            "get_sync_cursor", lambda _: self._state().get(ids=[space_key], include=["metadatas"])
+        )
+        metadatas = result.get("metadatas") or []
+        if not metadatas or not metadatas[0]:
+            return None
+        return str(metadatas[0]["cursor"])
 
     def set_sync_cursor(self, space_key: str, cursor: str) -> None:
-        def write(col: Collection) -> None:
-            merged = {**self._fresh_metadata(), SYNC_STATE_PREFIX + space_key: cursor}
-            col.modify(metadata=merged)
-
-        self._call("set_sync_cursor", write)
+        self._call(
+            "set_sync_cursor",
+            lambda _: self._state().upsert(
+                ids=[space_key], embeddings=np.ones((1, 1), dtype=np.float32), metadatas=[{"cursor": cursor}]
+            ),
+        )
 
     # --- plumbing -----------------------------------------------------------------------------------
 
-    def _fresh_metadata(self) -> dict[str, Any]:
-        assert self._client is not None
-        collection = self._client.get_collection(self._collection_name, embedding_function=None)
-        return dict(collection.metadata or {})
+    def _state(self) -> Collection:
+        return self._require_client().get_or_create_collection(
+            f"{self._collection_name}{SYNC_STATE_SUFFIX}", embedding_function=None
+        )
 
     def _existing(self, ids: Sequence[str]) -> set[str]:
         return {chunk_id for chunk_id, _, _, _ in self._iter_get(ids=ids, where=None, include=[])}
@@ -393,12 +416,24 @@ class ChunkStore:
             raise StoreError(
                 f"{self._target} refused {operation} with HTTP {status}; check CHROMA_AUTH_TOKEN and the URL."
             ) from exc
-        except ChromaError as exc:
+        except InternalError as exc:
+            self._breaker.record_failure()
+            raise StoreUnavailable(
+                f"{self._target} failed {operation} with an internal error: {exc}"
+            ) from exc
+        except (ChromaError, ValueError) as exc:
             self._breaker.record_success()
             raise StoreError(f"Chroma refused {operation} on {self._collection_name!r}: {exc}") from exc
-        except ValueError as exc:
+        except KbError:
             self._breaker.record_success()
-            raise StoreError(f"Chroma rejected {operation} on {self._collection_name!r}: {exc}") from exc
+            raise
+        except Exception as exc:
+            self._breaker.record_failure()
+            self._col = None
+            raise StoreUnavailable(
+                f"{self._target} answered {operation} with something that is not Chroma's API "
+                f"({type(exc).__name__}: {str(exc)[:200]}). Check that CHROMA_URL points at Chroma."
+            ) from exc
         self._breaker.record_success()
         return result
 
@@ -422,52 +457,12 @@ class ChunkStore:
         raise AssertionError("unreachable: tenacity reraises the last error")
 
 
+def _without(chunk: Chunk, fields: Sequence[str]) -> ChromaMetadata:
+    metadata = to_chroma_metadata(chunk.metadata)
+    for name in fields:
+        metadata.pop(name, None)
+    return metadata
+
+
 def _delete(col: Collection, *, ids: list[str]) -> None:
     col.delete(ids=ids)
-
-
-def _embedded_client(path: str) -> ClientAPI:
-    return chromadb.PersistentClient(path=path, settings=ChromaSettings(anonymized_telemetry=False))
-
-
-def _http_client(url: str, *, token: str | None, timeout_seconds: float) -> ClientAPI:
-    """A client for a Chroma server, with a timeout on every request it will make.
-
-    chromadb's constructor already talks to the server, with no timeout and turning a refused connection
-    into a bare ValueError. A heartbeat with our timeout goes first, so a dead or hung server surfaces as an
-    httpx transport error that the retry and breaker logic understand.
-    """
-    parts = urlsplit(url)
-    ssl = parts.scheme == "https"
-    port = parts.port or (443 if ssl else 8000)
-    headers = {"Authorization": f"Bearer {token}"} if token else None
-    httpx.get(f"{url}/api/v2/heartbeat", headers=headers, timeout=timeout_seconds).raise_for_status()
-    try:
-        client = chromadb.HttpClient(
-            host=parts.hostname or "localhost",
-            port=port,
-            ssl=ssl,
-            headers=headers,
-            settings=ChromaSettings(anonymized_telemetry=False),
-        )
-    except ValueError as exc:
-        if isinstance(exc.__context__, httpx.TransportError):
-            raise exc.__context__ from exc
-        raise
-    _set_http_timeout(client, timeout_seconds)
-    return client
-
-
-def _set_http_timeout(client: ClientAPI, timeout_seconds: float) -> None:
-    """Give Chroma's HTTP session a timeout; chromadb 1.5 creates it with `timeout=None` and no option.
-
-    This reaches into the client's private `_server._session` (an `httpx.Client`). Fail loudly if a chromadb
-    upgrade moves it, rather than silently running without timeouts.
-    """
-    session = getattr(getattr(client, "_server", None), "_session", None)
-    if not isinstance(session, httpx.Client):
-        raise StoreError(
-            "Cannot set a timeout on this chromadb version's HTTP client (no _server._session). "
-            "Pin chromadb to the version in pyproject.toml or update common/vectorstore.py."
-        )
-    session.timeout = httpx.Timeout(timeout_seconds)

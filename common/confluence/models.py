@@ -55,16 +55,6 @@ class SourcePage:
     classification: str | None = None
     """An explicit classification from the source; None means decide from labels and defaults."""
 
-    def ref(self) -> PageRef:
-        return PageRef(
-            page_id=self.page_id,
-            space_key=self.space_key,
-            title=self.title,
-            version=self.version,
-            ancestor_ids=self.ancestor_ids,
-            restricted=self.restricted,
-        )
-
 
 class PageSource(Protocol):
     """A place pages come from. Implementations: `RestPageSource` (Confluence) and `FolderPageSource`."""

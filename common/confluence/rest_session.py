@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Self
@@ -119,8 +120,8 @@ class TimeoutAdapter(HTTPAdapter):
         stream: bool = False,
         timeout: float | tuple[float | None, float | None] | None = None,
         verify: bool | str = True,
-        cert: str | tuple[str, str] | None = None,
-        proxies: dict[str, str] | None = None,
+        cert: bytes | str | tuple[bytes | str, bytes | str] | None = None,
+        proxies: Mapping[str, str] | None = None,
     ) -> requests.Response:
         response: requests.Response = super().send(
             request, stream=stream, timeout=self.timeout_seconds, verify=verify, cert=cert, proxies=proxies

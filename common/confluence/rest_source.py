@@ -8,6 +8,7 @@ module issues the calls, follows pagination and turns every failure into `Source
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
@@ -26,8 +27,15 @@ from common.confluence.models import PageRef, SourcePage
 from common.confluence.rest_mapping import display_name, page_from_content, ref_from_content
 from common.confluence.rest_session import RetryPolicy, build_session
 from common.errors import ConfigError, SourceError, SourceUnavailable
+from common.logs import get_logger
 
 T = TypeVar("T")
+
+log = get_logger(__name__)
+
+MAX_SEARCH_PAGES = 10_000
+"""Most pages of results one search may take (500,000 pages of content at the default limit of 50): past
+that, a server is handing out `_links.next` forever, and we fail the listing instead of spinning."""
 
 PAGE_EXPAND = (
     "body.storage",
@@ -118,13 +126,16 @@ class RestPageSource:
         backoff_factor: float = 1.0,
         backoff_jitter_seconds: float = 1.0,
         cloud: bool | None = None,
+        max_search_pages: int = MAX_SEARCH_PAGES,
     ) -> None:
         """`cloud` decides how `user_name` looks people up (accountId vs user key/username); by default an
-        email + API token (basic auth) means Cloud and a bare token (PAT) means Data Center."""
+        email + API token (basic auth) means Cloud and a bare token (PAT) means Data Center.
+        `max_search_pages` bounds how many pages of results one search may follow."""
         user = user or None
         self._url = url.rstrip("/")
         self._spaces = list(spaces)
         self._page_limit = page_limit
+        self._max_search_pages = max_search_pages
         self._cloud = user is not None if cloud is None else cloud
         self._policy = RetryPolicy(
             max_retries=max_retries,
@@ -200,18 +211,29 @@ class RestPageSource:
         return self._names[ref]
 
     def _lookup_user(self, ref: str) -> str | None:
-        """Cloud knows people by accountId; Data Center mentions carry a user key or (older) a username."""
+        """Cloud knows people by accountId; Data Center mentions carry a user key or (older) a username.
+        Any refusal (a 404, a 403 when the account may not browse users, a 400 for an id Cloud cannot parse)
+        makes an unknown user rather than failing every page that mentions them; a refusal other than a 404
+        is logged, once per ref as the answer is cached. Only `SourceUnavailable` propagates."""
         lookups: list[Callable[[str], Any]] = (
             [self._client.get_user_details_by_accountid]
             if self._cloud
             else [self._client.get_user_details_by_userkey, self._client.get_user_details_by_username]
         )
+        refused: SourceError | None = None
         for lookup in lookups:
             try:
                 user = self._json(partial(lookup, ref), doing=f"looking up user {ref!r}", not_found="")
+            except SourceUnavailable:
+                raise
             except _NotFound:
                 continue
+            except SourceError as exc:
+                refused = exc
+                continue
             return display_name(user)
+        if refused is not None:
+            log.warning("confluence_user_lookup_refused", user_ref=ref, cloud=self._cloud, error=str(refused))
         return None
 
     def _check_space(self, space_key: str) -> None:
@@ -227,11 +249,13 @@ class RestPageSource:
 
     def _search(self, cql: str, expand: str) -> Iterator[tuple[Mapping[str, Any], str | None]]:
         """Every result's content with the envelope's `_links.base`, across all pages of the search.
-        Follows `_links.next` when given (Cloud's cursor paging), else pages by start/limit."""
+        Follows `_links.next` when given (Cloud's cursor paging), else pages by start/limit. Raises
+        `SourceError` rather than page forever: on a next link seen before, an offset the server does not
+        advance, or a search running past `max_search_pages` pages."""
         start = 0
         followed: set[str] = set()
         envelope = self._search_page(cql, expand, start)
-        while True:
+        for fetched in itertools.count(1):
             results = envelope.get("results")
             if not isinstance(results, list):
                 raise SourceError(f"Confluence answered the CQL search {cql!r} without a 'results' list.")
@@ -242,18 +266,43 @@ class RestPageSource:
                     raise SourceError(f"A result of the CQL search {cql!r} has no 'content' object.")
                 yield content, base if isinstance(base, str) else None
             next_link = _links(envelope).get("next")
-            if isinstance(next_link, str) and next_link:
-                url = self._resolve_next(envelope, next_link, cql, expand)
+            by_link = isinstance(next_link, str) and bool(next_link)
+            if by_link:
+                url = self._resolve_next(envelope, str(next_link), cql, expand)
                 if url in followed:
                     raise SourceError(f"Confluence's paging of {cql!r} loops back to {url}; cannot list it.")
                 followed.add(url)
-                envelope = self._follow(url, cql)
-                continue
-            next_start = _next_start(envelope, start, len(results), self._page_limit)
-            if next_start is None:
-                return
-            start = next_start
-            envelope = self._search_page(cql, expand, start)
+            else:
+                next_start = self._advance(envelope, cql, start, len(results))
+                if next_start is None:
+                    return
+                start = next_start
+                url = self._search_url(cql, start)
+            if fetched >= self._max_search_pages:
+                raise SourceError(
+                    f"Confluence's paging of {cql!r} did not end after {fetched:,} pages of results; stopped "
+                    f"before {url} rather than page forever. Check that CONFLUENCE_URL reaches Confluence "
+                    "directly, not through a proxy that rewrites its answers."
+                )
+            envelope = self._follow(url, cql) if by_link else self._search_page(cql, expand, start)
+
+    def _advance(self, envelope: Mapping[str, Any], cql: str, start: int, size: int) -> int | None:
+        """`_next_start`, insisting that it moves past `start`: a server that ignores `start` (answering
+        from 0 again) but reports `totalSize` would otherwise hand out the same page forever."""
+        next_start = _next_start(envelope, start, size, self._page_limit)
+        if next_start is not None and next_start <= start:
+            raise SourceError(
+                f"Confluence at {self._search_url(cql, start)} answered start={envelope.get('start')!r} "
+                f"with {size} results when asked for start={start}: it ignores `start`, so paging would "
+                "repeat the same results forever. Check that CONFLUENCE_URL reaches Confluence directly, "
+                "not through a proxy that drops query parameters."
+            )
+        return next_start
+
+    def _search_url(self, cql: str, start: int) -> str:
+        """The offset search request as an operator would paste it (without the long `expand`)."""
+        query = urlencode({"cql": cql, "start": start, "limit": self._page_limit})
+        return f"{self._url}/rest/api/search?{query}"
 
     def _search_page(self, cql: str, expand: str, start: int) -> Mapping[str, Any]:
         return self._json(

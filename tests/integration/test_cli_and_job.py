@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from common.cli import main
 from common.config import get_settings
-from common.runtime import build_store
+from common.vectorstore import ChunkStore
 from jobs import confluence_sync
 from tests.support.chroma_server import free_port
 from tests.support.sample_space import IT_SECTION, copy_sample_space
@@ -91,4 +91,4 @@ def test_a_sync_job_task_with_no_spaces_does_nothing_and_exits_0(
     monkeypatch.setenv("CLOUD_RUN_TASK_COUNT", "2")
 
     assert confluence_sync.main() == 0
-    assert build_store(get_settings()).count() == 0
+    assert ChunkStore.from_settings(get_settings()).count() == 0

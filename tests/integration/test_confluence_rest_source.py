@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
+from structlog.testing import capture_logs
 
 from common.config import load_settings
 from common.confluence.models import Person
@@ -37,6 +38,7 @@ def make_source(
     timeout_seconds: float = 0.5,
     max_retry_after_seconds: float = 5.0,
     page_limit: int = 2,
+    max_search_pages: int = 10_000,
 ) -> RestPageSource:
     return RestPageSource(
         url=standin.url,
@@ -49,6 +51,7 @@ def make_source(
         page_limit=page_limit,
         backoff_factor=0.01,
         backoff_jitter_seconds=0.0,
+        max_search_pages=max_search_pages,
     )
 
 
@@ -116,6 +119,50 @@ def test_paging_respects_a_server_cap_below_the_requested_limit() -> None:
         refs = make_source(standin, page_limit=50).list_pages(SPACE)
 
         assert [ref.page_id for ref in refs] == ids
+
+
+def test_offset_paging_that_ignores_start_raises_source_error_naming_the_url() -> None:
+    with ConfluenceStandin(next_links=False, honour_start=False) as standin:
+        standin.add_space(SPACE)
+        add_pages(standin, 5)
+
+        with pytest.raises(SourceError, match="ignores `start`") as caught:
+            make_source(standin).list_pages(SPACE)
+
+        assert f"{standin.url}/rest/api/search?" in str(caught.value)
+        assert not isinstance(caught.value, SourceUnavailable)
+        assert [entry.query["start"] for entry in standin.log_for(SEARCH)] == ["0", "2"]
+
+
+def test_next_link_paging_past_the_page_cap_raises_source_error_naming_the_url(
+    confluence: ConfluenceStandin,
+) -> None:
+    add_pages(confluence, 5)
+
+    with pytest.raises(SourceError, match="did not end after 2 pages") as caught:
+        make_source(confluence, max_search_pages=2).list_pages(SPACE)
+
+    assert f"{confluence.url}/rest/api/search?" in str(caught.value)
+    assert len(confluence.log_for(SEARCH)) == 2
+
+
+def test_offset_paging_past_the_page_cap_raises_source_error() -> None:
+    with ConfluenceStandin(next_links=False, total_size=False) as standin:
+        standin.add_space(SPACE)
+        add_pages(standin, 5)
+
+        with pytest.raises(SourceError, match="did not end after 2 pages"):
+            make_source(standin, max_search_pages=2).list_pages(SPACE)
+
+        assert len(standin.log_for(SEARCH)) == 2
+
+
+def test_search_taking_exactly_the_page_cap_is_read_in_full(confluence: ConfluenceStandin) -> None:
+    ids = add_pages(confluence, 5)
+
+    refs = make_source(confluence, max_search_pages=3).list_pages(SPACE)
+
+    assert [ref.page_id for ref in refs] == ids
 
 
 def test_changed_pages_since_returns_only_pages_modified_from_then_on(confluence: ConfluenceStandin) -> None:
@@ -378,6 +425,62 @@ def test_unknown_user_name_is_none_and_cached(confluence: ConfluenceStandin) -> 
     assert source.user_name("acc-nobody") is None
     assert source.user_name("acc-nobody") is None
     assert len(confluence.log_for("/rest/api/user")) == 1
+
+
+def test_forbidden_user_lookup_is_an_unknown_user_and_cached(confluence: ConfluenceStandin) -> None:
+    confluence.fail("403", path="/rest/api/user")
+    source = make_source(confluence)
+
+    assert source.user_name("acc-ann") is None
+    assert source.user_name("acc-ann") is None
+    assert [entry.status for entry in confluence.log_for("/rest/api/user")] == [403]
+
+
+def test_malformed_account_id_rejected_with_400_is_an_unknown_user(confluence: ConfluenceStandin) -> None:
+    confluence.fail("400", path="/rest/api/user")
+
+    assert make_source(confluence).user_name("not an account id") is None
+
+
+def test_refused_user_lookup_warns_once_per_ref(confluence: ConfluenceStandin) -> None:
+    confluence.fail("403", path="/rest/api/user", times=2)
+    source = make_source(confluence)
+
+    with capture_logs() as logs:
+        for ref in ("acc-ann", "acc-ed", "acc-ann", "acc-ed"):
+            source.user_name(ref)
+
+    assert [(entry["log_level"], entry["event"], entry["user_ref"]) for entry in logs] == [
+        ("warning", "confluence_user_lookup_refused", "acc-ann"),
+        ("warning", "confluence_user_lookup_refused", "acc-ed"),
+    ]
+    assert "403" in logs[0]["error"]
+
+
+def test_user_missing_with_404_logs_no_warning(confluence: ConfluenceStandin) -> None:
+    source = make_source(confluence)
+
+    with capture_logs() as logs:
+        assert source.user_name("acc-nobody") is None
+
+    assert logs == []
+
+
+def test_unavailable_user_lookup_raises_source_unavailable(confluence: ConfluenceStandin) -> None:
+    confluence.fail("500", path="/rest/api/user", times=10)
+
+    with pytest.raises(SourceUnavailable):
+        make_source(confluence, max_retries=1).user_name("acc-ann")
+
+
+def test_user_lookup_is_tried_again_after_confluence_was_unavailable(confluence: ConfluenceStandin) -> None:
+    confluence.fail("500", path="/rest/api/user", times=2)
+    source = make_source(confluence, max_retries=1)
+
+    with pytest.raises(SourceUnavailable):
+        source.user_name("acc-ann")
+
+    assert source.user_name("acc-ann") == "Ann Author"
 
 
 def test_data_center_user_name_tries_user_key_then_username() -> None:

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from common.config import Settings, load_settings
-from common.runtime import build_source, build_store, build_synchronizer
+from common.runtime import build_source, build_synchronizer
 from common.sync import SyncSummary
+from common.vectorstore import ChunkStore
 from tests.support.confluence_standin import ConfluenceStandin
 from tests.support.sample_space import IT_SECTION, SAMPLE_SPACE
 
@@ -56,7 +57,9 @@ def settings(confluence: ConfluenceStandin) -> Settings:
 
 def _sync(settings: Settings, *, full: bool = False) -> SyncSummary:
     source = build_source(settings)
-    return build_synchronizer(settings, source=source, store=build_store(settings)).run(full=full)
+    return build_synchronizer(settings, source=source, store=ChunkStore.from_settings(settings)).run(
+        full=full
+    )
 
 
 def test_sync_indexes_every_page_with_its_confluence_metadata(
@@ -64,7 +67,7 @@ def test_sync_indexes_every_page_with_its_confluence_metadata(
 ) -> None:
     summary = _sync(settings)
 
-    stored = build_store(settings).get_metadata(where={"space_key": "HB"})
+    stored = ChunkStore.from_settings(settings).get_metadata(where={"space_key": "HB"})
     assert summary.errors == 0
     assert {meta.page_id for meta in stored.values()} == set(pages.values())
     vpn = next(meta for meta in stored.values() if meta.page_id == pages["1101"])
@@ -97,7 +100,7 @@ def test_a_page_deleted_in_confluence_disappears(
     summary = _sync(settings)
 
     assert summary.pages_deleted == 1
-    assert build_store(settings).get_metadata(where={"page_id": pages["1101"]}) == {}
+    assert ChunkStore.from_settings(settings).get_metadata(where={"page_id": pages["1101"]}) == {}
 
 
 def test_restricting_a_parent_in_confluence_removes_it_and_its_children(
@@ -108,7 +111,9 @@ def test_restricting_a_parent_in_confluence_removes_it_and_its_children(
 
     _sync(settings)
 
-    remaining = {m.page_id for m in build_store(settings).get_metadata(where={"space_key": "HB"}).values()}
+    remaining = {
+        m.page_id for m in ChunkStore.from_settings(settings).get_metadata(where={"space_key": "HB"}).values()
+    }
     assert remaining == {pages["1000"]}
 
 

@@ -16,7 +16,7 @@ from common.config import Settings, load_settings
 from common.confluence.folder_source import FolderPageSource
 from common.confluence.models import PageRef, SourcePage
 from common.errors import SourceError, StoreUnavailable
-from common.runtime import build_store, build_synchronizer
+from common.runtime import build_synchronizer
 from common.sync import SyncSummary
 from common.vectorstore import ChunkStore
 from tests.support.chroma_server import ChromaServer
@@ -35,7 +35,9 @@ VPN = "1101"
 
 def _sync(settings: Settings, folder: Path, *, full: bool = False) -> SyncSummary:
     source = FolderPageSource(folder)
-    return build_synchronizer(settings, source=source, store=build_store(settings)).run(full=full)
+    return build_synchronizer(settings, source=source, store=ChunkStore.from_settings(settings)).run(
+        full=full
+    )
 
 
 @pytest.fixture(scope="session")
@@ -63,14 +65,14 @@ def _all_chunks(store: ChunkStore) -> dict[str, ChunkMetadata]:
 
 
 def test_first_sync_indexes_every_visible_page_and_no_restricted_one(synced: Settings) -> None:
-    pages = {meta.page_id for meta in _all_chunks(build_store(synced)).values()}
+    pages = {meta.page_id for meta in _all_chunks(ChunkStore.from_settings(synced)).values()}
     listed = {ref.page_id for ref in FolderPageSource(SAMPLE_SPACE).list_pages("HB")}
 
     assert pages == listed - RESTRICTED
 
 
 def test_every_chunk_carries_the_plans_metadata(synced: Settings) -> None:
-    for chunk_id, meta in _all_chunks(build_store(synced)).items():
+    for chunk_id, meta in _all_chunks(ChunkStore.from_settings(synced)).items():
         assert meta.page_title and meta.url.startswith("https://larkspur.example/wiki/spaces/HB/pages/")
         assert meta.owner.endswith("@larkspur.example"), chunk_id
         assert meta.summary and meta.topics and meta.audience, chunk_id
@@ -79,13 +81,13 @@ def test_every_chunk_carries_the_plans_metadata(synced: Settings) -> None:
 
 
 def test_classification_comes_from_the_page_or_the_space_default(synced: Settings) -> None:
-    levels = {meta.classification for meta in _all_chunks(build_store(synced)).values()}
+    levels = {meta.classification for meta in _all_chunks(ChunkStore.from_settings(synced)).values()}
 
     assert levels == {"public", "internal", "confidential"}
 
 
 def test_code_table_and_list_chunks_are_typed(synced: Settings) -> None:
-    chunks = _all_chunks(build_store(synced)).values()
+    chunks = _all_chunks(ChunkStore.from_settings(synced)).values()
 
     assert {meta.chunk_type for meta in chunks} == {"text", "code", "table", "list"}
     assert any(meta.chunk_type == "code" and meta.language == "bash" for meta in chunks)
@@ -108,7 +110,7 @@ def test_incremental_resync_reads_only_pages_changed_since_the_cursor(synced: Se
 
 
 def test_editing_one_section_reembeds_only_that_section(synced: Settings, space: Path) -> None:
-    store = build_store(synced)
+    store = ChunkStore.from_settings(synced)
     before = {c.id: c for c in store.get_chunks(where={"page_id": VPN})}
     edit_page(space, VPN, lambda body: body.replace("When you need the VPN", "When you need the VPN?", 1))
 
@@ -124,7 +126,7 @@ def test_editing_one_section_reembeds_only_that_section(synced: Settings, space:
 
 
 def test_resync_keeps_quality_counts_and_review_state(synced: Settings, space: Path) -> None:
-    store = build_store(synced)
+    store = ChunkStore.from_settings(synced)
     ids = sorted(store.get_metadata(where={"page_id": VPN}))
     learned = {
         "quality_score": 81.0,
@@ -146,7 +148,7 @@ def test_resync_keeps_quality_counts_and_review_state(synced: Settings, space: P
 def test_a_new_section_on_a_reviewed_page_inherits_the_review_and_starts_neutral(
     synced: Settings, space: Path
 ) -> None:
-    store = build_store(synced)
+    store = ChunkStore.from_settings(synced)
     ids = list(store.get_metadata(where={"page_id": VPN}))
     store.batch_update_metadata(
         {cid: {"reviewed_at": "2026-11-01T00:00:00Z", "reviewed_by": "priya"} for cid in ids}
@@ -165,7 +167,7 @@ def test_a_deleted_page_disappears(synced: Settings, space: Path) -> None:
     summary = _sync(synced, space)
 
     assert summary.pages_deleted == 1
-    assert build_store(synced).get_metadata(where={"page_id": VPN}) == {}
+    assert ChunkStore.from_settings(synced).get_metadata(where={"page_id": VPN}) == {}
 
 
 def test_a_newly_restricted_page_and_its_children_disappear(synced: Settings, space: Path) -> None:
@@ -173,7 +175,7 @@ def test_a_newly_restricted_page_and_its_children_disappear(synced: Settings, sp
 
     _sync(synced, space)
 
-    pages = {meta.page_id for meta in _all_chunks(build_store(synced)).values()}
+    pages = {meta.page_id for meta in _all_chunks(ChunkStore.from_settings(synced)).values()}
     assert "1100" not in pages and VPN not in pages
     assert "1201" in pages
 
@@ -184,7 +186,7 @@ class _FailingListing(FolderPageSource):
 
 
 def test_a_failed_listing_deletes_nothing_and_keeps_the_cursor(synced: Settings, space: Path) -> None:
-    store = build_store(synced)
+    store = ChunkStore.from_settings(synced)
     cursor = store.get_sync_cursor("HB")
     delete_page(space, VPN)
 
@@ -201,7 +203,7 @@ class _EmptyListing(FolderPageSource):
 
 
 def test_an_empty_listing_never_deletes_a_whole_space(synced: Settings, space: Path) -> None:
-    store = build_store(synced)
+    store = ChunkStore.from_settings(synced)
     count = store.count()
 
     summary = build_synchronizer(synced, source=_EmptyListing(space), store=store).run()
@@ -213,7 +215,7 @@ def test_an_empty_listing_never_deletes_a_whole_space(synced: Settings, space: P
 def test_a_page_that_fails_is_reported_and_the_cursor_stays_for_a_retry(
     synced: Settings, space: Path
 ) -> None:
-    store = build_store(synced)
+    store = ChunkStore.from_settings(synced)
     cursor = store.get_sync_cursor("HB")
     too_long_title = " ".join(["Connecting"] * 300)  # leaves no room for text in a 256-piece chunk
     write_meta(space, VPN, title=too_long_title, version=99, updated="2026-11-25T10:00:00Z")
@@ -254,7 +256,9 @@ class _KillsChroma(FolderPageSource):
 
 
 def _reference(synced_template: Path, pages: tuple[str, ...]) -> dict[str, ChunkMetadata]:
-    everything = build_store(load_settings(kb_home=synced_template)).get_metadata(where={"space_key": "HB"})
+    everything = ChunkStore.from_settings(load_settings(kb_home=synced_template)).get_metadata(
+        where={"space_key": "HB"}
+    )
     return {cid: meta for cid, meta in everything.items() if meta.page_id in pages}
 
 
@@ -264,7 +268,7 @@ def test_chroma_killed_mid_sync_fails_clearly_and_the_next_sync_completes_exactl
     folder = copy_sample_space(tmp_path / "it", only=IT_SECTION)
     server = ChromaServer(tmp_path / "chroma").start()
     settings = load_settings(chroma_url=server.url, chroma_retries=0)
-    store = build_store(settings)
+    store = ChunkStore.from_settings(settings)
     synchronizer = build_synchronizer(settings, source=_KillsChroma(folder, server, after=5), store=store)
 
     with pytest.raises(StoreUnavailable, match="CHROMA_URL"):
@@ -290,7 +294,7 @@ def test_sync_into_a_real_server_matches_the_embedded_store(
     _sync(settings, copy_sample_space(tmp_path / "it", only=IT_SECTION))
 
     reference = _reference(synced_template, IT_SECTION)
-    stored = build_store(settings).get_metadata(where={"space_key": "HB"})
+    stored = ChunkStore.from_settings(settings).get_metadata(where={"space_key": "HB"})
     assert {cid: m.content_hash for cid, m in stored.items()} == {
         cid: m.content_hash for cid, m in reference.items()
     }

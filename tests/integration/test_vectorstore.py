@@ -14,8 +14,8 @@ import pytest
 from common.chunks import NEUTRAL_QUALITY_SCORE
 from common.circuit_breaker import BreakerState
 from common.config import load_settings
-from common.errors import ChunkValidationError, StoreUnavailable
-from common.vectorstore import ChunkNotFound, ChunkStore
+from common.errors import ChunkNotFound, ChunkValidationError, StoreUnavailable
+from common.vectorstore import ChunkStore
 from tests.support.chroma_server import ChromaServer, free_port
 from tests.support.chunks import make_chunk
 

@@ -1,0 +1,80 @@
+"""Making a Chroma client: embedded on disk, or HTTP to a server with a timeout on every request.
+
+chromadb's `HttpClient` creates its HTTP session with no timeout and no option to set one, and its
+constructor already talks to the server, turning a refused connection into a bare ValueError. This module
+hides both quirks so `ChunkStore` only ever sees httpx transport errors for an unreachable server.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import chromadb
+import httpx
+from chromadb.api import ClientAPI
+from chromadb.config import Settings as ChromaSettings
+
+from common.errors import ConfigError, StoreError
+
+
+@dataclass(frozen=True, slots=True)
+class ServerAddress:
+    host: str
+    port: int
+    ssl: bool
+
+    @classmethod
+    def parse(cls, url: str) -> ServerAddress:
+        """Standard URL semantics (no port = 80/443), so the heartbeat and the client agree."""
+        parts = urlsplit(url)
+        if parts.path not in ("", "/"):
+            raise ConfigError(f"CHROMA_URL {url!r} has a path; Chroma is served at the root of its host.")
+        ssl = parts.scheme == "https"
+        return cls(host=parts.hostname or "localhost", port=parts.port or (443 if ssl else 80), ssl=ssl)
+
+    @property
+    def base_url(self) -> str:
+        return f"{'https' if self.ssl else 'http'}://{self.host}:{self.port}"
+
+
+def embedded_client(path: str) -> ClientAPI:
+    return chromadb.PersistentClient(path=path, settings=ChromaSettings(anonymized_telemetry=False))
+
+
+def http_client(url: str, *, token: str | None, timeout_seconds: float) -> ClientAPI:
+    """A client for a Chroma server; a heartbeat with our timeout goes first, so a dead or hung server
+    surfaces as an httpx transport error before chromadb's untimed constructor requests run."""
+    address = ServerAddress.parse(url)
+    headers = {"Authorization": f"Bearer {token}"} if token else None
+    httpx.get(
+        f"{address.base_url}/api/v2/heartbeat", headers=headers, timeout=timeout_seconds
+    ).raise_for_status()
+    try:
+        client = chromadb.HttpClient(
+            host=address.host,
+            port=address.port,
+            ssl=address.ssl,
+            headers=headers,
+            settings=ChromaSettings(anonymized_telemetry=False),
+        )
+    except ValueError as exc:
+        if isinstance(exc.__context__, httpx.TransportError):
+            raise exc.__context__ from exc
+        raise
+    _set_http_timeout(client, timeout_seconds)
+    return client
+
+
+def _set_http_timeout(client: ClientAPI, timeout_seconds: float) -> None:
+    """Reach into the client's private `_server._session` (an `httpx.Client`) to set a timeout.
+
+    Fail loudly if a chromadb upgrade moves it, rather than silently running without timeouts.
+    """
+    session = getattr(getattr(client, "_server", None), "_session", None)
+    if not isinstance(session, httpx.Client):
+        raise StoreError(
+            "Cannot set a timeout on this chromadb version's HTTP client (no _server._session). "
+            "Pin chromadb to the version in pyproject.toml or update common/chroma_client.py."
+        )
+    session.timeout = httpx.Timeout(timeout_seconds)
