@@ -32,12 +32,12 @@ def test_kb_sync_json_prints_one_summary_object(it_space: Path) -> None:
 
 
 def test_kb_search_after_sync_returns_cited_passages(it_space: Path) -> None:
-    CliRunner().invoke(main, ["sync", "--from-dir", str(it_space)])
+    synced = CliRunner().invoke(main, ["sync", "--from-dir", str(it_space)])
 
     result = CliRunner().invoke(main, ["search", "How do I connect to the VPN from home?", "--json"])
 
     hits = json.loads(result.stdout)
-    assert result.exit_code == 0
+    assert (synced.exit_code, result.exit_code) == (0, 0)
     assert hits[0]["page_title"] in {"VPN Setup", "IT FAQ"}
     assert hits[0]["url"].startswith("https://larkspur.example/wiki/")
 

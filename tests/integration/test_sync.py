@@ -263,12 +263,16 @@ def _reference(synced_template: Path, pages: tuple[str, ...]) -> dict[str, Chunk
 
 
 def test_chroma_killed_mid_sync_fails_clearly_and_the_next_sync_completes_exactly(
-    tmp_path: Path, synced_template: Path
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     folder = copy_sample_space(tmp_path / "it", only=IT_SECTION)
     server = ChromaServer(tmp_path / "chroma").start()
     settings = load_settings(chroma_url=server.url, chroma_retries=0)
     store = ChunkStore.from_settings(settings)
+    _sync(settings, folder)
+    for page_id in IT_SECTION:
+        edit_page(folder, page_id, lambda body: body.replace("</p>", " (revised)</p>", 1))
+    monkeypatch.setattr("common.indexing.EMBED_BATCH", 8)  # commit page by page, so the kill lands mid-run
     synchronizer = build_synchronizer(settings, source=_KillsChroma(folder, server, after=5), store=store)
 
     with pytest.raises(StoreUnavailable, match="CHROMA_URL"):
@@ -277,10 +281,14 @@ def test_chroma_killed_mid_sync_fails_clearly_and_the_next_sync_completes_exactl
     server.start()
     try:
         summary = _sync(settings, folder)
-        reference = _reference(synced_template, IT_SECTION)
+        reference_settings = load_settings(kb_home=tmp_path / "reference")
+        _sync(reference_settings, folder)
+        reference = ChunkStore.from_settings(reference_settings).get_metadata(where={"space_key": "HB"})
         stored = store.get_metadata(where={"space_key": "HB"})
         assert summary.errors == 0
-        assert set(stored) == set(reference)
+        assert {cid: m.content_hash for cid, m in stored.items()} == {
+            cid: m.content_hash for cid, m in reference.items()
+        }
         assert store.count() == len(reference)
     finally:
         server.stop()
@@ -298,3 +306,100 @@ def test_sync_into_a_real_server_matches_the_embedded_store(
     assert {cid: m.content_hash for cid, m in stored.items()} == {
         cid: m.content_hash for cid, m in reference.items()
     }
+
+
+def test_a_page_with_no_text_syncs_without_error(synced: Settings, space: Path) -> None:
+    edit_page(space, "1100", lambda _: '<ac:structured-macro ac:name="children" ac:schema-version="2"/>')
+
+    summary = _sync(synced, space)
+
+    assert summary.errors == 0
+    assert ChunkStore.from_settings(synced).get_metadata(where={"page_id": "1100"}) == {}
+
+
+class _VotesWhileSyncing(FolderPageSource):
+    """Records a vote on every chunk of a page after the sync has read the page, before it writes."""
+
+    def __init__(self, root: Path, store: ChunkStore, page_id: str) -> None:
+        super().__init__(root)
+        self._store = store
+        self._page_id = page_id
+
+    def changed_pages(self, space_key: str, since: datetime | None) -> Iterator[SourcePage]:
+        yield from super().changed_pages(space_key, since)
+        ids = list(self._store.get_metadata(where={"page_id": self._page_id}))
+        self._store.batch_update_metadata({cid: {"quality_score": 93.0, "feedback_count": 1} for cid in ids})
+
+
+def test_a_vote_recorded_while_a_sync_runs_is_not_overwritten(synced: Settings, space: Path) -> None:
+    store = ChunkStore.from_settings(synced)
+    edit_page(space, VPN, lambda body: body.replace("solid", "solid blue", 1))
+
+    build_synchronizer(synced, source=_VotesWhileSyncing(space, store, VPN), store=store).run()
+
+    scores = {m.quality_score for m in store.get_metadata(where={"page_id": VPN}).values()}
+    assert scores == {93.0}
+
+
+def test_learned_state_follows_text_when_a_heading_is_renamed(synced: Settings, space: Path) -> None:
+    store = ChunkStore.from_settings(synced)
+    before = store.get_chunks(where={"page_id": VPN})
+    store.batch_update_metadata({c.id: {"quality_score": 20.0 + i} for i, c in enumerate(before)})
+    score_by_text = {c.text: 20.0 + i for i, c in enumerate(before)}
+    edit_page(space, VPN, lambda body: body.replace("When you need the VPN", "Do you need the VPN", 1))
+
+    _sync(synced, space)
+
+    after = store.get_chunks(where={"page_id": VPN})
+    assert {c.metadata.quality_score for c in after if c.text in score_by_text} == {
+        score_by_text[c.text] for c in after if c.text in score_by_text
+    }
+    assert all(c.metadata.quality_score == score_by_text[c.text] for c in after if c.text in score_by_text)
+
+
+def test_a_page_created_after_the_listing_is_kept(synced: Settings, space: Path) -> None:
+    class LateListing(FolderPageSource):
+        def list_pages(self, space_key: str) -> list[PageRef]:
+            return [ref for ref in super().list_pages(space_key) if ref.page_id != VPN]
+
+    edit_page(space, VPN, lambda body: body + "<p>Added after the listing was taken.</p>")
+
+    build_synchronizer(synced, source=LateListing(space), store=ChunkStore.from_settings(synced)).run()
+
+    assert ChunkStore.from_settings(synced).get_metadata(where={"page_id": VPN}) != {}
+
+
+class _TwoSpaces(FolderPageSource):
+    def space_keys(self) -> list[str]:
+        return ["GONE", "HB"]
+
+    def list_pages(self, space_key: str) -> list[PageRef]:
+        if space_key == "GONE":
+            raise SourceError("space GONE does not exist; check CONFLUENCE_SPACES")
+        return super().list_pages(space_key)
+
+    def changed_pages(self, space_key: str, since: datetime | None) -> Iterator[SourcePage]:
+        if space_key == "GONE":
+            raise SourceError("space GONE does not exist; check CONFLUENCE_SPACES")
+        return super().changed_pages(space_key, since)
+
+
+def test_a_failing_space_is_reported_and_the_next_space_still_syncs(synced: Settings, space: Path) -> None:
+    edit_page(space, VPN, lambda body: body.replace("solid", "solid blue", 1))
+
+    summary = build_synchronizer(
+        synced, source=_TwoSpaces(space), store=ChunkStore.from_settings(synced)
+    ).run()
+
+    assert summary.error_details[0]["space"] == "GONE"
+    assert summary.pages_changed == 1
+
+
+def test_each_space_keeps_its_own_cursor(kb_home: Path) -> None:
+    store = ChunkStore.from_settings(load_settings())
+    store.set_sync_cursor("HB", "2026-11-25T10:00:00+00:00")
+    other = ChunkStore.from_settings(load_settings())
+    other.set_sync_cursor("ENG", "2026-11-24T10:00:00+00:00")
+
+    assert store.get_sync_cursor("HB") == "2026-11-25T10:00:00+00:00"
+    assert store.get_sync_cursor("ENG") == "2026-11-24T10:00:00+00:00"
