@@ -149,7 +149,7 @@ class Indexer:
                 except ServiceUnavailable:
                     raise
                 except KbError as exc:
-                    yield self._failed(page, exc)
+                    yield self._failed(page.page_id, page.title, exc)
                     continue
                 pending.append(plan)
                 pending_texts += len(plan.to_embed())
@@ -197,27 +197,50 @@ class Indexer:
         )
 
     def _commit(self, plans: list[_PagePlan]) -> Iterator[PageOutcome]:
+        """Embed the batch, then write it with one call per kind of write rather than per page: each Chroma
+        call has a fixed cost (a transaction, an index flush) that dominates for a page's few chunks.
+
+        New ids are inserted whole, existing ones updated without their learned fields, stale ones deleted
+        last: a run that dies halfway leaves extra chunks for the next run to remove, never missing ones.
+        """
         to_embed = [planned for plan in plans for planned in plan.to_embed()]
         if to_embed:
             vectors = self._embedder.embed([planned.input_text for planned in to_embed])
             for planned, vector in zip(to_embed, vectors, strict=True):
                 planned.embedding = tuple(float(v) for v in vector)
+        batch = _Writes()
+        outcomes: list[PageOutcome] = []
         for plan in plans:
             try:
-                outcome = self._write(plan)
+                outcomes.append(self._prepare(plan, batch))
             except ServiceUnavailable:
                 raise
             except KbError as exc:
-                outcome = self._failed(plan.page, exc)
+                outcomes.append(self._failed(plan.page.page_id, plan.page.title, exc))
+        try:
+            self._store.upsert(batch.new)
+            self._store.update_chunks(batch.changed, leave=LEARNED_FIELDS)
+            self._store.update_chunks(batch.moved)
+            self._store.delete(batch.stale_ids)
+        except ServiceUnavailable:
+            raise
+        except KbError as exc:
+            outcomes = [o if o.error else self._failed(o.page_id, o.title, exc) for o in outcomes]
+        for outcome in outcomes:
+            if outcome.changed and not outcome.error:
+                log.info(
+                    "page_indexed",
+                    page_id=outcome.page_id,
+                    written=outcome.chunks_written,
+                    embedded=outcome.chunks_embedded,
+                    deleted=outcome.chunks_deleted,
+                )
             yield outcome
 
-    def _write(self, plan: _PagePlan) -> PageOutcome:
-        """New ids are inserted whole, existing ones updated without their learned fields, stale ones deleted
-        last: a run that dies halfway leaves extra chunks for the next run to remove, never missing ones."""
+    def _prepare(self, plan: _PagePlan, batch: _Writes) -> PageOutcome:
+        """Add the page's writes to `batch`; nothing is added if building any of its records fails."""
         page = plan.page
-        new: list[Chunk] = []
-        changed: list[Chunk] = []
-        moved: list[Chunk] = []
+        writes = _Writes(stale_ids=list(plan.stale_ids))
         if plan.chunks:
             ai, now = self._ai_metadata(plan), self._clock()
             for index, planned in enumerate(plan.chunks):
@@ -225,32 +248,19 @@ class Indexer:
                 vector = _embedding_of(planned) if planned.content_changed else None
                 chunk = Chunk(planned.chunk_id, planned.draft.text, metadata, vector)
                 if planned.existing is None:
-                    new.append(chunk)
+                    writes.new.append(chunk)
                 elif planned.carries_learned_from_elsewhere:
-                    moved.append(chunk)
+                    writes.moved.append(chunk)
                 elif planned.content_changed or _differs(planned.existing, metadata):
-                    changed.append(chunk)
-        self._store.upsert(new)
-        self._store.update_chunks(changed, leave=LEARNED_FIELDS)
-        self._store.update_chunks(moved)
-        self._store.delete(plan.stale_ids)
-        outcome = PageOutcome(
+                    writes.changed.append(chunk)
+        batch.extend(writes)
+        return PageOutcome(
             page_id=page.page_id,
             title=page.title,
-            chunks_written=len(new) + len(changed) + len(moved),
+            chunks_written=len(writes.new) + len(writes.changed) + len(writes.moved),
             chunks_embedded=len(plan.to_embed()),
-            chunks_deleted=len(plan.stale_ids),
+            chunks_deleted=len(writes.stale_ids),
         )
-        if outcome.changed:
-            log.info(
-                "page_indexed",
-                page_id=page.page_id,
-                version=page.version,
-                written=outcome.chunks_written,
-                embedded=outcome.chunks_embedded,
-                deleted=outcome.chunks_deleted,
-            )
-        return outcome
 
     def _ai_metadata(self, plan: _PagePlan) -> AiMetadata:
         """Re-enrich only when content or labels changed, so an unchanged page never churns its AI fields."""
@@ -309,9 +319,9 @@ class Indexer:
         )
 
     @staticmethod
-    def _failed(page: SourcePage, exc: KbError) -> PageOutcome:
-        log.error("page_failed", page_id=page.page_id, title=page.title, error=str(exc))
-        return PageOutcome(page_id=page.page_id, title=page.title, error=str(exc))
+    def _failed(page_id: str, title: str, exc: KbError) -> PageOutcome:
+        log.error("page_failed", page_id=page_id, title=title, error=str(exc))
+        return PageOutcome(page_id=page_id, title=title, error=str(exc))
 
 
 def chunk_id_for(page_id: str, key: str) -> str:
@@ -322,6 +332,22 @@ def chunk_id_for(page_id: str, key: str) -> str:
 def content_hash(model_id: str, input_text: str) -> str:
     """Covers the model too: switching models re-embeds everything, as it must."""
     return hashlib.sha256(f"{model_id}\n{input_text}".encode()).hexdigest()[:32]
+
+
+@dataclass(slots=True)
+class _Writes:
+    """Chunk writes of one or more pages, grouped by how the store must apply them."""
+
+    new: list[Chunk] = field(default_factory=list)
+    changed: list[Chunk] = field(default_factory=list)
+    moved: list[Chunk] = field(default_factory=list)
+    stale_ids: list[str] = field(default_factory=list)
+
+    def extend(self, other: _Writes) -> None:
+        self.new += other.new
+        self.changed += other.changed
+        self.moved += other.moved
+        self.stale_ids += other.stale_ids
 
 
 @dataclass(frozen=True, slots=True)
