@@ -3,40 +3,28 @@
 
 from __future__ import annotations
 
-import threading
-from typing import Self
-
 import httpx
-from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request, Response
+
+from tests.support.local_http import LocalHttpServer
 
 ERROR_PAGE = "<html><body><h1>503 Service Unavailable</h1>upstream connect error</body></html>"
 HOP_HEADERS = {"content-length", "transfer-encoding", "connection", "content-encoding"}
 
 
-class FlakyProxy:
+class FlakyProxy(LocalHttpServer):
     def __init__(self, upstream: str) -> None:
         self.upstream = upstream
         self.broken = False
         self._client = httpx.Client(base_url=upstream, timeout=30)
-        self._server: BaseWSGIServer = make_server("127.0.0.1", 0, self._app, threaded=True)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        super().__init__()
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_port}"
-
-    def __enter__(self) -> Self:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+    def __exit__(self, *exc: object) -> None:
+        super().__exit__(*exc)
         self._client.close()
 
     @Request.application  # type: ignore[misc]
-    def _app(self, request: Request) -> Response:
+    def wsgi(self, request: Request) -> Response:
         if self.broken:
             return Response(ERROR_PAGE, status=503, content_type="text/html")
         upstream = self._client.request(

@@ -7,14 +7,14 @@ Replies in the real wire format (`chat.completion` objects; errors as `{"error":
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections import deque
 from dataclasses import dataclass
-from typing import Any, Self
+from typing import Any
 
-from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request, Response
+
+from tests.support.local_http import LocalHttpServer
 
 
 @dataclass(frozen=True)
@@ -25,17 +25,16 @@ class Scripted:
     raw_body: str | None = None
 
 
-class LlmStandin:
+class LlmStandin(LocalHttpServer):
     def __init__(self) -> None:
         self.requests: list[dict[str, Any]] = []
         self.request_times: list[float] = []
         self._script: deque[Scripted] = deque()
-        self._server: BaseWSGIServer = make_server("127.0.0.1", 0, self._app, threaded=True)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        super().__init__()
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_port}/v1"
+        return f"{super().url}/v1"
 
     def reply_json(self, obj: dict[str, Any]) -> None:
         self._script.append(Scripted(content=json.dumps(obj)))
@@ -43,16 +42,8 @@ class LlmStandin:
     def reply(self, item: Scripted) -> None:
         self._script.append(item)
 
-    def __enter__(self) -> Self:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
     @Request.application  # type: ignore[misc]
-    def _app(self, request: Request) -> Response:
+    def wsgi(self, request: Request) -> Response:
         self.request_times.append(time.monotonic())
         if request.path != "/v1/chat/completions" or request.method != "POST":
             return _error(
