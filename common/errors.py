@@ -47,6 +47,10 @@ class StoreUnavailable(StoreError, ServiceUnavailable):
     """Chroma cannot be reached (down, timing out, or the circuit breaker is open)."""
 
 
+class KeywordIndexError(KbError):
+    """The keyword index artifact is missing, damaged or from another format; rebuild it from Chroma."""
+
+
 class EmbeddingError(KbError):
     """The embedding model could not be loaded or used."""
 
