@@ -29,8 +29,8 @@ from common.errors import KbError
 from common.exit_codes import EXIT_CONFIG, EXIT_ERRORS, EXIT_UNAVAILABLE, exit_code_for
 from common.indexing import PageOutcome
 from common.logs import configure_logging
-from common.runtime import build_source, build_synchronizer
-from common.search import dense_search
+from common.runtime import build_retriever, build_source, run_sync
+from common.search_filters import SearchFilters
 from common.vectorstore import ChunkStore
 
 P = ParamSpec("P")
@@ -81,10 +81,8 @@ def sync(spaces: tuple[str, ...], from_dir: Path | None, full: bool, as_json: bo
     """Bring the knowledge base up to date with Confluence (or the bundled sample space)."""
     settings = _settings()
     source = build_source(settings, from_dir=from_dir)
-    store = ChunkStore.from_settings(settings)
-    synchronizer = build_synchronizer(settings, source=source, store=store)
     with _progress(enabled=not as_json and err.is_terminal) as progress:
-        summary = synchronizer.run(spaces=list(spaces) or None, full=full, progress=progress)
+        summary = run_sync(settings, source=source, spaces=list(spaces) or None, full=full, progress=progress)
     if as_json:
         click.echo(json.dumps(summary.as_dict()))
     else:
@@ -108,7 +106,9 @@ def sync(spaces: tuple[str, ...], from_dir: Path | None, full: bool, as_json: bo
 def search(query: str, top_k: int, space: str | None, as_json: bool) -> None:
     """Print the passages that best answer QUERY, with their sources."""
     settings = _settings()
-    hits = dense_search(settings, ChunkStore.from_settings(settings), query, top_k=top_k, space_key=space)
+    filters = SearchFilters(spaces=(space,) if space else ())
+    retriever = build_retriever(settings, ChunkStore.from_settings(settings))
+    hits = retriever.search(query, top_k=top_k, filters=filters)
     if as_json:
         click.echo(json.dumps([hit.as_dict() for hit in hits]))
         return
@@ -117,7 +117,7 @@ def search(query: str, top_k: int, space: str | None, as_json: bool) -> None:
         out.print("  No passages found. Run `kb sync` first.")
     for rank, hit in enumerate(hits, start=1):
         where = " > ".join((hit.page_title, *hit.parent_headers))
-        out.print(f"\n  [{rank}] [bold]{where}[/bold]  (score {hit.score:.2f})")
+        out.print(f"\n  [{rank}] [bold]{where}[/bold]  (score {hit.scores.final:.2f})")
         out.print(f"      {hit.url}  ·  owner {hit.owner}  ·  updated {hit.updated_at[:10]}")
         out.print("      " + _snippet(hit.text))
 

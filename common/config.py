@@ -59,6 +59,17 @@ class Settings(BaseSettings):
         "internal", description="For pages with no classification label."
     )
 
+    search_alpha: float = Field(0.5, ge=0.0, le=1.0, description="Dense share of the fused relevance score.")
+    search_candidates: int = Field(100, ge=10, le=1000, description="Candidates taken from each retriever.")
+    search_max_per_page: int = Field(3, ge=1, description="Most chunks of one page in a result list.")
+    search_quality_min: float = Field(0.75, gt=0.0, le=1.0, description="Multiplier at quality_score 0.")
+    search_quality_max: float = Field(1.25, ge=1.0, le=2.0, description="Multiplier at quality_score 100.")
+    search_freshness_max_bonus: float = Field(0.10, ge=0.0, le=0.5)
+    search_freshness_half_life_days: float = Field(180.0, gt=0.0)
+    search_verified_bonus: float = Field(0.05, ge=0.0, le=0.5)
+    review_interval_days: float = Field(90.0, gt=0.0, description="A review older than this lapses.")
+    keyword_refresh_seconds: float = Field(60.0, ge=0.0, description="Seconds between checks for new chunks.")
+
     llm_api_url: str | None = Field(None, description="OpenAI-compatible base URL, e.g. https://host/v1.")
     llm_api_key: SecretStr | None = None
     llm_model: str = "gpt-4o-mini"

@@ -51,6 +51,10 @@ class KeywordIndexError(KbError):
     """The keyword index artifact is missing, damaged or from another format; rebuild it from Chroma."""
 
 
+class InvalidSearchRequest(KbError):
+    """A search request is malformed (bad query, top_k or filters); the message says what to change."""
+
+
 class EmbeddingError(KbError):
     """The embedding model could not be loaded or used."""
 

@@ -17,9 +17,12 @@ from common.embeddings import embedder_from_settings
 from common.enrichment import Enricher, OfflineEnricher
 from common.errors import ConfigError
 from common.indexing import Indexer
+from common.keyword_cache import KeywordIndexCache
 from common.llm import LlmClient
 from common.llm_enrichment import LlmEnricher
-from common.sync import Synchronizer
+from common.ranking import RankingWeights
+from common.search import HybridRetriever
+from common.sync import ProgressCallback, Synchronizer, SyncSummary
 from common.vectorstore import ChunkStore
 
 
@@ -34,6 +37,26 @@ def build_source(settings: Settings, *, from_dir: Path | None = None) -> PageSou
             )
         return RestPageSource.from_settings(settings)
     return FolderPageSource(settings.sample_space_dir)
+
+
+def build_keyword_cache(settings: Settings, store: ChunkStore) -> KeywordIndexCache:
+    return KeywordIndexCache(
+        store=store,
+        directory=settings.kb_home / "keyword-index" / store.collection_name,
+        refresh_seconds=settings.keyword_refresh_seconds,
+    )
+
+
+def build_retriever(settings: Settings, store: ChunkStore) -> HybridRetriever:
+    return HybridRetriever(
+        store=store,
+        embedder=embedder_from_settings(settings),
+        keywords=build_keyword_cache(settings, store),
+        alpha=settings.search_alpha,
+        candidates=settings.search_candidates,
+        max_per_page=settings.search_max_per_page,
+        weights=RankingWeights.from_settings(settings),
+    )
 
 
 def build_enricher(settings: Settings) -> Enricher:
@@ -59,3 +82,23 @@ def build_synchronizer(settings: Settings, *, source: PageSource, store: ChunkSt
         indexer=indexer,
         overlap=timedelta(minutes=settings.confluence_sync_overlap_minutes),
     )
+
+
+def run_sync(
+    settings: Settings,
+    *,
+    source: PageSource,
+    spaces: list[str] | None = None,
+    full: bool = False,
+    progress: ProgressCallback | None = None,
+) -> SyncSummary:
+    """Sync, then rebuild the keyword index when chunks changed (or none was ever built), so searches in
+    every process pick up the new artifact instead of each rebuilding it."""
+    store = ChunkStore.from_settings(settings)
+    summary = build_synchronizer(settings, source=source, store=store).run(
+        spaces=spaces, full=full, progress=progress
+    )
+    keywords = build_keyword_cache(settings, store)
+    if summary.pages_changed or summary.pages_deleted or not keywords.has_artifact():
+        keywords.rebuild()
+    return summary

@@ -277,6 +277,21 @@ class ChunkStore:
             versions[page_id] = min(version, versions.get(page_id, version))
         return versions
 
+    def has_chunks_written_after(self, timestamp: float) -> bool:
+        """Whether any chunk was written after `timestamp` (its `ingested_at`): one cheap filtered lookup."""
+        result = self._call(
+            "get",
+            lambda col: col.get(where={"ingested_at": {"$gt": timestamp}}, limit=1, include=[]),  # type: ignore[dict-item]
+        )
+        return bool(result["ids"])
+
+    def iter_all(self) -> Iterator[StoredChunk]:
+        """Every chunk with its text and metadata, read in pages so memory stays flat."""
+        for chunk_id, document, raw, _ in self._iter_get(
+            ids=None, where=None, include=["metadatas", "documents"]
+        ):
+            yield StoredChunk(chunk_id, document or "", from_chroma_metadata(raw, chunk_id=chunk_id), None)
+
     def count(self) -> int:
         return self._call("count", lambda col: col.count())
 

@@ -13,9 +13,8 @@ from common.config import get_settings
 from common.errors import KbError
 from common.exit_codes import EXIT_ERRORS, EXIT_OK, exit_code_for
 from common.logs import bind_context, configure_logging, get_logger
-from common.runtime import build_source, build_synchronizer
+from common.runtime import build_source, run_sync
 from common.task_sharding import shard
-from common.vectorstore import ChunkStore
 
 log = get_logger("jobs.confluence_sync")
 
@@ -32,9 +31,7 @@ def main() -> int:
         spaces = shard(
             source.space_keys(), index=settings.cloud_run_task_index, count=settings.cloud_run_task_count
         )
-        summary = build_synchronizer(settings, source=source, store=ChunkStore.from_settings(settings)).run(
-            spaces=spaces
-        )
+        summary = run_sync(settings, source=source, spaces=spaces)
     except KbError as exc:
         log.error("sync_failed", error=str(exc), error_type=type(exc).__name__)
         return exit_code_for(exc)
