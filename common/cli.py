@@ -23,7 +23,9 @@ from rich.progress import (
     TextColumn,
     TimeElapsedColumn,
 )
+from rich.table import Table
 
+from common.beir_eval import evaluate
 from common.config import Settings, get_settings
 from common.errors import KbError
 from common.exit_codes import EXIT_CONFIG, EXIT_ERRORS, EXIT_UNAVAILABLE, exit_code_for
@@ -151,3 +153,24 @@ def _progress(*, enabled: bool) -> Iterator[Callable[[str, PageOutcome | None], 
                 )
 
         yield update
+
+
+@main.command("eval")
+@click.option("--corpus", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--queries", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--qrels", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@_reports_errors
+def eval_command(corpus: Path, queries: Path, qrels: Path, as_json: bool) -> None:
+    """Score dense, keyword and hybrid retrieval on a BEIR-format collection (indexed once, then cached)."""
+    settings = _settings()
+    scores = evaluate(settings, corpus=corpus, queries=queries, qrels=qrels, progress=lambda m: err.print(m))
+    if as_json:
+        click.echo(json.dumps({mode: s.as_dict() for mode, s in scores.items()}))
+        return
+    table = Table(title=f"Retrieval quality on {corpus.parent.name} ({qrels.name})")
+    for column in ("mode", "nDCG@10", "Recall@100", "MRR@10"):
+        table.add_column(column, justify="right" if column != "mode" else "left")
+    for mode, s in scores.items():
+        table.add_row(mode, f"{s.ndcg_at_10:.4f}", f"{s.recall_at_100:.4f}", f"{s.mrr_at_10:.4f}")
+    out.print(table)

@@ -55,6 +55,10 @@ class InvalidSearchRequest(KbError):
     """A search request is malformed (bad query, top_k or filters); the message says what to change."""
 
 
+class BeirFormatError(KbError):
+    """A BEIR-format evaluation file is missing or malformed; the message names the file and line."""
+
+
 class EmbeddingError(KbError):
     """The embedding model could not be loaded or used."""
 
