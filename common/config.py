@@ -59,6 +59,9 @@ class Settings(BaseSettings):
         "internal", description="For pages with no classification label."
     )
 
+    search_api_key: SecretStr | None = Field(
+        None, description="When set, search requires it as a Bearer token."
+    )
     search_alpha: float = Field(0.5, ge=0.0, le=1.0, description="Dense share of the fused relevance score.")
     search_candidates: int = Field(100, ge=10, le=1000, description="Candidates taken from each retriever.")
     search_max_per_page: int = Field(3, ge=1, description="Most chunks of one page in a result list.")

@@ -1,0 +1,43 @@
+"""functions-framework entry points. Each target translates a platform request, calls `common`, and
+shapes the reply; no product rule lives here.
+
+    functions-framework --source functions/main.py --target search
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import cache
+
+import flask
+import functions_framework
+
+from common.config import get_settings
+from common.logs import configure_logging
+from common.runtime import build_retriever
+from common.search import HybridRetriever
+from common.search_api import as_json, handle_search
+from common.vectorstore import ChunkStore
+
+
+@cache
+def _retriever() -> HybridRetriever:
+    """Built on the first search, not on import, so a cold start answers /healthz at once."""
+    settings = get_settings()
+    return build_retriever(settings, ChunkStore.from_settings(settings))
+
+
+@functions_framework.http
+def search(request: flask.Request) -> tuple[str, int, Mapping[str, str]]:
+    settings = get_settings()
+    configure_logging(log_format=settings.log_format, level=settings.log_level)
+    api_key = settings.search_api_key.get_secret_value() if settings.search_api_key else None
+    response = handle_search(
+        method=request.method,
+        path=request.path,
+        body=request.get_data(cache=False),
+        authorization=request.headers.get("Authorization"),
+        api_key=api_key,
+        retriever=_retriever,
+    )
+    return as_json(response)
