@@ -31,7 +31,7 @@ from common.errors import KbError
 from common.exit_codes import EXIT_CONFIG, EXIT_ERRORS, EXIT_UNAVAILABLE, exit_code_for
 from common.indexing import PageOutcome
 from common.logs import configure_logging
-from common.runtime import build_retriever, build_source, run_sync
+from common.runtime import build_access_recorder, build_retriever, build_source, run_sync
 from common.search_filters import SearchFilters
 from common.vectorstore import ChunkStore
 
@@ -109,8 +109,11 @@ def search(query: str, top_k: int, space: str | None, as_json: bool) -> None:
     """Print the passages that best answer QUERY, with their sources."""
     settings = _settings()
     filters = SearchFilters(spaces=(space,) if space else ())
-    retriever = build_retriever(settings, ChunkStore.from_settings(settings))
-    hits = retriever.search(query, top_k=top_k, filters=filters)
+    store = ChunkStore.from_settings(settings)
+    hits = build_retriever(settings, store).search(query, top_k=top_k, filters=filters)
+    recorder = build_access_recorder(settings, store)
+    recorder.record(hits, source="cli")
+    recorder.close()
     if as_json:
         click.echo(json.dumps([hit.as_dict() for hit in hits]))
         return

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+from common.access_tracking import AccessRecorder
 from common.config import Settings
 from common.confluence.folder_source import FolderPageSource
 from common.confluence.models import PageSource
@@ -16,6 +17,7 @@ from common.confluence.rest_source import RestPageSource
 from common.embeddings import embedder_from_settings
 from common.enrichment import Enricher, OfflineEnricher
 from common.errors import ConfigError
+from common.events import SpoolPublisher
 from common.indexing import Indexer
 from common.keyword_cache import KeywordIndexCache
 from common.llm import LlmClient
@@ -56,6 +58,14 @@ def build_retriever(settings: Settings, store: ChunkStore) -> HybridRetriever:
         candidates=settings.search_candidates,
         max_per_page=settings.search_max_per_page,
         weights=RankingWeights.from_settings(settings),
+    )
+
+
+def build_access_recorder(settings: Settings, store: ChunkStore) -> AccessRecorder:
+    return AccessRecorder(
+        store=store,
+        publisher=SpoolPublisher(settings.kb_home / "spool"),
+        lock_file=settings.kb_home / "locks" / f"access-{store.collection_name}.lock",
     )
 
 

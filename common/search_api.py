@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, field_validator
 
+from common.access_tracking import AccessRecorder
 from common.errors import InvalidSearchRequest, KbError, ServiceUnavailable
 from common.logs import get_logger
 from common.search import HybridRetriever
@@ -56,6 +57,7 @@ def handle_search(
     authorization: str | None,
     api_key: str | None,
     retriever: Callable[[], HybridRetriever],
+    recorder: Callable[[], AccessRecorder],
 ) -> ApiResponse:
     if method == "GET" and path.rstrip("/") == "/healthz":
         return ApiResponse(200, {"status": "ok"})
@@ -83,7 +85,10 @@ def handle_search(
     except KbError as exc:
         log.error("search_failed", error=str(exc), error_type=type(exc).__name__)
         return ApiResponse(500, _error("internal", "Search failed; the error was logged."))
-    return ApiResponse(200, {"query": request.query, "results": [r.as_dict() for r in results]})
+    query_id = recorder().record(results, source="search_api")
+    return ApiResponse(
+        200, {"query": request.query, "query_id": query_id, "results": [r.as_dict() for r in results]}
+    )
 
 
 def parse_request(body: bytes) -> SearchRequest:

@@ -12,9 +12,10 @@ from functools import cache
 import flask
 import functions_framework
 
+from common.access_tracking import AccessRecorder
 from common.config import get_settings
 from common.logs import configure_logging
-from common.runtime import build_retriever
+from common.runtime import build_access_recorder, build_retriever
 from common.search import HybridRetriever
 from common.search_api import as_json, handle_search
 from common.vectorstore import ChunkStore
@@ -25,6 +26,15 @@ def _retriever() -> HybridRetriever:
     """Built on the first search, not on import, so a cold start answers /healthz at once."""
     settings = get_settings()
     return build_retriever(settings, ChunkStore.from_settings(settings))
+
+
+@cache
+def _recorder() -> AccessRecorder:
+    """One per process; its thread applies access counts to Chroma off the response path."""
+    settings = get_settings()
+    recorder = build_access_recorder(settings, ChunkStore.from_settings(settings))
+    recorder.start()
+    return recorder
 
 
 @functions_framework.http
@@ -39,5 +49,6 @@ def search(request: flask.Request) -> tuple[str, int, Mapping[str, str]]:
         authorization=request.headers.get("Authorization"),
         api_key=api_key,
         retriever=_retriever,
+        recorder=_recorder,
     )
     return as_json(response)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -113,3 +114,16 @@ def test_chroma_down_gets_a_503_with_a_retry_hint_and_no_trace(
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "30"
     assert "Traceback" not in response.get_data(as_text=True)
+
+
+def test_every_result_shown_is_recorded_as_an_access(client: FlaskClient, kb_home: Path) -> None:
+    response = client.post("/", json={"query": "printer on the third floor", "top_k": 2})
+
+    query_id = response.json["query_id"]  # type: ignore[index]
+    events = [
+        json.loads(line)
+        for spool in (kb_home / "spool").glob("*.jsonl")
+        for line in spool.read_text().splitlines()
+    ]
+    shown = {cid for result in response.json["results"] for cid in result["chunk_ids"]}  # type: ignore[index]
+    assert {e["chunk_id"] for e in events if e["query_id"] == query_id} == shown

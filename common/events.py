@@ -1,0 +1,77 @@
+"""Analytics events and the interface that carries them off the user's path.
+
+Every event has a unique `event_id` (so a consumer can drop duplicates), a `kind` with a schema `version`,
+the time it happened, and the ids that join it to others. Publishers never block or fail a user-facing
+request: `publish` must return quickly and keep what it could not deliver.
+
+The embedded default, `SpoolPublisher`, appends JSON lines to a spool under KB_HOME; the Pub/Sub
+publisher and the ingest job that empties spools into DuckDB belong to the analytics work.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, ClassVar, Protocol
+
+from common.logs import get_logger
+
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Event:
+    kind: ClassVar[str]
+    version: ClassVar[int] = 1
+    event_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    occurred_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    def to_record(self) -> dict[str, Any]:
+        record = asdict(self)
+        record["occurred_at"] = self.occurred_at.isoformat()
+        return {"kind": self.kind, "version": self.version, **record}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChunkAccessed(Event):
+    """A chunk was shown to someone as a search result."""
+
+    kind: ClassVar[str] = "chunk_access"
+    chunk_id: str
+    page_id: str
+    query_id: str
+    rank: int
+    source: str
+    """Where it was shown: `search_api`, `cli`, `slack`."""
+
+
+class EventPublisher(Protocol):
+    def publish(self, events: Sequence[Event]) -> None:
+        """Hand events over for delivery; returns quickly and never raises for a delivery problem."""
+        ...
+
+
+class SpoolPublisher:
+    """Appends events as JSON lines to one file per UTC day under `directory`; safe across threads."""
+
+    def __init__(self, directory: Path) -> None:
+        self._directory = directory
+        self._lock = threading.Lock()
+
+    def publish(self, events: Sequence[Event]) -> None:
+        if not events:
+            return
+        lines = "".join(json.dumps(event.to_record(), ensure_ascii=False) + "\n" for event in events)
+        path = self._directory / f"events-{datetime.now(UTC):%Y-%m-%d}.jsonl"
+        try:
+            with self._lock:
+                self._directory.mkdir(parents=True, exist_ok=True)
+                with path.open("a", encoding="utf-8") as spool:
+                    spool.write(lines)
+        except OSError as exc:
+            log.error("events_not_spooled", path=str(path), events=len(events), error=str(exc))
