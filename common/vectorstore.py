@@ -1,15 +1,9 @@
 """ChromaDB, the source of truth for every chunk: text, embedding and all metadata.
 
 `ChunkStore` is the only code that talks to Chroma. It gives the rest of the product what the plan's phase 1
-asks for (single and batch metadata updates, metadata reads without vectors, upsert/delete by page) and makes
-Chroma's failure modes explicit:
-
-- every call has a timeout (Chroma's HTTP client has none by default);
-- transport errors are retried with exponential backoff and jitter; nothing else is, because a refused
-  request will be refused again;
-- a circuit breaker fails fast while the server is down and lets a trial call through after a pause;
-- everything surfaces as `StoreUnavailable` (retry later) or `StoreError` (fix the request), never as an
-  httpx or chromadb exception.
+asks for (single and batch metadata updates, metadata reads without vectors, upsert/delete by page). Every
+call goes through `common.chroma_connection`, so failures surface only as `StoreUnavailable` (retry later)
+or `StoreError` (fix the request).
 
 Collections use cosine space and never get an embedding function: Chroma's default one downloads a model at
 run time. Embeddings are always computed by `common.embeddings` and passed in.
@@ -22,14 +16,12 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any, TypeVar
 
-import httpx
 import numpy as np
 from chromadb.api import ClientAPI
 from chromadb.api.models.Collection import Collection
-from chromadb.errors import ChromaError, InternalError
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
 from common.chroma_client import embedded_client, http_client
+from common.chroma_connection import ChromaConnection
 from common.chunks import (
     ChromaMetadata,
     Chunk,
@@ -40,7 +32,7 @@ from common.chunks import (
 )
 from common.circuit_breaker import CircuitBreaker
 from common.config import Settings
-from common.errors import ChunkNotFound, KbError, StoreError, StoreUnavailable
+from common.errors import ChunkNotFound, StoreError
 from common.logs import get_logger
 
 T = TypeVar("T")
@@ -62,24 +54,10 @@ class ChunkStore:
     """One Chroma collection of chunks, reached through a client made by `connect` on first use."""
 
     def __init__(
-        self,
-        *,
-        connect: Callable[[], ClientAPI],
-        collection_name: str,
-        target: str,
-        ef_search: int,
-        retries: int,
-        breaker: CircuitBreaker,
-        max_batch_size: int | None = None,
+        self, *, connection: ChromaConnection, collection_name: str, max_batch_size: int | None = None
     ) -> None:
-        self._connect = connect
+        self._conn = connection
         self._collection_name = collection_name
-        self._target = target
-        self._ef_search = ef_search
-        self._retries = retries
-        self._breaker = breaker
-        self._client: ClientAPI | None = None
-        self._col: Collection | None = None
         self._batch_cap = max_batch_size
         self._max_batch: int | None = None
 
@@ -92,29 +70,25 @@ class ChunkStore:
             failure_threshold=settings.chroma_breaker_failures,
             reset_seconds=settings.chroma_breaker_reset_seconds,
         )
+        connect: Callable[[], ClientAPI]
         if settings.chroma_url is None:
             path = settings.chroma_dir
-            return cls(
-                connect=lambda: embedded_client(str(path)),
-                collection_name=name,
-                target=f"embedded store at {path}",
-                ef_search=settings.chroma_hnsw_ef_search,
-                retries=settings.chroma_retries,
-                breaker=breaker,
-                max_batch_size=max_batch_size,
-            )
-        url = settings.chroma_url
-        token = settings.chroma_auth_token.get_secret_value() if settings.chroma_auth_token else None
-        timeout = settings.chroma_timeout_seconds
-        return cls(
-            connect=lambda: http_client(url, token=token, timeout_seconds=timeout),
+            connect, target = (lambda: embedded_client(str(path))), f"embedded store at {path}"
+        else:
+            url = settings.chroma_url
+            token = settings.chroma_auth_token.get_secret_value() if settings.chroma_auth_token else None
+            timeout = settings.chroma_timeout_seconds
+            connect = lambda: http_client(url, token=token, timeout_seconds=timeout)  # noqa: E731
+            target = f"Chroma server at {url} (CHROMA_URL)"
+        connection = ChromaConnection(
+            connect=connect,
             collection_name=name,
-            target=f"Chroma server at {url} (CHROMA_URL)",
+            target=target,
             ef_search=settings.chroma_hnsw_ef_search,
             retries=settings.chroma_retries,
             breaker=breaker,
-            max_batch_size=max_batch_size,
         )
+        return cls(connection=connection, collection_name=name, max_batch_size=max_batch_size)
 
     @property
     def collection_name(self) -> str:
@@ -130,7 +104,7 @@ class ChunkStore:
                     f"Chunk {chunk.id!r} has no embedding; upsert needs one (use update_chunks)."
                 )
         for batch in self._batches(chunks):
-            self._call(
+            self._conn.call(
                 "upsert",
                 lambda col, b=batch: col.upsert(
                     ids=[c.id for c in b],
@@ -150,7 +124,7 @@ class ChunkStore:
         with_text = [c for c in chunks if c.embedding is not None]
         metadata_only = [c for c in chunks if c.embedding is None]
         for batch in self._batches(with_text):
-            self._call(
+            self._conn.call(
                 "update",
                 lambda col, b=batch: col.update(
                     ids=[c.id for c in b],
@@ -160,7 +134,7 @@ class ChunkStore:
                 ),
             )
         for batch in self._batches(metadata_only):
-            self._call(
+            self._conn.call(
                 "update",
                 lambda col, b=batch: col.update(
                     ids=[c.id for c in b],
@@ -188,7 +162,7 @@ class ChunkStore:
                 f"{len(missing)} chunk id(s) not in collection {self._collection_name!r}: {shown}"
             )
         for batch in self._batches(ids):
-            self._call(
+            self._conn.call(
                 "update_metadata",
                 lambda col, b=batch: col.update(ids=b, metadatas=[validated[cid] for cid in b]),  # type: ignore[misc]
             )
@@ -196,7 +170,7 @@ class ChunkStore:
 
     def delete(self, ids: Sequence[str]) -> None:
         for batch in self._batches(ids):
-            self._call("delete", partial(_delete, ids=list(batch)))
+            self._conn.call("delete", partial(_delete, ids=list(batch)))
 
     def delete_page(self, page_id: str) -> int:
         """Remove every chunk of a page. Returns how many there were."""
@@ -239,7 +213,7 @@ class ChunkStore:
         self, embedding: Sequence[float], *, n_results: int, where: Mapping[str, Any] | None = None
     ) -> list[tuple[StoredChunk, float]]:
         """Nearest chunks to a query vector with their cosine distance (0 = identical), closest first."""
-        result = self._call(
+        result = self._conn.call(
             "query",
             lambda col: col.query(
                 query_embeddings=[list(embedding)],  # type: ignore[arg-type]
@@ -279,7 +253,7 @@ class ChunkStore:
 
     def has_chunks_written_after(self, timestamp: float) -> bool:
         """Whether any chunk was written after `timestamp` (its `ingested_at`): one cheap filtered lookup."""
-        result = self._call(
+        result = self._conn.call(
             "get",
             lambda col: col.get(where={"ingested_at": {"$gt": timestamp}}, limit=1, include=[]),  # type: ignore[dict-item]
         )
@@ -293,11 +267,11 @@ class ChunkStore:
             yield StoredChunk(chunk_id, document or "", from_chroma_metadata(raw, chunk_id=chunk_id), None)
 
     def count(self) -> int:
-        return self._call("count", lambda col: col.count())
+        return self._conn.call("count", lambda col: col.count())
 
     def ping(self) -> None:
         """Raise `StoreUnavailable` unless the store answers."""
-        self._call("ping", lambda col: col.count())
+        self._conn.call("ping", lambda col: col.count())
 
     # --- sync state ---------------------------------------------------------------------------------
 
@@ -308,7 +282,7 @@ class ChunkStore:
         restored store and its cursors can never disagree (an empty store has none and gets a full sync),
         and parallel sync tasks writing different spaces never overwrite each other.
         """
-        result = self._call(
+        result = self._conn.call(
             "get_sync_cursor", lambda _: self._state().get(ids=[space_key], include=["metadatas"])
         )
         metadatas = result.get("metadatas") or []
@@ -317,7 +291,7 @@ class ChunkStore:
         return str(metadatas[0]["cursor"])
 
     def set_sync_cursor(self, space_key: str, cursor: str) -> None:
-        self._call(
+        self._conn.call(
             "set_sync_cursor",
             lambda _: self._state().upsert(
                 ids=[space_key], embeddings=np.ones((1, 1), dtype=np.float32), metadatas=[{"cursor": cursor}]
@@ -327,7 +301,7 @@ class ChunkStore:
     # --- plumbing -----------------------------------------------------------------------------------
 
     def _state(self) -> Collection:
-        return self._require_client().get_or_create_collection(
+        return self._conn.client.get_or_create_collection(
             f"{self._collection_name}{SYNC_STATE_SUFFIX}", embedding_function=None
         )
 
@@ -359,7 +333,7 @@ class ChunkStore:
         offset: int | None,
     ) -> Iterator[tuple[str, str | None, dict[str, Any], Any]]:
         limit = None if ids is not None else READ_PAGE_SIZE
-        result = self._call(
+        result = self._conn.call(
             "get",
             lambda col: col.get(
                 ids=list(ids) if ids is not None else None,
@@ -386,90 +360,11 @@ class ChunkStore:
     def _max_batch_size(self) -> int:
         """The server's limit, or a lower cap given at construction (tests use it to force splitting)."""
         if self._max_batch is None:
-            server_max = self._call(
-                "get_max_batch_size", lambda col: self._require_client().get_max_batch_size()
+            server_max = self._conn.call(
+                "get_max_batch_size", lambda col: self._conn.client.get_max_batch_size()
             )
             self._max_batch = min(server_max, self._batch_cap or server_max)
         return self._max_batch
-
-    def _require_client(self) -> ClientAPI:
-        assert self._client is not None
-        return self._client
-
-    def _collection(self) -> Collection:
-        if self._col is None:
-            client = self._connect()
-            self._col = client.get_or_create_collection(
-                self._collection_name,
-                configuration={"hnsw": {"space": "cosine", "ef_search": self._ef_search}},
-                embedding_function=None,
-            )
-            self._client = client
-        return self._col
-
-    def _call(self, operation: str, fn: Callable[[Collection], T]) -> T:
-        if not self._breaker.allow():
-            raise StoreUnavailable(
-                f"{self._target} is failing; next try in {self._breaker.seconds_until_retry():.0f} s "
-                f"(circuit breaker open). Check that Chroma is running and reachable."
-            )
-        try:
-            result = self._with_retries(operation, fn)
-        except httpx.TransportError as exc:
-            self._breaker.record_failure()
-            self._col = None
-            raise StoreUnavailable(
-                f"Could not reach {self._target} for {operation} after {self._retries + 1} attempt(s): "
-                f"{type(exc).__name__}: {exc}. Check that Chroma is running and reachable."
-            ) from exc
-        except httpx.HTTPStatusError as exc:
-            status = exc.response.status_code
-            if status >= 500:
-                self._breaker.record_failure()
-                raise StoreUnavailable(f"{self._target} answered HTTP {status} to {operation}.") from exc
-            self._breaker.record_success()
-            raise StoreError(
-                f"{self._target} refused {operation} with HTTP {status}; check CHROMA_AUTH_TOKEN and the URL."
-            ) from exc
-        except InternalError as exc:
-            self._breaker.record_failure()
-            raise StoreUnavailable(
-                f"{self._target} failed {operation} with an internal error: {exc}"
-            ) from exc
-        except (ChromaError, ValueError) as exc:
-            self._breaker.record_success()
-            raise StoreError(f"Chroma refused {operation} on {self._collection_name!r}: {exc}") from exc
-        except KbError:
-            self._breaker.record_success()
-            raise
-        except Exception as exc:
-            self._breaker.record_failure()
-            self._col = None
-            raise StoreUnavailable(
-                f"{self._target} answered {operation} with something that is not Chroma's API "
-                f"({type(exc).__name__}: {str(exc)[:200]}). Check that CHROMA_URL points at Chroma."
-            ) from exc
-        self._breaker.record_success()
-        return result
-
-    def _with_retries(self, operation: str, fn: Callable[[Collection], T]) -> T:
-        retrying = Retrying(
-            retry=retry_if_exception_type(httpx.TransportError),
-            stop=stop_after_attempt(self._retries + 1),
-            wait=wait_exponential_jitter(multiplier=0.2, max=2.0),
-            reraise=True,
-            before_sleep=lambda state: log.warning(
-                "chroma_retry", operation=operation, attempt=state.attempt_number, target=self._target
-            ),
-        )
-        for attempt in retrying:
-            with attempt:
-                try:
-                    return fn(self._collection())
-                except httpx.TransportError:
-                    self._col = None
-                    raise
-        raise AssertionError("unreachable: tenacity reraises the last error")
 
 
 def _without(chunk: Chunk, fields: Sequence[str]) -> ChromaMetadata:
