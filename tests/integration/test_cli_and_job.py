@@ -92,3 +92,11 @@ def test_a_sync_job_task_with_no_spaces_does_nothing_and_exits_0(
 
     assert confluence_sync.main() == 0
     assert ChunkStore.from_settings(get_settings()).count() == 0
+
+
+def test_a_sync_that_changed_chunks_leaves_a_fresh_keyword_index(it_space: Path, kb_home: Path) -> None:
+    CliRunner().invoke(main, ["sync", "--from-dir", str(it_space)])
+
+    manifest = json.loads((kb_home / "keyword-index" / "knowledge_base" / "manifest.json").read_text())
+
+    assert len(manifest["ids"]) == ChunkStore.from_settings(get_settings()).count()
