@@ -2,7 +2,8 @@
 
 Two methods, chosen between by measurement on BEIR SciFact's train split (test split reported):
 - `convex_fusion`: each list's scores divided by that list's best score, then
-  `alpha * dense + (1 - alpha) * keyword`; a chunk missing from one list gets 0 from it. It keeps *how much*
+  `alpha * dense + (1 - alpha) * keyword`; a chunk missing from one list gets that list's lowest retrieved
+  score, since it was at best that good (counting it as 0 cost 0.004 nDCG@10 on SciFact). It keeps *how much*
   better the top hits are, which rank-only fusion throws away. With exact dense search and stemmed BM25 it
   scored 0.731 to 0.735 nDCG@10 on the test split at alpha 0.45 to 0.60 (tuned on train).
 - `reciprocal_rank_fusion`: the classic RRF (k = 60): 0.713 to 0.717 on the same data.
@@ -23,8 +24,11 @@ def convex_fusion(
         raise ValueError(f"alpha must be within [0, 1], got {alpha}")
     dense_norm = _by_max(dense)
     keyword_norm = _by_max(keyword)
+    dense_floor = min(dense_norm.values(), default=0.0)
+    keyword_floor = min(keyword_norm.values(), default=0.0)
     return {
-        chunk_id: alpha * dense_norm.get(chunk_id, 0.0) + (1.0 - alpha) * keyword_norm.get(chunk_id, 0.0)
+        chunk_id: alpha * dense_norm.get(chunk_id, dense_floor)
+        + (1.0 - alpha) * keyword_norm.get(chunk_id, keyword_floor)
         for chunk_id in dense_norm.keys() | keyword_norm.keys()
     }
 
