@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,6 +20,7 @@ from common.chunks import Chunk, ChunkMetadata, embedding_input
 from common.config import Settings
 from common.embeddings import embedder_from_settings
 from common.errors import BeirFormatError
+from common.events import EvalResult
 from common.indexing import content_hash
 from common.retrieval_metrics import Judgements, mrr_at, ndcg_at, recall_at
 from common.runtime import build_keyword_cache, build_retriever
@@ -35,6 +37,7 @@ class ModeScores:
     ndcg_at_10: float
     recall_at_100: float
     mrr_at_10: float
+    queries: int
 
     def as_dict(self) -> dict[str, float]:
         return {
@@ -100,10 +103,29 @@ def evaluate(
     return {mode: _score(ranked, judgements) for mode, ranked in runs.items()}
 
 
+def eval_events(scores: dict[str, ModeScores], *, corpus: Path, qrels: Path) -> list[EvalResult]:
+    """One `EvalResult` per mode, sharing a run id, so reports can follow quality across runs."""
+    run_id = uuid.uuid4().hex
+    return [
+        EvalResult(
+            run_id=run_id,
+            dataset=corpus.parent.name,
+            qrels=qrels.name,
+            mode=mode,
+            ndcg_at_10=s.ndcg_at_10,
+            recall_at_100=s.recall_at_100,
+            mrr_at_10=s.mrr_at_10,
+            queries=s.queries,
+        )
+        for mode, s in scores.items()
+    ]
+
+
 def _score(ranked: dict[str, list[str]], judgements: dict[str, dict[str, int]]) -> ModeScores:
     count = max(1, len(ranked))
     empty: Judgements = {}
     return ModeScores(
+        queries=len(ranked),
         ndcg_at_10=sum(ndcg_at(docs, judgements.get(q, empty), 10) for q, docs in ranked.items()) / count,
         recall_at_100=sum(recall_at(docs, judgements.get(q, empty), 100) for q, docs in ranked.items())
         / count,

@@ -25,13 +25,13 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from common.beir_eval import evaluate
+from common.beir_eval import eval_events, evaluate
 from common.config import Settings, get_settings
 from common.errors import KbError
 from common.exit_codes import EXIT_CONFIG, EXIT_ERRORS, EXIT_UNAVAILABLE, exit_code_for
 from common.indexing import PageOutcome
 from common.logs import configure_logging
-from common.runtime import build_access_recorder, build_retriever, build_source, run_sync
+from common.runtime import build_access_recorder, build_publisher, build_retriever, build_source, run_sync
 from common.search_filters import SearchFilters
 from common.vectorstore import ChunkStore
 
@@ -168,6 +168,7 @@ def eval_command(corpus: Path, queries: Path, qrels: Path, as_json: bool) -> Non
     """Score dense, keyword and hybrid retrieval on a BEIR-format collection (indexed once, then cached)."""
     settings = _settings()
     scores = evaluate(settings, corpus=corpus, queries=queries, qrels=qrels, progress=lambda m: err.print(m))
+    build_publisher(settings).publish(eval_events(scores, corpus=corpus, qrels=qrels))
     if as_json:
         click.echo(json.dumps({mode: s.as_dict() for mode, s in scores.items()}))
         return

@@ -50,6 +50,21 @@ class ChunkAccessed(Event):
     """Where it was shown: `search_api`, `cli`, `slack`."""
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EvalResult(Event):
+    """One retrieval mode's scores from a `kb eval` run."""
+
+    kind: ClassVar[str] = "eval_result"
+    run_id: str
+    dataset: str
+    qrels: str
+    mode: str
+    ndcg_at_10: float
+    recall_at_100: float
+    mrr_at_10: float
+    queries: int
+
+
 class EventPublisher(Protocol):
     def publish(self, events: Sequence[Event]) -> None:
         """Hand events over for delivery; returns quickly and never raises for a delivery problem."""

@@ -17,7 +17,7 @@ from common.confluence.rest_source import RestPageSource
 from common.embeddings import embedder_from_settings
 from common.enrichment import Enricher, OfflineEnricher
 from common.errors import ConfigError
-from common.events import SpoolPublisher
+from common.events import EventPublisher, SpoolPublisher
 from common.indexing import Indexer
 from common.keyword_cache import KeywordIndexCache
 from common.llm import LlmClient
@@ -61,10 +61,15 @@ def build_retriever(settings: Settings, store: ChunkStore) -> HybridRetriever:
     )
 
 
+def build_publisher(settings: Settings) -> EventPublisher:
+    """The embedded spool under KB_HOME; the Pub/Sub publisher joins here with the analytics work."""
+    return SpoolPublisher(settings.kb_home / "spool")
+
+
 def build_access_recorder(settings: Settings, store: ChunkStore) -> AccessRecorder:
     return AccessRecorder(
         store=store,
-        publisher=SpoolPublisher(settings.kb_home / "spool"),
+        publisher=build_publisher(settings),
         lock_file=settings.kb_home / "locks" / f"access-{store.collection_name}.lock",
     )
 

@@ -55,6 +55,19 @@ def test_eval_json_reports_the_three_metrics_for_each_mode(small_beir: Path) -> 
     assert scores["hybrid"]["ndcg@10"] > 0.5
 
 
+def test_each_eval_run_is_recorded_as_eval_result_events(small_beir: Path, kb_home: Path) -> None:
+    _eval(small_beir, "--json")
+
+    events = [
+        json.loads(line)
+        for spool in (kb_home / "spool").glob("*.jsonl")
+        for line in spool.read_text().splitlines()
+    ]
+    results = [e for e in events if e["kind"] == "eval_result"]
+    assert sorted(e["mode"] for e in results) == ["dense", "hybrid", "keyword"]
+    assert len({e["run_id"] for e in results}) == 1
+
+
 def test_a_malformed_qrels_file_is_a_clear_error(small_beir: Path, tmp_path: Path) -> None:
     broken = tmp_path / "qrels.tsv"
     broken.write_text("query-id\tcorpus-id\tscore\n1 31715818 1\n")
