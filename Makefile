@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install demo test lint bench-ingest clean
+.PHONY: install demo test lint bench-ingest bench-search clean
 
 install: $(STAMP)
 
@@ -33,6 +33,10 @@ lint: install
 
 bench-ingest: install
 	$(BIN)/python bench/ingest.py
+
+bench-search: install
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	$(BIN)/python bench/search_latency.py
 
 clean:
 	rm -rf .kb .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,239 @@
+"""Search latency at scale: the search function over HTTP against a real Chroma server, and the retriever a
+user would otherwise pick (LangChain's EnsembleRetriever: BM25Retriever + Chroma) on the same data.
+
+    python bench/search_latency.py [--chunks 100000] [--queries 40] [--json]
+
+Chunks are synthetic but shaped like real ones: their text mixes sentences of two real sample-space chunks
+and their vector is a normalised blend of those chunks' real embeddings (embedding 100k texts would take an
+hour on 2 cores), spread over 8 spaces and three classification levels, 10 chunks a page. Queries are
+embedded by the search function itself, as in production. Needs the bench extra:
+`pip install -e '.[bench]'`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+import httpx  # noqa: E402
+import numpy as np  # noqa: E402
+from rich.console import Console  # noqa: E402
+from rich.table import Table  # noqa: E402
+
+from common.chunks import Chunk  # noqa: E402
+from common.config import SAMPLE_SPACE_DIR, load_settings  # noqa: E402
+from common.confluence.folder_source import FolderPageSource  # noqa: E402
+from common.embeddings import embedder_from_settings  # noqa: E402
+from common.logs import configure_logging  # noqa: E402
+from common.runtime import build_keyword_cache, run_sync  # noqa: E402
+from common.vectorstore import ChunkStore  # noqa: E402
+from tests.support.chroma_server import ChromaServer, free_port  # noqa: E402
+
+SPACES = ("HB", "ENG", "SEC", "HR", "IT", "FIN", "OPS", "LEGAL")
+LEVELS = ("public", "internal", "internal", "internal", "confidential")
+QUERIES = [
+    "How do I connect to the VPN from home?",
+    "How many weeks of parental leave do I get?",
+    "How do I reset my password and MFA?",
+    "What is the expense limit for a team dinner?",
+    "How do I request a new software licence?",
+    "What are the steps to deploy a service to production?",
+    "Who do I call when I am on call and the pager fires?",
+    "How do I report a phishing email?",
+    "What data counts as confidential?",
+    "How many days of annual leave do new employees get?",
+    "How do I set up my local development environment?",
+    "What should a code review check?",
+    "How do I book business travel?",
+    "Where do I find the guest Wi-Fi password?",
+    "How do database migrations get reviewed?",
+    "How are feature flags cleaned up?",
+    "What is the logging standard for services?",
+    "How do I rotate a leaked secret?",
+    "How often are access reviews done?",
+    "What happens on my last day when I leave the company?",
+]
+
+
+def synthetic_chunks(count: int, seed: int = 7) -> list[Chunk]:
+    settings = load_settings(kb_home=Path(tempfile.mkdtemp(prefix="kb-pool-")))
+    run_sync(settings, source=FolderPageSource(SAMPLE_SPACE_DIR))
+    pool = ChunkStore.from_settings(settings).get_chunks(where={"space_key": "HB"}, with_embeddings=True)
+    rng = np.random.default_rng(seed)
+    vectors = np.asarray([c.embedding for c in pool], dtype=np.float32)
+    first, second = rng.integers(len(pool), size=count), rng.integers(len(pool), size=count)
+    mixed = 0.75 * vectors[first] + 0.25 * vectors[second]
+    mixed += 0.02 * rng.standard_normal(mixed.shape, dtype=np.float32)
+    mixed /= np.linalg.norm(mixed, axis=1, keepdims=True)
+    ages = rng.integers(720, size=count)
+    now = datetime.now(UTC)
+    chunks = []
+    for index in range(count):
+        a, b, page = int(first[index]), int(second[index]), index // 10
+        template = pool[a].metadata
+        meta = template.model_copy(
+            update={
+                "page_id": f"p{page}",
+                "page_title": f"{template.page_title} {page}",
+                "chunk_index": index % 10,
+                "space_key": SPACES[page % len(SPACES)],
+                "classification": LEVELS[page % len(LEVELS)],
+                "updated_at": now - timedelta(days=int(ages[index])),
+                "content_hash": f"synthetic-{index:08d}",
+            }
+        )
+        text = f"{pool[a].text}\n{pool[b].text.split('.')[0]}."
+        chunks.append(Chunk(f"c{index:07d}", text, meta, tuple(float(v) for v in mixed[index])))
+    return chunks
+
+
+def start_search_function(port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    command = [sys.executable, "-m", "functions_framework", "--source", str(REPO / "functions" / "main.py")]
+    process = subprocess.Popen(
+        [*command, "--target", "search", "--port", str(port)],
+        env={**os.environ, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return process
+        except httpx.TransportError:
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError("the search function did not start within 120 s")
+
+
+def time_http(port: int, filters: dict[str, object], rounds: int) -> list[float]:
+    timings = []
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
+        for round_ in range(rounds):
+            query = QUERIES[round_ % len(QUERIES)]
+            started = time.perf_counter()
+            response = client.post("/", json={"query": query, "top_k": 10, "filters": filters})
+            timings.append((time.perf_counter() - started) * 1000)
+            response.raise_for_status()
+    return timings
+
+
+def time_langchain(chunks: list[Chunk], chroma_url: str, collection: str, rounds: int) -> list[float]:
+    import chromadb
+    from langchain_chroma import Chroma
+    from langchain_classic.retrievers import EnsembleRetriever
+    from langchain_community.retrievers import BM25Retriever
+    from langchain_core.embeddings import Embeddings
+
+    embedder = embedder_from_settings(load_settings())
+
+    class LocalEmbeddings(Embeddings):
+        def embed_documents(self, texts: list[str]) -> list[list[float]]:
+            return [list(map(float, v)) for v in embedder.embed(texts)]
+
+        def embed_query(self, text: str) -> list[float]:
+            return [float(v) for v in embedder.embed([text])[0]]
+
+    host, port = chroma_url.removeprefix("http://").split(":")
+    client = chromadb.HttpClient(host=host, port=int(port))
+    dense = Chroma(client=client, collection_name=collection, embedding_function=LocalEmbeddings())
+    keyword = BM25Retriever.from_texts([c.text for c in chunks], k=10)
+    ensemble = EnsembleRetriever(
+        retrievers=[keyword, dense.as_retriever(search_kwargs={"k": 10})], weights=[0.5, 0.5]
+    )
+    timings = []
+    for round_ in range(rounds):
+        started = time.perf_counter()
+        ensemble.invoke(QUERIES[round_ % len(QUERIES)])
+        timings.append((time.perf_counter() - started) * 1000)
+    return timings
+
+
+def p(values: list[float], q: float) -> float:
+    return float(np.percentile(values, q))
+
+
+def main() -> None:
+    configure_logging(log_format="console", level="WARNING")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--chunks", type=int, default=100_000)
+    parser.add_argument("--queries", type=int, default=40, help="timed requests per mode")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="kb-latency-"))
+    server = ChromaServer(work / "chroma").start()
+    function: subprocess.Popen[bytes] | None = None
+    try:
+        settings = load_settings(
+            kb_home=work / "home",
+            chroma_url=server.url,
+            chroma_collection="latency",
+            chroma_timeout_seconds=300,
+        )
+        chunks = synthetic_chunks(args.chunks)
+        store = ChunkStore.from_settings(settings)
+        for start in range(0, len(chunks), 2000):
+            store.upsert(chunks[start : start + 2000])
+        build_keyword_cache(settings, store).rebuild()
+        port = free_port()
+        env = {
+            "KB_HOME": str(work / "home"),
+            "CHROMA_URL": server.url,
+            "CHROMA_COLLECTION": "latency",
+            "LOG_LEVEL": "WARNING",
+            "KEYWORD_REFRESH_SECONDS": "3600",
+        }
+        function = start_search_function(port, env)
+        modes: dict[str, dict[str, object]] = {
+            "none": {"max_classification": "confidential"},
+            "space": {"spaces": ["ENG"], "max_classification": "confidential"},
+            "classification": {"max_classification": "public"},
+        }
+        for filters in modes.values():
+            time_http(port, filters, 5)
+        timings = {mode: time_http(port, filters, args.queries) for mode, filters in modes.items()}
+        baseline = time_langchain(chunks, server.url, "latency", max(5, args.queries // 2))
+    finally:
+        if function is not None:
+            function.kill()
+        server.stop()
+
+    result = {
+        "p50_ms": {mode: round(p(t, 50), 1) for mode, t in timings.items()},
+        "p95_ms": {mode: round(p(t, 95), 1) for mode, t in timings.items()},
+        "langchain_p50_ms": round(p(baseline, 50), 1),
+        "langchain_p95_ms": round(p(baseline, 95), 1),
+    }
+    result["p95_ratio_vs_langchain"] = round(result["p95_ms"]["none"] / result["langchain_p95_ms"], 3)  # type: ignore[index]
+    if args.json:
+        print(json.dumps(result))
+        return
+    table = Table(title=f"Search latency, {args.chunks:,} chunks, real Chroma server, over HTTP")
+    for column in ("mode", "p50 ms", "p95 ms", "target p95"):
+        table.add_column(column, justify="left" if column == "mode" else "right")
+    for mode, t in timings.items():
+        table.add_row(mode, f"{p(t, 50):.1f}", f"{p(t, 95):.1f}", "≤ 250")
+    table.add_row(
+        "LangChain EnsembleRetriever (in process)", f"{p(baseline, 50):.1f}", f"{p(baseline, 95):.1f}", ""
+    )
+    Console().print(table)
+    Console().print(
+        f"p95 ours (no filter, over HTTP) / LangChain (in process): {result['p95_ratio_vs_langchain']}"
+    )
+
+
+if __name__ == "__main__":
+    main()
