@@ -22,17 +22,23 @@ from common.vectorstore import ChunkStore
 
 
 @cache
+def _store() -> ChunkStore:
+    """One store per process, so search and access counting share one client and one circuit breaker."""
+    settings = get_settings()
+    configure_logging(log_format=settings.log_format, level=settings.log_level)
+    return ChunkStore.from_settings(settings)
+
+
+@cache
 def _retriever() -> HybridRetriever:
     """Built on the first search, not on import, so a cold start answers /healthz at once."""
-    settings = get_settings()
-    return build_retriever(settings, ChunkStore.from_settings(settings))
+    return build_retriever(get_settings(), _store())
 
 
 @cache
 def _recorder() -> AccessRecorder:
     """One per process; its thread applies access counts to Chroma off the response path."""
-    settings = get_settings()
-    recorder = build_access_recorder(settings, ChunkStore.from_settings(settings))
+    recorder = build_access_recorder(get_settings(), _store())
     recorder.start()
     return recorder
 
@@ -40,7 +46,6 @@ def _recorder() -> AccessRecorder:
 @functions_framework.http
 def search(request: flask.Request) -> tuple[str, int, Mapping[str, str]]:
     settings = get_settings()
-    configure_logging(log_format=settings.log_format, level=settings.log_level)
     api_key = settings.search_api_key.get_secret_value() if settings.search_api_key else None
     response = handle_search(
         method=request.method,

@@ -33,10 +33,12 @@ def synced_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def client(synced_home: Path, kb_home: Path) -> Iterator[FlaskClient]:
     shutil.copytree(synced_home, kb_home)
-    functions_main._retriever.cache_clear()
+    for cached in (functions_main._store, functions_main._retriever, functions_main._recorder):
+        cached.cache_clear()
     app = create_app(target="search", source=str(REPO_ROOT / "functions" / "main.py"))
     yield app.test_client()
-    functions_main._retriever.cache_clear()
+    for cached in (functions_main._store, functions_main._retriever, functions_main._recorder):
+        cached.cache_clear()
 
 
 def test_healthz_answers_without_touching_the_store(
