@@ -73,6 +73,12 @@ class Settings(BaseSettings):
     review_interval_days: float = Field(90.0, gt=0.0, description="A review older than this lapses.")
     keyword_refresh_seconds: float = Field(60.0, ge=0.0, description="Seconds between checks for new chunks.")
 
+    gcs_bucket: str | None = Field(
+        None, description="Bucket for the keyword index and analytics files; unset keeps them in KB_HOME."
+    )
+    gcs_endpoint: str | None = Field(None, description="Storage API endpoint (an emulator); unset = Google.")
+    gcp_project: str | None = Field(None, description="Project for Google clients; unset = from credentials.")
+
     llm_api_url: str | None = Field(None, description="OpenAI-compatible base URL, e.g. https://host/v1.")
     llm_api_key: SecretStr | None = None
     llm_model: str = "gpt-4o-mini"
@@ -84,7 +90,7 @@ class Settings(BaseSettings):
     log_format: Literal["auto", "json", "console"] = "auto"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
-    @field_validator("chroma_url", "confluence_url", "llm_api_url")
+    @field_validator("chroma_url", "confluence_url", "llm_api_url", "gcs_endpoint")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         if value is None or value == "":

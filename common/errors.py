@@ -51,6 +51,18 @@ class KeywordIndexError(KbError):
     """The keyword index artifact is missing, damaged or from another format; rebuild it from Chroma."""
 
 
+class BlobStoreError(KbError):
+    """Cloud Storage refused an operation (missing bucket, no permission); the message says which."""
+
+
+class BlobConflict(BlobStoreError):
+    """Another writer replaced the file since it was read; re-read it before writing again."""
+
+
+class BlobStoreUnavailable(BlobStoreError, ServiceUnavailable):
+    """Cloud Storage cannot be reached or keeps failing; retrying later can succeed."""
+
+
 class InvalidSearchRequest(KbError):
     """A search request is malformed (bad query, top_k or filters); the message says what to change."""
 

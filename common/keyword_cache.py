@@ -1,8 +1,9 @@
 """The process's keyword index: loaded once, rebuilt from Chroma when Chroma has moved on.
 
-A search process loads the saved artifact on first use (building it from Chroma if there is none). At most
-every `refresh_seconds` it asks Chroma, cheaply, whether chunks were written after the index was built or
-the chunk count changed; if so it rebuilds in a background thread and swaps the new index in, so a chunk
+A search process loads the saved artifact (`common.keyword_artifact`) on first use, building it from Chroma
+if there is none. At most every `refresh_seconds`, in a background thread, it reloads the artifact if another
+process (the sync job) saved a newer one, then asks Chroma, cheaply, whether chunks were written after the
+index was built or the chunk count changed; if so it rebuilds and swaps the new index in, so a chunk
 written straight to Chroma (quick knowledge, a sync in another process) becomes keyword-searchable within a
 minute and no query ever waits for a rebuild — except the very first one on an empty machine.
 """
@@ -12,10 +13,10 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 from common.errors import KbError, KeywordIndexError
-from common.keyword_index import MANIFEST, IndexedText, KeywordIndex, indexed_text
+from common.keyword_artifact import KeywordArtifact
+from common.keyword_index import IndexedText, KeywordIndex, indexed_text
 from common.logs import get_logger
 from common.vectorstore import ChunkStore
 
@@ -38,12 +39,12 @@ class KeywordIndexCache:
         self,
         *,
         store: ChunkStore,
-        directory: Path,
+        artifact: KeywordArtifact,
         refresh_seconds: float,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._store = store
-        self._directory = directory
+        self._artifact = artifact
         self._refresh_seconds = refresh_seconds
         self._clock = clock
         self._index: KeywordIndex | None = None
@@ -64,14 +65,14 @@ class KeywordIndexCache:
     def rebuild(self) -> KeywordIndex:
         """Build from Chroma now, save the artifact and use it; the sync job calls this after a sync."""
         index = build_from_store(self._store)
-        index.save(self._directory)
+        self._artifact.save(index)
         with self._lock:
             self._index = index
         log.info("keyword_index_rebuilt", chunks=len(index), built_at=index.built_at)
         return index
 
     def has_artifact(self) -> bool:
-        return (self._directory / MANIFEST).is_file()
+        return self._artifact.exists()
 
     def wait_for_refresh(self) -> None:
         """Block until a background rebuild, if any, has finished (for tools and tests)."""
@@ -81,11 +82,11 @@ class KeywordIndexCache:
 
     def _load_or_build(self) -> KeywordIndex:
         try:
-            return KeywordIndex.load(self._directory)
+            return self._artifact.load()
         except KeywordIndexError as exc:
             log.info("keyword_index_building", reason=str(exc))
             index = build_from_store(self._store)
-            index.save(self._directory)
+            self._artifact.save(index)
             return index
 
     def _refresh_in_background(self, current: KeywordIndex) -> None:
@@ -96,6 +97,11 @@ class KeywordIndexCache:
 
     def _refresh(self, current: KeywordIndex) -> None:
         try:
+            if self._artifact.changed_since_load():
+                current = self._artifact.load()
+                with self._lock:
+                    self._index = current
+                log.info("keyword_index_reloaded", chunks=len(current), built_at=current.built_at)
             stale = self._store.has_chunks_written_after(current.built_at) or self._store.count() != len(
                 current
             )

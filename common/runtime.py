@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from common.access_tracking import AccessRecorder
+from common.blob_store import GcsBlobStore
 from common.config import Settings
 from common.confluence.folder_source import FolderPageSource
 from common.confluence.models import PageSource
@@ -19,6 +20,7 @@ from common.enrichment import Enricher, OfflineEnricher
 from common.errors import ConfigError
 from common.events import EventPublisher, SpoolPublisher
 from common.indexing import Indexer
+from common.keyword_artifact import BucketArtifact, FolderArtifact, KeywordArtifact
 from common.keyword_cache import KeywordIndexCache
 from common.llm import LlmClient
 from common.llm_enrichment import LlmEnricher
@@ -41,10 +43,19 @@ def build_source(settings: Settings, *, from_dir: Path | None = None) -> PageSou
     return FolderPageSource(settings.sample_space_dir)
 
 
+def build_keyword_artifact(settings: Settings, collection: str) -> KeywordArtifact:
+    """One tar file in the bucket when GCS_BUCKET is set (instances share no disk); else a folder."""
+    if settings.gcs_bucket:
+        return BucketArtifact(
+            blobs=GcsBlobStore.from_settings(settings), name=f"keyword-index/{collection}.tar"
+        )
+    return FolderArtifact(settings.kb_home / "keyword-index" / collection)
+
+
 def build_keyword_cache(settings: Settings, store: ChunkStore) -> KeywordIndexCache:
     return KeywordIndexCache(
         store=store,
-        directory=settings.kb_home / "keyword-index" / store.collection_name,
+        artifact=build_keyword_artifact(settings, store.collection_name),
         refresh_seconds=settings.keyword_refresh_seconds,
     )
 

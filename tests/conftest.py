@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import pytest
 
 from common.config import get_settings
 from tests.support.chroma_server import ChromaServer
+from tests.support.gcs_server import GcsServer
 
 
 @pytest.fixture(autouse=True)
@@ -16,7 +18,14 @@ def kb_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """Point KB_HOME at a fresh folder and forget any settings read by an earlier test."""
     home = tmp_path / "kb-home"
     monkeypatch.setenv("KB_HOME", str(home))
-    for name in ("CHROMA_URL", "CONFLUENCE_URL", "CONFLUENCE_SPACES", "LLM_API_URL"):
+    for name in (
+        "CHROMA_URL",
+        "CONFLUENCE_URL",
+        "CONFLUENCE_SPACES",
+        "LLM_API_URL",
+        "GCS_BUCKET",
+        "GCS_ENDPOINT",
+    ):
         monkeypatch.delenv(name, raising=False)
     get_settings.cache_clear()
     yield home
@@ -28,3 +37,20 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChromaSe
     server = ChromaServer(tmp_path_factory.mktemp("chroma-server") / "data").start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def gcs_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GcsServer]:
+    server = GcsServer(tmp_path_factory.mktemp("gcs-server") / "data").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def gcs_bucket(gcs_server: GcsServer, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A fresh bucket on the emulator, with GCS_BUCKET and GCS_ENDPOINT pointing at it."""
+    name = gcs_server.create_bucket(f"kb-{uuid.uuid4().hex[:12]}")
+    monkeypatch.setenv("GCS_BUCKET", name)
+    monkeypatch.setenv("GCS_ENDPOINT", gcs_server.url)
+    get_settings.cache_clear()
+    return name
