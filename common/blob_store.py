@@ -20,7 +20,7 @@ from google.cloud import storage
 from google.cloud.storage.retry import DEFAULT_RETRY
 
 from common.config import Settings
-from common.errors import BlobConflict, BlobStoreError, BlobStoreUnavailable, ConfigError
+from common.errors import BlobConflict, BlobMissing, BlobStoreError, BlobStoreUnavailable, ConfigError
 
 TIMEOUT_SECONDS = 60.0
 T = TypeVar("T")
@@ -85,7 +85,7 @@ class GcsBlobStore:
         )
 
     def upload(self, name: str, source: Path, *, replaces: int | None) -> BlobVersion:
-        """Write `source` as `name` only if its stored generation is still `replaces` (None: must not exist)."""
+        """Write `source` as `name` only if its stored generation is still `replaces` (None: must be new)."""
         blob = self._bucket.blob(name)
         self._call(
             name,
@@ -98,6 +98,40 @@ class GcsBlobStore:
         )
         return BlobVersion(name, int(blob.generation))
 
+    def put_bytes(self, name: str, data: bytes) -> None:
+        """Write a small object unconditionally (for records keyed by a unique name)."""
+        blob = self._bucket.blob(name)
+        self._call(name, lambda: blob.upload_from_string(data, timeout=TIMEOUT_SECONDS, retry=self._retry))
+
+    def get_bytes(self, name: str) -> bytes | None:
+        blob = self._bucket.blob(name)
+        try:
+            data: bytes = self._call(
+                name, lambda: blob.download_as_bytes(timeout=TIMEOUT_SECONDS, retry=self._retry)
+            )
+            return data
+        except BlobMissing:
+            return None
+
+    def names(self, prefix: str) -> list[str]:
+        return self._call(
+            prefix,
+            lambda: sorted(
+                blob.name
+                for blob in self._bucket.client.list_blobs(
+                    self._bucket, prefix=prefix, timeout=TIMEOUT_SECONDS, retry=self._retry
+                )
+            ),
+        )
+
+    def delete(self, name: str) -> None:
+        try:
+            self._call(
+                name, lambda: self._bucket.delete_blob(name, timeout=TIMEOUT_SECONDS, retry=self._retry)
+            )
+        except BlobMissing:
+            return
+
     def _call(self, name: str, operation: Callable[[], T]) -> T:
         where = f"gs://{self._bucket_name}/{name}"
         try:
@@ -105,6 +139,8 @@ class GcsBlobStore:
         except google_errors.PreconditionFailed as exc:
             raise BlobConflict(f"{where} was changed by another writer since it was read.") from exc
         except google_errors.NotFound as exc:
+            if self._bucket_exists():
+                raise BlobMissing(f"{where} does not exist.") from exc
             raise BlobStoreError(
                 f"{where}: the bucket does not exist or is not visible ({exc.message})."
             ) from exc
@@ -116,3 +152,9 @@ class GcsBlobStore:
             raise BlobStoreUnavailable(
                 f"{where}: Cloud Storage did not answer ({exc}); retry later."
             ) from exc
+
+    def _bucket_exists(self) -> bool:
+        try:
+            return bool(self._bucket.exists(timeout=TIMEOUT_SECONDS, retry=self._retry))
+        except (google_errors.GoogleAPICallError, requests.RequestException):
+            return False

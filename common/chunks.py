@@ -31,7 +31,14 @@ JSON_LIST_FIELDS = ("topics", "audience", "parent_headers", "labels")
 DATETIME_FIELDS = ("created_at", "updated_at", "reviewed_at")
 OPTIONAL_FIELDS = ("reviewed_by", "reviewed_at")
 
-LEARNED_FIELDS = ("quality_score", "access_count", "feedback_count", "reviewed_by", "reviewed_at")
+LEARNED_FIELDS = (
+    "quality_score",
+    "feedback_score",
+    "access_count",
+    "feedback_count",
+    "reviewed_by",
+    "reviewed_at",
+)
 """Fields only this system writes (votes, accesses, reviews): a re-sync must never overwrite them."""
 
 ChromaValue = str | int | float | bool
@@ -58,6 +65,9 @@ class ChunkMetadata(BaseModel):
 
     # Quality (native)
     quality_score: float = Field(NEUTRAL_QUALITY_SCORE, ge=0.0, le=100.0)
+    feedback_score: float = Field(
+        NEUTRAL_QUALITY_SCORE, ge=0.0, le=100.0, description="What votes alone say; quality adds decay."
+    )
     access_count: int = Field(0, ge=0)
     feedback_count: int = Field(0, ge=0)
 

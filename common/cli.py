@@ -9,6 +9,8 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import asdict
+from datetime import UTC, datetime
 from functools import wraps
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
@@ -31,7 +33,16 @@ from common.errors import KbError
 from common.exit_codes import EXIT_CONFIG, EXIT_ERRORS, EXIT_UNAVAILABLE, exit_code_for
 from common.indexing import PageOutcome
 from common.logs import configure_logging
-from common.runtime import build_access_recorder, build_publisher, build_retriever, build_source, run_sync
+from common.quality import QualityPolicy
+from common.review_queue import PageAttention, review_queue
+from common.runtime import (
+    build_access_recorder,
+    build_publisher,
+    build_retriever,
+    build_source,
+    run_quality_decay,
+    run_sync,
+)
 from common.search_filters import SearchFilters
 from common.vectorstore import ChunkStore
 
@@ -60,7 +71,7 @@ def _reports_errors(command: Callable[P, R]) -> Callable[P, R]:
 
 @click.group()
 def main() -> None:
-    """The knowledge base: sync Confluence into Chroma and search it."""
+    """The knowledge base: sync Confluence into Chroma, search it, and keep its quality up."""
 
 
 def _settings() -> Settings:
@@ -178,3 +189,62 @@ def eval_command(corpus: Path, queries: Path, qrels: Path, as_json: bool) -> Non
     for mode, s in scores.items():
         table.add_row(mode, f"{s.ndcg_at_10:.4f}", f"{s.recall_at_100:.4f}", f"{s.mrr_at_10:.4f}")
     out.print(table)
+
+
+@main.command()
+@click.option("--as-of", type=click.DateTime(formats=["%Y-%m-%d"]), help="Decay as of this day (UTC).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON summary object.")
+@_reports_errors
+def decay(as_of: datetime | None, as_json: bool) -> None:
+    """Lower the quality of content past its review interval (idempotent: safe to run again today)."""
+    settings = _settings()
+    now = as_of.replace(tzinfo=UTC) if as_of else datetime.now(UTC)
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        MofNCompleteColumn(),
+        console=err,
+        disable=as_json or not err.is_terminal,
+    ) as bar:
+        task = bar.add_task("Decaying quality", total=None)
+        summary = run_quality_decay(settings, now=now, progress=lambda n: bar.update(task, advance=n))
+    if as_json:
+        click.echo(json.dumps(summary.as_dict()))
+        return
+    out.print(
+        f"Decay as of {now:%Y-%m-%d}: {summary.chunks_seen} chunks seen, {summary.chunks_overdue} past "
+        f"review, {summary.chunks_updated} scores changed, "
+        f"{len(summary.pages_fell_under_threshold)} pages fell under the alert threshold."
+    )
+
+
+@main.command("review-queue")
+@click.option("--owner", default=None, help="Only pages owned by this person (their email).")
+@click.option("--json", "as_json", is_flag=True, help="Print the queue as JSON.")
+@_reports_errors
+def review_queue_command(owner: str | None, as_json: bool) -> None:
+    """Pages past their review date or under the quality threshold, worst first."""
+    settings = _settings()
+    now = datetime.now(UTC)
+    queue = review_queue(
+        ChunkStore.from_settings(settings), QualityPolicy.from_settings(settings), now=now, owner=owner
+    )
+    if as_json:
+        click.echo(json.dumps([_attention_dict(page) for page in queue]))
+        return
+    if not queue:
+        out.print("Nothing needs review.")
+        return
+    table = Table(title=f"Review queue ({len(queue)} pages)")
+    for column in ("quality", "overdue", "votes", "page", "owner"):
+        table.add_column(column, justify="right" if column in ("quality", "overdue", "votes") else "left")
+    for page in queue:
+        overdue = f"{page.overdue_days} d" if page.overdue_days else "-"
+        table.add_row(f"{page.quality:.0f}", overdue, str(page.feedback_count), page.title, page.owner)
+    out.print(table)
+
+
+def _attention_dict(page: PageAttention) -> dict[str, object]:
+    data = asdict(page)
+    data["reviewed_at"] = page.reviewed_at.isoformat() if page.reviewed_at else None
+    return data

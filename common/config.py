@@ -71,7 +71,20 @@ class Settings(BaseSettings):
     search_freshness_half_life_days: float = Field(180.0, gt=0.0)
     search_verified_bonus: float = Field(0.05, ge=0.0, le=0.5)
     review_interval_days: float = Field(90.0, gt=0.0, description="A review older than this lapses.")
+    quality_vote_helpful: float = Field(6.0, ge=0.0, le=50.0, description="Points a helpful vote adds.")
+    quality_vote_not_helpful: float = Field(6.0, ge=0.0, le=50.0, description="Points it takes away.")
+    quality_vote_outdated: float = Field(12.0, ge=0.0, le=50.0, description="Points it takes away.")
+    quality_vote_incorrect: float = Field(18.0, ge=0.0, le=50.0, description="Points it takes away.")
+    quality_decay_floor: float = Field(20.0, ge=0.0, le=100.0, description="Decay never goes below this.")
+    quality_decay_half_life_days: float = Field(30.0, gt=0.0, description="Overdue days that halve the gap.")
+    quality_alert_threshold: float = Field(30.0, ge=0.0, le=100.0, description="Owners hear below this.")
     keyword_refresh_seconds: float = Field(60.0, ge=0.0, description="Seconds between checks for new chunks.")
+
+    slack_bot_token: SecretStr | None = Field(None, description="xoxb- token of the Slack app.")
+    slack_signing_secret: SecretStr | None = Field(None, description="Verifies requests from Slack.")
+    slack_api_url: str = Field(
+        "https://slack.com/api/", description="Slack Web API base (a stand-in in tests)."
+    )
 
     gcs_bucket: str | None = Field(
         None, description="Bucket for the keyword index and analytics files; unset keeps them in KB_HOME."

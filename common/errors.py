@@ -59,6 +59,10 @@ class BlobConflict(BlobStoreError):
     """Another writer replaced the file since it was read; re-read it before writing again."""
 
 
+class BlobMissing(BlobStoreError):
+    """The named file is not in the bucket."""
+
+
 class BlobStoreUnavailable(BlobStoreError, ServiceUnavailable):
     """Cloud Storage cannot be reached or keeps failing; retrying later can succeed."""
 
@@ -93,3 +97,15 @@ class LlmError(KbError):
 
 class LlmUnavailable(LlmError, ServiceUnavailable):
     """The LLM provider cannot be reached or keeps failing (timeouts, 429, 5xx) after retries."""
+
+
+class SlackRequestRejected(KbError):
+    """A request claiming to come from Slack failed verification; nothing in it was acted on."""
+
+
+class InvalidInteraction(KbError):
+    """A Slack interaction payload is malformed or names an action this app does not have."""
+
+
+class SlackUnavailable(ServiceUnavailable):
+    """The Slack Web API cannot be reached or keeps rate-limiting after retries."""

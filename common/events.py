@@ -65,6 +65,64 @@ class EvalResult(Event):
     queries: int
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UserFeedback(Event):
+    """A person rated an answer's use of a chunk (one event per vote, replacing votes included)."""
+
+    kind: ClassVar[str] = "user_feedback"
+    vote_id: str
+    chunk_id: str
+    page_id: str
+    answer_id: str
+    user_id: str
+    vote: str
+    comment: str
+    question: str
+    quality_before: float | None
+    quality_after: float | None
+    """None when Chroma was down and the vote was kept for replay."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BehaviouralSignal(Event):
+    """Something people did around an answer that hints at its quality; analytics only, never ranking."""
+
+    kind: ClassVar[str] = "behavioural_signal"
+    signal: str
+    """`source_click`, `follow_up`, `reaction`."""
+    answer_id: str
+    user_id: str
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OwnerNotified(Event):
+    kind: ClassVar[str] = "owner_notified"
+    owner: str
+    page_id: str
+    reason: str
+    slack_user_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OwnerUnreachable(Event):
+    """An owner who should have been told about a problem could not be found on Slack."""
+
+    kind: ClassVar[str] = "owner_unreachable"
+    owner: str
+    page_id: str
+    reason: str
+    error: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PageReviewed(Event):
+    kind: ClassVar[str] = "page_reviewed"
+    page_id: str
+    reviewer: str
+    chunks: int
+
+
 class EventPublisher(Protocol):
     def publish(self, events: Sequence[Event]) -> None:
         """Hand events over for delivery; returns quickly and never raises for a delivery problem."""
@@ -72,21 +130,40 @@ class EventPublisher(Protocol):
 
 
 class SpoolPublisher:
-    """Appends events as JSON lines to one file per UTC day under `directory`; safe across threads."""
+    """Appends events as JSON lines to one file per UTC day under `directory`; safe across threads.
+
+    Events it cannot write (disk full, folder unwritable) stay in a backlog that every later `publish`
+    and `flush` tries first, so a failure delays events but does not drop them while the process lives.
+    """
 
     def __init__(self, directory: Path) -> None:
         self._directory = directory
         self._lock = threading.Lock()
+        self._backlog: list[Event] = []
+
+    @property
+    def backlog(self) -> int:
+        return len(self._backlog)
 
     def publish(self, events: Sequence[Event]) -> None:
-        if not events:
+        with self._lock:
+            self._backlog.extend(events)
+            self._write_backlog()
+
+    def flush(self) -> None:
+        with self._lock:
+            self._write_backlog()
+
+    def _write_backlog(self) -> None:
+        if not self._backlog:
             return
-        lines = "".join(json.dumps(event.to_record(), ensure_ascii=False) + "\n" for event in events)
+        lines = "".join(json.dumps(event.to_record(), ensure_ascii=False) + "\n" for event in self._backlog)
         path = self._directory / f"events-{datetime.now(UTC):%Y-%m-%d}.jsonl"
         try:
-            with self._lock:
-                self._directory.mkdir(parents=True, exist_ok=True)
-                with path.open("a", encoding="utf-8") as spool:
-                    spool.write(lines)
+            self._directory.mkdir(parents=True, exist_ok=True)
+            with path.open("a", encoding="utf-8") as spool:
+                spool.write(lines)
         except OSError as exc:
-            log.error("events_not_spooled", path=str(path), events=len(events), error=str(exc))
+            log.error("events_not_spooled_yet", path=str(path), events=len(self._backlog), error=str(exc))
+            return
+        self._backlog.clear()

@@ -312,6 +312,7 @@ class Indexer:
             ingested_at=now,
             language=planned.draft.language,
             quality_score=learned.quality_score,
+            feedback_score=learned.feedback_score,
             access_count=learned.access_count,
             feedback_count=learned.feedback_count,
             reviewed_by=learned.reviewed_by,
@@ -355,6 +356,7 @@ class _Learned:
     """The values of `LEARNED_FIELDS` for one chunk."""
 
     quality_score: float = NEUTRAL_QUALITY_SCORE
+    feedback_score: float = NEUTRAL_QUALITY_SCORE
     access_count: int = 0
     feedback_count: int = 0
     reviewed_by: str | None = None

@@ -6,7 +6,7 @@ Entry points (CLI, jobs, functions) call these and nothing else to get a store, 
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from common.access_tracking import AccessRecorder
@@ -15,19 +15,28 @@ from common.config import Settings
 from common.confluence.folder_source import FolderPageSource
 from common.confluence.models import PageSource
 from common.confluence.rest_source import RestPageSource
+from common.decay import DecayProgress, DecaySummary, run_decay
 from common.embeddings import embedder_from_settings
 from common.enrichment import Enricher, OfflineEnricher
 from common.errors import ConfigError
 from common.events import EventPublisher, SpoolPublisher
+from common.feedback import FeedbackService
 from common.indexing import Indexer
 from common.keyword_artifact import BucketArtifact, FolderArtifact, KeywordArtifact
 from common.keyword_cache import KeywordIndexCache
 from common.llm import LlmClient
 from common.llm_enrichment import LlmEnricher
+from common.owner_notifications import OwnerNotifier, Problem
+from common.pending_votes import BucketFiles, FolderFiles, PendingVotes
+from common.quality import QualityPolicy
+from common.quality_writer import QualityWriter
 from common.ranking import RankingWeights
 from common.search import HybridRetriever
+from common.slack.client import web_client
+from common.slack.interactions import InteractionHandler
 from common.sync import ProgressCallback, Synchronizer, SyncSummary
 from common.vectorstore import ChunkStore
+from common.votes import VoteStore
 
 
 def build_source(settings: Settings, *, from_dir: Path | None = None) -> PageSource:
@@ -83,6 +92,59 @@ def build_access_recorder(settings: Settings, store: ChunkStore) -> AccessRecord
         publisher=build_publisher(settings),
         lock_file=settings.kb_home / "locks" / f"access-{store.collection_name}.lock",
     )
+
+
+def build_quality_writer(settings: Settings, store: ChunkStore) -> QualityWriter:
+    return QualityWriter(store=store, votes=VoteStore(store), policy=QualityPolicy.from_settings(settings))
+
+
+def build_pending_votes(settings: Settings) -> PendingVotes:
+    """In the bucket when there is one (a Cloud Run instance's disk dies with it), else under KB_HOME."""
+    if settings.gcs_bucket:
+        return PendingVotes(BucketFiles(GcsBlobStore.from_settings(settings)))
+    return PendingVotes(FolderFiles(settings.kb_home / "pending-votes"))
+
+
+def build_feedback(settings: Settings, store: ChunkStore, *, publisher: EventPublisher) -> FeedbackService:
+    """Owners are notified only when a Slack bot token is configured."""
+    notifier = (
+        OwnerNotifier(store=store, slack=web_client(settings), publisher=publisher)
+        if settings.slack_bot_token
+        else None
+    )
+    return FeedbackService(
+        writer=build_quality_writer(settings, store),
+        pending=build_pending_votes(settings),
+        publisher=publisher,
+        notifier=notifier,
+    )
+
+
+def build_interaction_handler(settings: Settings, store: ChunkStore) -> InteractionHandler:
+    if settings.slack_signing_secret is None:
+        raise ConfigError("SLACK_SIGNING_SECRET is not set: copy it from the Slack app's Basic Information.")
+    publisher = build_publisher(settings)
+    return InteractionHandler(
+        signing_secret=settings.slack_signing_secret.get_secret_value(),
+        feedback=build_feedback(settings, store, publisher=publisher),
+        slack=web_client(settings),
+        publisher=publisher,
+    )
+
+
+def run_quality_decay(
+    settings: Settings, *, now: datetime | None = None, progress: DecayProgress | None = None
+) -> DecaySummary:
+    """Count votes kept during an outage, sweep decay over every chunk, then tell owners whose pages
+    the sweep pushed under the alert threshold."""
+    store = ChunkStore.from_settings(settings)
+    publisher = build_publisher(settings)
+    feedback = build_feedback(settings, store, publisher=publisher)
+    feedback.replay_pending()
+    summary = run_decay(store, feedback.writer.policy, now=now, progress=progress)
+    for page_id in summary.pages_fell_under_threshold:
+        feedback.notify_owners_of(Problem(page_id=page_id, kind="low_quality"))
+    return summary
 
 
 def build_enricher(settings: Settings) -> Enricher:

@@ -17,6 +17,7 @@ from functools import partial
 from typing import Any, TypeVar
 
 import numpy as np
+import numpy.typing as npt
 from chromadb.api import ClientAPI
 from chromadb.api.models.Collection import Collection
 
@@ -146,16 +147,22 @@ class ChunkStore:
         """Merge validated `fields` into one chunk's metadata (no embedding needed)."""
         self.batch_update_metadata({chunk_id: fields})
 
-    def batch_update_metadata(self, updates: Mapping[str, Mapping[str, Any]]) -> int:
+    def batch_update_metadata(
+        self, updates: Mapping[str, Mapping[str, Any]], *, skip_missing: bool = False
+    ) -> int:
         """Merge fields into many chunks, split at the server's batch limit. Returns chunks updated.
 
         Every update is validated and every id checked before anything is written, because Chroma itself
-        silently ignores updates to ids it does not hold.
+        silently ignores updates to ids it does not hold. Background writers (decay, votes) pass
+        `skip_missing` because a sync may delete a chunk between their read and their write.
         """
         validated = {cid: validate_fields(dict(fields), chunk_id=cid) for cid, fields in updates.items()}
+        existing = self._existing(list(validated))
+        missing = [cid for cid in validated if cid not in existing]
+        if skip_missing:
+            validated = {cid: fields for cid, fields in validated.items() if cid in existing}
+            missing = []
         ids = list(validated)
-        existing = self._existing(ids)
-        missing = [cid for cid in ids if cid not in existing]
         if missing:
             shown = ", ".join(repr(m) for m in missing[:5])
             raise ChunkNotFound(
@@ -259,6 +266,17 @@ class ChunkStore:
         )
         return bool(result["ids"])
 
+    def iter_metadata_pages(self) -> Iterator[dict[str, ChunkMetadata]]:
+        """All chunks' metadata, a page of up to READ_PAGE_SIZE at a time, for jobs that sweep everything."""
+        page: dict[str, ChunkMetadata] = {}
+        for chunk_id, _, raw, _ in self._iter_get(ids=None, where=None, include=["metadatas"]):
+            page[chunk_id] = from_chroma_metadata(raw, chunk_id=chunk_id)
+            if len(page) == READ_PAGE_SIZE:
+                yield page
+                page = {}
+        if page:
+            yield page
+
     def iter_all(self) -> Iterator[StoredChunk]:
         """Every chunk with its text and metadata, read in pages so memory stays flat."""
         for chunk_id, document, raw, _ in self._iter_get(
@@ -283,7 +301,8 @@ class ChunkStore:
         and parallel sync tasks writing different spaces never overwrite each other.
         """
         result = self._conn.call(
-            "get_sync_cursor", lambda _: self._state().get(ids=[space_key], include=["metadatas"])
+            "get_sync_cursor",
+            lambda _: self._companion(SYNC_STATE_SUFFIX).get(ids=[space_key], include=["metadatas"]),
         )
         metadatas = result.get("metadatas") or []
         if not metadatas or not metadatas[0]:
@@ -293,16 +312,23 @@ class ChunkStore:
     def set_sync_cursor(self, space_key: str, cursor: str) -> None:
         self._conn.call(
             "set_sync_cursor",
-            lambda _: self._state().upsert(
-                ids=[space_key], embeddings=np.ones((1, 1), dtype=np.float32), metadatas=[{"cursor": cursor}]
+            lambda _: self._companion(SYNC_STATE_SUFFIX).upsert(
+                ids=[space_key], embeddings=companion_embeddings(1), metadatas=[{"cursor": cursor}]
             ),
         )
 
+    def on_companion(self, suffix: str, operation: str, action: Callable[[Collection], T]) -> T:
+        """Run `action` on a small collection beside the chunks (votes, notices), through the same
+        connection, retries, circuit breaker and error mapping as every chunk operation.
+
+        Companion records have no meaningful vector: give them `companion_embeddings(n)`."""
+        return self._conn.call(operation, lambda _: action(self._companion(suffix)))
+
     # --- plumbing -----------------------------------------------------------------------------------
 
-    def _state(self) -> Collection:
+    def _companion(self, suffix: str) -> Collection:
         return self._conn.client.get_or_create_collection(
-            f"{self._collection_name}{SYNC_STATE_SUFFIX}", embedding_function=None
+            f"{self._collection_name}{suffix}", embedding_function=None
         )
 
     def _existing(self, ids: Sequence[str]) -> set[str]:
@@ -365,6 +391,11 @@ class ChunkStore:
             )
             self._max_batch = min(server_max, self._batch_cap or server_max)
         return self._max_batch
+
+
+def companion_embeddings(count: int) -> npt.NDArray[np.float32]:
+    """Placeholder vectors for companion records, which are only ever read by id or filter."""
+    return np.ones((count, 1), dtype=np.float32)
 
 
 def _without(chunk: Chunk, fields: Sequence[str]) -> ChromaMetadata:

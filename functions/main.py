@@ -2,10 +2,12 @@
 shapes the reply; no product rule lives here.
 
     functions-framework --source functions/main.py --target search
+    functions-framework --source functions/main.py --target slack_actions
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from functools import cache
 
@@ -15,9 +17,10 @@ import functions_framework
 from common.access_tracking import AccessRecorder
 from common.config import get_settings
 from common.logs import configure_logging
-from common.runtime import build_access_recorder, build_retriever
+from common.runtime import build_access_recorder, build_interaction_handler, build_retriever
 from common.search import HybridRetriever
 from common.search_api import as_json, handle_search
+from common.slack.interactions import InteractionHandler
 from common.vectorstore import ChunkStore
 
 
@@ -41,6 +44,20 @@ def _recorder() -> AccessRecorder:
     recorder = build_access_recorder(get_settings(), _store())
     recorder.start()
     return recorder
+
+
+@cache
+def _interactions() -> InteractionHandler:
+    """One per process; its worker finishes after-acknowledgement work (thanks, owner notices)."""
+    return build_interaction_handler(get_settings(), _store())
+
+
+@functions_framework.http
+def slack_actions(request: flask.Request) -> tuple[str, int, Mapping[str, str]]:
+    """Slack's interactivity endpoint (feedback buttons, the problem modal, owners' review button)."""
+    reply = _interactions().handle(body=request.get_data(cache=False), headers=dict(request.headers))
+    body = json.dumps(reply.body) if reply.body is not None else ""
+    return body, reply.status, {"Content-Type": "application/json"}
 
 
 @functions_framework.http

@@ -1,0 +1,91 @@
+"""The daily sweep that lowers the quality of content past its review interval.
+
+It recomputes `quality_score` from each chunk's stored `feedback_score` and timestamps (`common.quality`)
+and writes only the chunks whose score moved, a page of chunks at a time with one batch update. Being a
+recomputation rather than a subtraction, a second run on the same day writes nothing, and a review (which
+resets the clock) is never undone by it. Like every quality writer it re-reads what it wrote from: a vote
+or review that landed between its read and its write is recomputed, not overwritten.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from common.chunks import ChunkMetadata
+from common.logs import get_logger
+from common.quality import QualityPolicy
+from common.vectorstore import ChunkStore
+
+log = get_logger(__name__)
+
+DecayProgress = Callable[[int], None]
+MAX_ROUNDS = 5
+
+
+@dataclass(frozen=True, slots=True)
+class DecaySummary:
+    chunks_seen: int
+    chunks_updated: int
+    chunks_overdue: int
+    pages_fell_under_threshold: tuple[str, ...]
+    """Pages with a chunk this run pushed under the alert threshold: their owners get told."""
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "chunks_seen": self.chunks_seen,
+            "chunks_updated": self.chunks_updated,
+            "chunks_overdue": self.chunks_overdue,
+            "pages_fell_under_threshold": list(self.pages_fell_under_threshold),
+        }
+
+
+def _inputs(meta: ChunkMetadata) -> tuple[object, ...]:
+    return (meta.feedback_score, meta.reviewed_at, meta.updated_at)
+
+
+def run_decay(
+    store: ChunkStore,
+    policy: QualityPolicy,
+    *,
+    now: datetime | None = None,
+    progress: DecayProgress | None = None,
+) -> DecaySummary:
+    now = now or datetime.now(UTC)
+    seen = updated = overdue = 0
+    fell: set[str] = set()
+    for page in store.iter_metadata_pages():
+        seen += len(page)
+        overdue += sum(1 for meta in page.values() if policy.overdue_days(meta, now) > 0)
+        updated += _settle(store, policy, page, now, fell)
+        if progress is not None:
+            progress(len(page))
+    log.info("quality_decay_done", chunks=seen, updated=updated, overdue=overdue, as_of=now.isoformat())
+    return DecaySummary(
+        chunks_seen=seen,
+        chunks_updated=updated,
+        chunks_overdue=overdue,
+        pages_fell_under_threshold=tuple(sorted(fell)),
+    )
+
+
+def _settle(
+    store: ChunkStore, policy: QualityPolicy, page: dict[str, ChunkMetadata], now: datetime, fell: set[str]
+) -> int:
+    """Write the page's moved scores, then redo any chunk whose inputs changed under the write."""
+    written = 0
+    for _ in range(MAX_ROUNDS):
+        updates: dict[str, dict[str, object]] = {}
+        for cid, meta in page.items():
+            score = policy.quality_score(feedback_score=meta.feedback_score, meta=meta, now=now)
+            if score != meta.quality_score:
+                updates[cid] = {"quality_score": score}
+                if meta.quality_score >= policy.alert_threshold > score:
+                    fell.add(meta.page_id)
+        if not updates:
+            return written
+        written += store.batch_update_metadata(updates, skip_missing=True)
+        current = store.get_metadata(ids=list(updates))
+        page = {cid: meta for cid, meta in current.items() if _inputs(meta) != _inputs(page[cid])}
+    return written  # still moving: the writers moving it recompute it themselves

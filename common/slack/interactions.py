@@ -1,0 +1,305 @@
+"""Slack's interactivity endpoint: feedback buttons, the problem modal and the owners' review button.
+
+Slack wants an answer within 3 seconds. Within it: verify the signature, count the vote in Chroma (so the
+next search reflects it), and open the modal (its trigger expires in 3 s). After answering, on a background
+worker: replace the buttons with a thank-you through the `response_url`, and notify owners. Nothing in a
+request is believed before its signature checks out.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, cast
+from urllib.parse import parse_qs
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackClientError
+from slack_sdk.webhook import WebhookClient
+
+from common.errors import InvalidInteraction, KbError, ServiceUnavailable, SlackRequestRejected
+from common.events import BehaviouralSignal, EventPublisher, PageReviewed
+from common.feedback import FeedbackReceipt, FeedbackService
+from common.logs import get_logger
+from common.quality import VOTE_KINDS, VoteKind
+from common.slack.feedback_blocks import (
+    CORRECTION_ACTION,
+    CORRECTION_BLOCK,
+    PROBLEM_KIND_ACTION,
+    PROBLEM_KIND_BLOCK,
+    PROBLEM_MODAL,
+    REPORT_ACTION,
+    REVIEWED_ACTION,
+    SOURCE_LINK_ACTION,
+    VOTE_ACTION_PREFIX,
+    AnswerRef,
+    problem_modal,
+    thanks_blocks,
+)
+from common.slack.signing import verify_slack_request
+from common.votes import Vote
+
+log = get_logger(__name__)
+
+RESPONSE_URL_TIMEOUT_SECONDS = 5
+NOT_COUNTED_YET = (
+    "Thanks. The knowledge base is briefly unavailable, so your vote is saved and will count in a minute."
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SlackReply:
+    status: int
+    body: dict[str, Any] | None = None
+
+
+class InteractionHandler:
+    def __init__(
+        self,
+        *,
+        signing_secret: str,
+        feedback: FeedbackService,
+        slack: WebClient,
+        publisher: EventPublisher,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._secret = signing_secret
+        self._feedback = feedback
+        self._slack = slack
+        self._publisher = publisher
+        self._clock = clock
+        self._after_ack = ThreadPoolExecutor(max_workers=2, thread_name_prefix="after-ack")
+        self._work: list[Future[None]] = []
+
+    def handle(self, *, body: bytes, headers: Mapping[str, str]) -> SlackReply:
+        try:
+            verify_slack_request(
+                body=body, headers=headers, secret=self._secret, now=self._clock().timestamp()
+            )
+        except SlackRequestRejected as exc:
+            log.warning("slack_request_rejected", reason=str(exc))
+            return SlackReply(401, {"error": str(exc)})
+        try:
+            payload = _payload(body)
+            kind = payload.get("type")
+            if kind == "block_actions":
+                return self._block_actions(payload)
+            if kind == "view_submission":
+                return self._view_submission(payload)
+        except InvalidInteraction as exc:
+            log.warning("slack_interaction_invalid", error=str(exc))
+            return SlackReply(400, {"error": str(exc)})
+        log.info("slack_interaction_ignored", type=kind)
+        return SlackReply(200)
+
+    def drain(self) -> None:
+        """Wait for every after-acknowledgement task (tests, and shutdown so nothing is cut off)."""
+        while self._work:
+            self._work.pop().result()
+
+    # --- block_actions ------------------------------------------------------------------------------
+
+    def _block_actions(self, payload: dict[str, Any]) -> SlackReply:
+        user_id = _user_id(payload)
+        for action in payload.get("actions") or []:
+            action_id = str(action.get("action_id", ""))
+            if action_id.startswith(VOTE_ACTION_PREFIX):
+                kind = _vote_kind(action_id.removeprefix(VOTE_ACTION_PREFIX))
+                self._vote(payload, AnswerRef.from_value(str(action.get("value", ""))), kind, user_id)
+            elif action_id == REPORT_ACTION:
+                self._open_problem_modal(payload, AnswerRef.from_value(str(action.get("value", ""))))
+            elif action_id == REVIEWED_ACTION:
+                self._mark_reviewed(payload, page_id=str(action.get("value", "")), user_id=user_id)
+            elif action_id == SOURCE_LINK_ACTION:
+                self._publisher.publish(
+                    [
+                        BehaviouralSignal(
+                            signal="source_click",
+                            answer_id=str(action.get("value", "")),
+                            user_id=user_id,
+                            detail=str(action.get("url", "")),
+                        )
+                    ]
+                )
+            else:
+                raise InvalidInteraction(f"Unknown action {action_id!r}: this app has no such button.")
+        return SlackReply(200)
+
+    def _vote(self, payload: dict[str, Any], ref: AnswerRef, kind: VoteKind, user_id: str) -> None:
+        votes = _votes(ref, kind=kind, user_id=user_id, at=self._clock())
+        receipt = self._feedback.submit(votes)
+        response_url = payload.get("response_url")
+        original = (payload.get("message") or {}).get("blocks")
+
+        def after() -> None:
+            if response_url:
+                self._reply_in_place(str(response_url), original, kind, user_id, receipt)
+            self._feedback.notify_owners(votes, receipt)
+
+        self._later(after)
+
+    def _open_problem_modal(self, payload: dict[str, Any], ref: AnswerRef) -> None:
+        trigger_id = payload.get("trigger_id")
+        if not trigger_id:
+            raise InvalidInteraction("The report button's payload has no trigger_id to open the modal with.")
+        channel = str((payload.get("channel") or {}).get("id", ""))
+        try:
+            self._slack.views_open(trigger_id=str(trigger_id), view=problem_modal(ref, channel_id=channel))
+        except SlackClientError as exc:
+            log.error("problem_modal_not_opened", answer_id=ref.answer_id, error=str(exc))
+
+    def _mark_reviewed(self, payload: dict[str, Any], *, page_id: str, user_id: str) -> None:
+        if not page_id:
+            raise InvalidInteraction("The review button names no page.")
+        writer = self._feedback.writer
+        reviewer = self._email_of(user_id) or user_id
+        try:
+            changes = writer.mark_reviewed(page_id, reviewer=reviewer)
+            text = f"✅ Marked as reviewed by <@{user_id}>: its answers rank as verified again."
+            self._publisher.publish([PageReviewed(page_id=page_id, reviewer=reviewer, chunks=len(changes))])
+        except ServiceUnavailable as exc:
+            log.warning("review_not_recorded", page_id=page_id, error=str(exc))
+            text = "The knowledge base is briefly unavailable; please press the button again in a minute."
+        response_url = payload.get("response_url")
+        if response_url:
+            self._later(lambda: self._post(str(response_url), text=text, replace_original=False))
+
+    # --- view_submission ----------------------------------------------------------------------------
+
+    def _view_submission(self, payload: dict[str, Any]) -> SlackReply:
+        view = payload.get("view") or {}
+        if view.get("callback_id") != PROBLEM_MODAL:
+            raise InvalidInteraction(f"Unknown modal {view.get('callback_id')!r}.")
+        try:
+            meta = json.loads(view.get("private_metadata") or "{}")
+            ref = AnswerRef.from_value(str(meta["ref"]))
+        except (ValueError, KeyError) as exc:
+            raise InvalidInteraction(f"The modal's private_metadata is not ours: {exc}") from exc
+        values = (view.get("state") or {}).get("values") or {}
+        chosen = ((values.get(PROBLEM_KIND_BLOCK) or {}).get(PROBLEM_KIND_ACTION) or {}).get(
+            "selected_option"
+        )
+        if not chosen:
+            return SlackReply(
+                200, {"response_action": "errors", "errors": {PROBLEM_KIND_BLOCK: "Pick what is wrong."}}
+            )
+        kind = _vote_kind(str(chosen.get("value")))
+        comment = str(((values.get(CORRECTION_BLOCK) or {}).get(CORRECTION_ACTION) or {}).get("value") or "")
+        user_id = _user_id(payload)
+        votes = _votes(ref, kind=kind, user_id=user_id, at=self._clock(), comment=comment)
+        receipt = self._feedback.submit(votes)
+        channel = str(meta.get("channel") or "")
+
+        def after() -> None:
+            if channel:
+                message = thanks_blocks([], kind, user_id)[0]["elements"][0]["text"]
+                text = message if receipt.counted else NOT_COUNTED_YET
+                try:
+                    self._slack.chat_postEphemeral(channel=channel, user=user_id, text=text)
+                except SlackClientError as exc:
+                    log.warning("thanks_not_posted", answer_id=ref.answer_id, error=str(exc))
+            self._feedback.notify_owners(votes, receipt)
+
+        self._later(after)
+        return SlackReply(200)
+
+    # --- helpers ------------------------------------------------------------------------------------
+
+    def _reply_in_place(
+        self,
+        response_url: str,
+        original: list[dict[str, Any]] | None,
+        kind: VoteKind,
+        user_id: str,
+        receipt: FeedbackReceipt,
+    ) -> None:
+        if not receipt.counted:
+            self._post(response_url, text=NOT_COUNTED_YET, replace_original=False)
+        elif original:
+            self._post(
+                response_url,
+                text="Thanks for the feedback",
+                replace_original=True,
+                blocks=thanks_blocks(original, kind, user_id),
+            )
+        else:
+            text = thanks_blocks([], kind, user_id)[0]["elements"][0]["text"]
+            self._post(response_url, text=text, replace_original=False)
+
+    def _post(
+        self, url: str, *, text: str, replace_original: bool, blocks: list[dict[str, Any]] | None = None
+    ) -> None:
+        try:
+            response = WebhookClient(url, timeout=RESPONSE_URL_TIMEOUT_SECONDS).send(
+                text=text, blocks=blocks, replace_original=replace_original, response_type="ephemeral"
+            )
+        except OSError as exc:
+            log.warning("response_url_failed", error=str(exc))
+            return
+        if response.status_code != 200:
+            log.warning("response_url_refused", status=response.status_code, body=response.body[:200])
+
+    def _email_of(self, user_id: str) -> str | None:
+        try:
+            found = self._slack.users_info(user=user_id)
+        except SlackClientError as exc:
+            log.warning("reviewer_email_unknown", user_id=user_id, error=str(exc))
+            return None
+        profile = (found.get("user") or {}).get("profile") or {}
+        email = profile.get("email")
+        return str(email) if email else None
+
+    def _later(self, task: Callable[[], None]) -> None:
+        def guarded() -> None:
+            try:
+                task()
+            except KbError as exc:
+                log.error("after_ack_task_failed", error=str(exc))
+
+        self._work.append(self._after_ack.submit(guarded))
+
+
+def _payload(body: bytes) -> dict[str, Any]:
+    try:
+        form = parse_qs(body.decode("utf-8"), strict_parsing=True)
+        raw = form["payload"][0]
+        payload = json.loads(raw)
+    except (UnicodeDecodeError, ValueError, KeyError) as exc:
+        raise InvalidInteraction(
+            f"Not a Slack interaction (expected a form field `payload` of JSON): {exc}"
+        ) from exc
+    if not isinstance(payload, dict):
+        raise InvalidInteraction("The interaction payload is not a JSON object.")
+    return cast(dict[str, Any], payload)
+
+
+def _user_id(payload: dict[str, Any]) -> str:
+    user_id = (payload.get("user") or {}).get("id")
+    if not user_id:
+        raise InvalidInteraction("The interaction names no user.")
+    return str(user_id)
+
+
+def _vote_kind(value: str) -> VoteKind:
+    if value not in VOTE_KINDS:
+        raise InvalidInteraction(f"Unknown vote {value!r}; expected one of {', '.join(VOTE_KINDS)}.")
+    return value
+
+
+def _votes(ref: AnswerRef, *, kind: VoteKind, user_id: str, at: datetime, comment: str = "") -> list[Vote]:
+    return [
+        Vote(
+            chunk_id=chunk_id,
+            page_id=page_id,
+            answer_id=ref.answer_id,
+            user_id=user_id,
+            kind=kind,
+            voted_at=at,
+            question=ref.question,
+            comment=comment,
+        )
+        for chunk_id, page_id in ref.cited
+    ]
