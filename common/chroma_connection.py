@@ -46,12 +46,23 @@ class ChromaConnection:
         self._breaker = breaker
         self._client: ClientAPI | None = None
         self._col: Collection | None = None
+        self._companions: dict[str, Collection] = {}
 
     @property
     def client(self) -> ClientAPI:
         """The connected client; only valid inside a `call`."""
         assert self._client is not None
         return self._client
+
+    def companion(self, name: str) -> Collection:
+        """A small collection beside the main one, on the same client; only valid inside a `call`.
+
+        Looked up once per client: asking the server for it on every vote would double the calls."""
+        found = self._companions.get(name)
+        if found is None:
+            found = self.client.get_or_create_collection(name, embedding_function=None)
+            self._companions[name] = found
+        return found
 
     def call(self, operation: str, fn: Callable[[Collection], T]) -> T:
         if not self._breaker.allow():
@@ -108,6 +119,7 @@ class ChromaConnection:
                 embedding_function=None,
             )
             self._client = client
+            self._companions = {}
         return self._col
 
     def _with_retries(self, operation: str, fn: Callable[[Collection], T]) -> T:

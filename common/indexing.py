@@ -43,6 +43,7 @@ from common.enrichment import AiMetadata, Enricher, PageContent
 from common.errors import KbError, ServiceUnavailable, SourceError
 from common.governance import classification_of, owner_of
 from common.logs import get_logger
+from common.quality_writer import QualityWriter
 from common.storage_format import parse_storage_format
 from common.tokens import count_tokens
 from common.vectorstore import ChunkStore, StoredChunk
@@ -121,9 +122,11 @@ class Indexer:
         default_classification: Classification,
         max_tokens: int,
         user_name: Callable[[str], str | None],
+        quality: QualityWriter | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._store = store
+        self._quality = quality
         self._embedder = embedder
         self._enricher = enricher
         self._source_kind = source_kind
@@ -222,6 +225,7 @@ class Indexer:
             self._store.update_chunks(batch.changed, leave=LEARNED_FIELDS)
             self._store.update_chunks(batch.moved)
             self._store.delete(batch.stale_ids)
+            self._settle_votes(batch)
         except ServiceUnavailable:
             raise
         except KbError as exc:
@@ -237,6 +241,13 @@ class Indexer:
                 )
             yield outcome
 
+    def _settle_votes(self, batch: _Writes) -> None:
+        """Votes follow moved text to its new id; an edit resolves the `outdated` votes on what it changed."""
+        if self._quality is None:
+            return
+        self._quality.follow_moves(batch.moves)
+        self._quality.resolve_outdated(chunk.id for chunk in batch.changed if chunk.embedding is not None)
+
     def _prepare(self, plan: _PagePlan, batch: _Writes) -> PageOutcome:
         """Add the page's writes to `batch`; nothing is added if building any of its records fails."""
         page = plan.page
@@ -251,6 +262,8 @@ class Indexer:
                     writes.new.append(chunk)
                 elif planned.carries_learned_from_elsewhere:
                     writes.moved.append(chunk)
+                    if planned.previous is not None:
+                        writes.moves[planned.previous.id] = planned.chunk_id
                 elif planned.content_changed or _differs(planned.existing, metadata):
                     writes.changed.append(chunk)
         batch.extend(writes)
@@ -342,12 +355,15 @@ class _Writes:
     new: list[Chunk] = field(default_factory=list)
     changed: list[Chunk] = field(default_factory=list)
     moved: list[Chunk] = field(default_factory=list)
+    moves: dict[str, str] = field(default_factory=dict)
+    """Old id -> new id of chunks whose text moved (their votes move with them)."""
     stale_ids: list[str] = field(default_factory=list)
 
     def extend(self, other: _Writes) -> None:
         self.new += other.new
         self.changed += other.changed
         self.moved += other.moved
+        self.moves.update(other.moves)
         self.stale_ids += other.stale_ids
 
 

@@ -71,11 +71,18 @@ class QualityWriter:
         return self.recompute(vote.chunk_id for vote in votes)
 
     def resolve_outdated(self, chunk_ids: Iterable[str]) -> dict[str, QualityChange]:
-        """A page edit changed these chunks: their `outdated` votes stop counting."""
+        """A page edit changed these chunks: their `outdated` votes stop counting, and their scores are
+        recomputed from the new `updated_at` too, so edited content is fresh again at once."""
         ids = sorted(set(chunk_ids))
-        if not ids or not self._votes.resolve_outdated(ids):
+        if not ids:
             return {}
+        self._votes.resolve_outdated(ids)
         return self.recompute(ids)
+
+    def follow_moves(self, moves: Mapping[str, str]) -> None:
+        """A sync gave moved text a new chunk id: its votes go with it, and its scores are recomputed."""
+        if moves and self._votes.reassign(moves):
+            self.recompute(moves.values())
 
     def mark_reviewed(self, page_id: str, *, reviewer: str) -> dict[str, QualityChange]:
         """Record a review on every chunk of the page, which restores any decayed score at once."""

@@ -163,6 +163,7 @@ def build_synchronizer(settings: Settings, *, source: PageSource, store: ChunkSt
         default_classification=source.default_classification or settings.default_classification,
         max_tokens=settings.chunk_max_tokens,
         user_name=source.user_name,
+        quality=build_quality_writer(settings, store),
     )
     return Synchronizer(
         source=source,

@@ -154,15 +154,13 @@ class ChunkStore:
 
         Every update is validated and every id checked before anything is written, because Chroma itself
         silently ignores updates to ids it does not hold. Background writers (decay, votes) pass
-        `skip_missing` because a sync may delete a chunk between their read and their write.
+        `skip_missing` because a sync may delete a chunk between their read and their write: then no check
+        is made, Chroma's silence is what they want, and the count includes ids that were gone.
         """
         validated = {cid: validate_fields(dict(fields), chunk_id=cid) for cid, fields in updates.items()}
-        existing = self._existing(list(validated))
-        missing = [cid for cid in validated if cid not in existing]
-        if skip_missing:
-            validated = {cid: fields for cid, fields in validated.items() if cid in existing}
-            missing = []
         ids = list(validated)
+        existing = set(ids) if skip_missing else self._existing(ids)
+        missing = [cid for cid in ids if cid not in existing]
         if missing:
             shown = ", ".join(repr(m) for m in missing[:5])
             raise ChunkNotFound(
@@ -327,9 +325,7 @@ class ChunkStore:
     # --- plumbing -----------------------------------------------------------------------------------
 
     def _companion(self, suffix: str) -> Collection:
-        return self._conn.client.get_or_create_collection(
-            f"{self._collection_name}{suffix}", embedding_function=None
-        )
+        return self._conn.companion(f"{self._collection_name}{suffix}")
 
     def _existing(self, ids: Sequence[str]) -> set[str]:
         return {chunk_id for chunk_id, _, _, _ in self._iter_get(ids=ids, where=None, include=[])}

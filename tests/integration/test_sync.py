@@ -16,10 +16,12 @@ from common.config import Settings, load_settings
 from common.confluence.folder_source import FolderPageSource
 from common.confluence.models import PageRef, SourcePage
 from common.errors import SourceError, StoreUnavailable
-from common.runtime import build_synchronizer
+from common.quality_writer import QualityWriter
+from common.runtime import build_quality_writer, build_synchronizer
 from common.sync import SyncSummary
 from common.vectorstore import ChunkStore
 from tests.support.chroma_server import ChromaServer
+from tests.support.votes import vote
 from tests.support.sample_space import (
     IT_SECTION,
     SAMPLE_SPACE,
@@ -128,20 +130,17 @@ def test_editing_one_section_reembeds_only_that_section(synced: Settings, space:
 def test_resync_keeps_quality_counts_and_review_state(synced: Settings, space: Path) -> None:
     store = ChunkStore.from_settings(synced)
     ids = sorted(store.get_metadata(where={"page_id": VPN}))
-    learned = {
-        "quality_score": 81.0,
-        "access_count": 12,
-        "feedback_count": 3,
-        "reviewed_by": "priya.raman@larkspur.example",
-        "reviewed_at": datetime(2026, 11, 1, tzinfo=UTC),
-    }
-    store.batch_update_metadata({cid: learned for cid in ids})
+    writer = build_quality_writer(synced, store)
+    writer.record_votes([vote(cid, page_id=VPN, user=f"U{n}") for cid in ids for n in range(3)])
+    writer.mark_reviewed(VPN, reviewer="priya.raman@larkspur.example")
+    store.batch_update_metadata({cid: {"access_count": 12} for cid in ids})
     edit_page(space, VPN, lambda body: body.replace("solid", "solid blue", 1))
 
     _sync(synced, space)
 
+    expected = NEUTRAL_QUALITY_SCORE + 3 * synced.quality_vote_helpful
     for meta in store.get_metadata(ids=ids).values():
-        assert (meta.quality_score, meta.access_count, meta.feedback_count) == (81.0, 12, 3)
+        assert (meta.quality_score, meta.access_count, meta.feedback_count) == (expected, 12, 3)
         assert meta.reviewed_by == "priya.raman@larkspur.example"
 
 
@@ -320,32 +319,39 @@ def test_a_page_with_no_text_syncs_without_error(synced: Settings, space: Path) 
 class _VotesWhileSyncing(FolderPageSource):
     """Records a vote on every chunk of a page after the sync has read the page, before it writes."""
 
-    def __init__(self, root: Path, store: ChunkStore, page_id: str) -> None:
+    def __init__(self, root: Path, writer: QualityWriter, store: ChunkStore, page_id: str) -> None:
         super().__init__(root)
+        self._writer = writer
         self._store = store
         self._page_id = page_id
 
     def changed_pages(self, space_key: str, since: datetime | None) -> Iterator[SourcePage]:
         yield from super().changed_pages(space_key, since)
         ids = list(self._store.get_metadata(where={"page_id": self._page_id}))
-        self._store.batch_update_metadata({cid: {"quality_score": 93.0, "feedback_count": 1} for cid in ids})
+        self._writer.record_votes([vote(cid, page_id=self._page_id) for cid in ids])
 
 
 def test_a_vote_recorded_while_a_sync_runs_is_not_overwritten(synced: Settings, space: Path) -> None:
     store = ChunkStore.from_settings(synced)
     edit_page(space, VPN, lambda body: body.replace("solid", "solid blue", 1))
 
-    build_synchronizer(synced, source=_VotesWhileSyncing(space, store, VPN), store=store).run()
+    source = _VotesWhileSyncing(space, build_quality_writer(synced, store), store, VPN)
+
+    build_synchronizer(synced, source=source, store=store).run()
 
     scores = {m.quality_score for m in store.get_metadata(where={"page_id": VPN}).values()}
-    assert scores == {93.0}
+    assert scores == {NEUTRAL_QUALITY_SCORE + synced.quality_vote_helpful}
 
 
 def test_learned_state_follows_text_when_a_heading_is_renamed(synced: Settings, space: Path) -> None:
     store = ChunkStore.from_settings(synced)
     before = store.get_chunks(where={"page_id": VPN})
-    store.batch_update_metadata({c.id: {"quality_score": 20.0 + i} for i, c in enumerate(before)})
-    score_by_text = {c.text: 20.0 + i for i, c in enumerate(before)}
+    build_quality_writer(synced, store).record_votes(
+        [vote(c.id, page_id=VPN, user=f"U{n}") for i, c in enumerate(before) for n in range(i % 8)]
+    )
+    score_by_text = {
+        c.text: NEUTRAL_QUALITY_SCORE + (i % 8) * synced.quality_vote_helpful for i, c in enumerate(before)
+    }
     edit_page(space, VPN, lambda body: body.replace("When you need the VPN", "Do you need the VPN", 1))
 
     _sync(synced, space)
