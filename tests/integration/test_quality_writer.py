@@ -31,7 +31,9 @@ def settings() -> Settings:
 @pytest.fixture
 def store(settings: Settings) -> ChunkStore:
     store = ChunkStore.from_settings(settings)
-    store.upsert([make_chunk("p1", 0, updated_at=datetime.now(UTC)), make_chunk("p1", 1), make_chunk("p2", 0)])
+    store.upsert(
+        [make_chunk("p1", 0, updated_at=datetime.now(UTC)), make_chunk("p1", 1), make_chunk("p2", 0)]
+    )
     return store
 
 
@@ -72,7 +74,9 @@ def test_the_same_user_on_another_answer_votes_again(writer: QualityWriter, stor
     assert store.get_metadata(ids=["p1-0"])["p1-0"].feedback_count == 2
 
 
-def test_a_vote_on_a_deleted_chunk_is_kept_but_changes_nothing(writer: QualityWriter, store: ChunkStore) -> None:
+def test_a_vote_on_a_deleted_chunk_is_kept_but_changes_nothing(
+    writer: QualityWriter, store: ChunkStore
+) -> None:
     store.delete(["p2-0"])
 
     changes = writer.record_votes([vote("p2-0", page_id="p2")])

@@ -14,7 +14,6 @@ from functions_framework import create_app
 from common.config import get_settings, load_settings
 from common.confluence.folder_source import FolderPageSource
 from common.runtime import run_sync
-from functions import main as functions_main
 from tests.support.chroma_server import free_port
 from tests.support.paths import REPO_ROOT
 from tests.support.sample_space import IT_SECTION, copy_sample_space
@@ -33,12 +32,9 @@ def synced_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def client(synced_home: Path, kb_home: Path) -> Iterator[FlaskClient]:
     shutil.copytree(synced_home, kb_home)
-    for cached in (functions_main._store, functions_main._retriever, functions_main._recorder):
-        cached.cache_clear()
+    # functions-framework loads functions/main.py anew (as module `main`) per app: fresh per-process caches.
     app = create_app(target="search", source=str(REPO_ROOT / "functions" / "main.py"))
     yield app.test_client()
-    for cached in (functions_main._store, functions_main._retriever, functions_main._recorder):
-        cached.cache_clear()
 
 
 def test_healthz_answers_without_touching_the_store(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -21,7 +21,6 @@ from common.runtime import build_quality_writer, build_synchronizer
 from common.sync import SyncSummary
 from common.vectorstore import ChunkStore
 from tests.support.chroma_server import ChromaServer
-from tests.support.votes import vote
 from tests.support.sample_space import (
     IT_SECTION,
     SAMPLE_SPACE,
@@ -30,6 +29,7 @@ from tests.support.sample_space import (
     edit_page,
     write_meta,
 )
+from tests.support.votes import vote
 
 RESTRICTED = {"1213", "1214", "1313"}
 VPN = "1101"

@@ -13,7 +13,10 @@ class LocalHttpServer:
 
     def __init__(self) -> None:
         self._server: BaseWSGIServer = make_server("127.0.0.1", 0, self.wsgi, threaded=True)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        # shutdown() waits up to one poll interval; the default 0.5 s would dominate tests that take ms.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
+        )
 
     @property
     def url(self) -> str:

@@ -76,10 +76,6 @@ class SlackStandin(LocalHttpServer):
         self.calls: list[SlackCall] = []
         self.responses: dict[str, list[dict[str, Any]]] = {}
         super().__init__()
-        # shutdown() waits up to one poll interval; the default 0.5 s would dominate a test that takes ms.
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
-        )
 
     @property
     def api_url(self) -> str:
