@@ -107,6 +107,7 @@ def time_votes(server: ChromaServer, work: Path, votes: int) -> tuple[list[float
         settings = get_settings()
         store = ChunkStore.from_settings(settings)
         store.upsert([Chunk(c.id, c.text, c.metadata, c.embedding) for c in chunks])
+        run_decay(store, QualityPolicy.from_settings(settings))  # scores as the daily job leaves them
         retriever = build_retriever(settings, store)
         app = create_app(target="slack_actions", source=str(REPO / "functions" / "main.py")).test_client()
         handler = sys.modules["main"]._interactions()
