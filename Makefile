@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install demo test lint bench-ingest bench-search clean
+.PHONY: install demo test lint bench-ingest bench-feedback bench-search clean
 
 install: $(STAMP)
 
@@ -22,7 +22,8 @@ demo: install
 	$(BIN)/kb search "How do I connect to the VPN from home?" --top-k 3
 	$(BIN)/kb search "How many weeks of parental leave do I get?" --top-k 3
 
-# The tests start the services they need themselves (a real `chroma run` server, HTTP stand-ins).
+# The tests start the services they need themselves (a real `chroma run` server, fake-gcs-server, HTTP
+# stand-ins for Confluence, Slack and the LLM API).
 test: install
 	$(BIN)/python -m pytest
 
@@ -33,6 +34,9 @@ lint: install
 
 bench-ingest: install
 	$(BIN)/python bench/ingest.py
+
+bench-feedback: install
+	$(BIN)/python bench/feedback.py
 
 bench-search: install
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
