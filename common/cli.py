@@ -11,12 +11,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import UTC, datetime
-from functools import wraps
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import Any
 
 import click
-from rich.console import Console
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -28,11 +26,10 @@ from rich.progress import (
 from rich.table import Table
 
 from common.beir_eval import eval_events, evaluate
-from common.config import Settings, get_settings
-from common.errors import KbError
-from common.exit_codes import EXIT_CONFIG, EXIT_ERRORS, EXIT_UNAVAILABLE, exit_code_for
+from common.cli_bot import ask, serve
+from common.cli_support import err, out, reports_errors, settings_with_logging
+from common.exit_codes import EXIT_ERRORS
 from common.indexing import PageOutcome
-from common.logs import configure_logging
 from common.quality import QualityPolicy
 from common.review_queue import PageAttention, review_queue
 from common.runtime import (
@@ -46,38 +43,14 @@ from common.runtime import (
 from common.search_filters import SearchFilters
 from common.vectorstore import ChunkStore
 
-P = ParamSpec("P")
-R = TypeVar("R")
-
-err = Console(stderr=True)
-out = Console()
-
-
-def _reports_errors(command: Callable[P, R]) -> Callable[P, R]:
-    """Turn the product's typed errors into a one-line message and an exit status, never a traceback."""
-
-    @wraps(command)
-    def run(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return command(*args, **kwargs)
-        except KbError as exc:
-            code = exit_code_for(exc)
-            label = {EXIT_CONFIG: "Configuration problem", EXIT_UNAVAILABLE: "Unavailable"}.get(code, "Error")
-            err.print(f"[red]{label}:[/red] {exc}")
-            sys.exit(code)
-
-    return run
-
 
 @click.group()
 def main() -> None:
     """The knowledge base: sync Confluence into Chroma, search it, and keep its quality up."""
 
 
-def _settings() -> Settings:
-    settings = get_settings()
-    configure_logging(log_format=settings.log_format, level=settings.log_level)
-    return settings
+main.add_command(ask)
+main.add_command(serve)
 
 
 @main.command()
@@ -89,10 +62,10 @@ def _settings() -> Settings:
 )
 @click.option("--full", is_flag=True, help="Ignore the saved cursor and compare every page.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON summary object.")
-@_reports_errors
+@reports_errors
 def sync(spaces: tuple[str, ...], from_dir: Path | None, full: bool, as_json: bool) -> None:
     """Bring the knowledge base up to date with Confluence (or the bundled sample space)."""
-    settings = _settings()
+    settings = settings_with_logging()
     source = build_source(settings, from_dir=from_dir)
     with _progress(enabled=not as_json and err.is_terminal) as progress:
         summary = run_sync(settings, source=source, spaces=list(spaces) or None, full=full, progress=progress)
@@ -115,10 +88,10 @@ def sync(spaces: tuple[str, ...], from_dir: Path | None, full: bool, as_json: bo
 @click.option("--top-k", default=5, show_default=True, type=click.IntRange(1, 50))
 @click.option("--space", default=None, help="Only this space.")
 @click.option("--json", "as_json", is_flag=True, help="Print results as JSON.")
-@_reports_errors
+@reports_errors
 def search(query: str, top_k: int, space: str | None, as_json: bool) -> None:
     """Print the passages that best answer QUERY, with their sources."""
-    settings = _settings()
+    settings = settings_with_logging()
     filters = SearchFilters(spaces=(space,) if space else ())
     store = ChunkStore.from_settings(settings)
     hits = build_retriever(settings, store).search(query, top_k=top_k, filters=filters)
@@ -174,10 +147,10 @@ def _progress(*, enabled: bool) -> Iterator[Callable[[str, PageOutcome | None], 
 @click.option("--queries", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--qrels", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-@_reports_errors
+@reports_errors
 def eval_command(corpus: Path, queries: Path, qrels: Path, as_json: bool) -> None:
     """Score dense, keyword and hybrid retrieval on a BEIR-format collection (indexed once, then cached)."""
-    settings = _settings()
+    settings = settings_with_logging()
     scores = evaluate(settings, corpus=corpus, queries=queries, qrels=qrels, progress=lambda m: err.print(m))
     build_publisher(settings).publish(eval_events(scores, corpus=corpus, qrels=qrels))
     if as_json:
@@ -194,10 +167,10 @@ def eval_command(corpus: Path, queries: Path, qrels: Path, as_json: bool) -> Non
 @main.command()
 @click.option("--as-of", type=click.DateTime(formats=["%Y-%m-%d"]), help="Decay as of this day (UTC).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON summary object.")
-@_reports_errors
+@reports_errors
 def decay(as_of: datetime | None, as_json: bool) -> None:
     """Lower the quality of content past its review interval (idempotent: safe to run again today)."""
-    settings = _settings()
+    settings = settings_with_logging()
     now = as_of.replace(tzinfo=UTC) if as_of else datetime.now(UTC)
     with Progress(
         SpinnerColumn(),
@@ -221,10 +194,10 @@ def decay(as_of: datetime | None, as_json: bool) -> None:
 @main.command("review-queue")
 @click.option("--owner", default=None, help="Only pages owned by this person (their email).")
 @click.option("--json", "as_json", is_flag=True, help="Print the queue as JSON.")
-@_reports_errors
+@reports_errors
 def review_queue_command(owner: str | None, as_json: bool) -> None:
     """Pages past their review date or under the quality threshold, worst first."""
-    settings = _settings()
+    settings = settings_with_logging()
     now = datetime.now(UTC)
     queue = review_queue(
         ChunkStore.from_settings(settings), QualityPolicy.from_settings(settings), now=now, owner=owner

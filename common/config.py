@@ -85,6 +85,15 @@ class Settings(BaseSettings):
     slack_api_url: str = Field(
         "https://slack.com/api/", description="Slack Web API base (a stand-in in tests)."
     )
+    slack_channels: str = Field("", description="Channel ids the bot answers in; empty = all it is in.")
+    slack_channel_max_classification: Literal["public", "internal"] = Field(
+        "internal", description="Ceiling in public channels (never confidential)."
+    )
+    slack_private_max_classification: Literal["public", "internal", "confidential"] = "internal"
+    slack_dm_max_classification: Literal["public", "internal", "confidential"] = "internal"
+    slack_knowledge_space: str = Field("SLACK", description="Default space of knowledge saved from Slack.")
+    questions_topic: str = Field("kb-questions", description="Pub/Sub topic the webhook hands questions to.")
+    pubsub_endpoint: str | None = Field(None, description="host:port of a Pub/Sub emulator; unset = Google.")
 
     gcs_bucket: str | None = Field(
         None, description="Bucket for the keyword index and analytics files; unset keeps them in KB_HOME."
@@ -116,6 +125,10 @@ class Settings(BaseSettings):
     @property
     def space_keys(self) -> list[str]:
         return [key.strip() for key in self.confluence_spaces.split(",") if key.strip()]
+
+    @property
+    def slack_channel_ids(self) -> frozenset[str]:
+        return frozenset(c.strip() for c in self.slack_channels.split(",") if c.strip())
 
     @property
     def chroma_dir(self) -> Path:

@@ -6,11 +6,15 @@ Entry points (CLI, jobs, functions) call these and nothing else to get a store, 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from common.access_tracking import AccessRecorder
+from common.answers.extractive import answer_writer_from_settings
 from common.blob_store import GcsBlobStore
+from common.chunks import Classification, SourceKind
+from common.claims import BucketClaims, Claims, FolderClaims
 from common.config import Settings
 from common.confluence.folder_source import FolderPageSource
 from common.confluence.models import PageSource
@@ -32,8 +36,11 @@ from common.quality import QualityPolicy
 from common.quality_writer import QualityWriter
 from common.ranking import RankingWeights
 from common.search import HybridRetriever
+from common.slack.answering import AnswerService
+from common.slack.channel_policy import ChannelPolicy
 from common.slack.client import web_client
 from common.slack.interactions import InteractionHandler
+from common.slack.quick_knowledge_flow import QuickKnowledgeFlow
 from common.sync import ProgressCallback, Synchronizer, SyncSummary
 from common.vectorstore import ChunkStore
 from common.votes import VoteStore
@@ -124,11 +131,22 @@ def build_interaction_handler(settings: Settings, store: ChunkStore) -> Interact
     if settings.slack_signing_secret is None:
         raise ConfigError("SLACK_SIGNING_SECRET is not set: copy it from the Slack app's Basic Information.")
     publisher = build_publisher(settings)
+    slack = web_client(settings)
+
+    def quick_knowledge(later: Callable[[Callable[[], None]], None]) -> QuickKnowledgeFlow:
+        return QuickKnowledgeFlow(
+            slack=slack,
+            indexer=lambda: build_indexer(settings, store, source_kind="slack"),
+            space_key=settings.slack_knowledge_space,
+            later=later,
+        )
+
     return InteractionHandler(
         signing_secret=settings.slack_signing_secret.get_secret_value(),
         feedback=build_feedback(settings, store, publisher=publisher),
-        slack=web_client(settings),
+        slack=slack,
         publisher=publisher,
+        quick_knowledge=quick_knowledge,
     )
 
 
@@ -147,6 +165,26 @@ def run_quality_decay(
     return summary
 
 
+def build_claims(settings: Settings, purpose: str) -> Claims:
+    """Shared by every instance through the bucket in the cloud; a folder under KB_HOME on one machine."""
+    if settings.gcs_bucket:
+        return BucketClaims(GcsBlobStore.from_settings(settings), prefix=f"claims/{purpose}/")
+    return FolderClaims(settings.kb_home / "claims" / purpose)
+
+
+def build_answer_service(settings: Settings, store: ChunkStore) -> AnswerService:
+    recorder = build_access_recorder(settings, store)
+    recorder.start()
+    return AnswerService(
+        slack=web_client(settings),
+        retriever=build_retriever(settings, store),
+        writer=answer_writer_from_settings(settings, embedder_from_settings(settings)),
+        claims=build_claims(settings, "answered-events"),
+        policy=ChannelPolicy.from_settings(settings),
+        recorder=recorder,
+    )
+
+
 def build_enricher(settings: Settings) -> Enricher:
     """The LLM enricher only when an LLM is configured; otherwise the offline one."""
     if settings.llm_api_url:
@@ -154,16 +192,33 @@ def build_enricher(settings: Settings) -> Enricher:
     return OfflineEnricher(embedder_from_settings(settings))
 
 
-def build_synchronizer(settings: Settings, *, source: PageSource, store: ChunkStore) -> Synchronizer:
-    indexer = Indexer(
+def build_indexer(
+    settings: Settings,
+    store: ChunkStore,
+    *,
+    source_kind: SourceKind,
+    default_classification: Classification | None = None,
+    user_name: Callable[[str], str | None] = lambda _: None,
+) -> Indexer:
+    return Indexer(
         store=store,
         embedder=embedder_from_settings(settings),
         enricher=build_enricher(settings),
-        source_kind=source.kind,
-        default_classification=source.default_classification or settings.default_classification,
+        source_kind=source_kind,
+        default_classification=default_classification or settings.default_classification,
         max_tokens=settings.chunk_max_tokens,
-        user_name=source.user_name,
+        user_name=user_name,
         quality=build_quality_writer(settings, store),
+    )
+
+
+def build_synchronizer(settings: Settings, *, source: PageSource, store: ChunkStore) -> Synchronizer:
+    indexer = build_indexer(
+        settings,
+        store,
+        source_kind=source.kind,
+        default_classification=source.default_classification,
+        user_name=source.user_name,
     )
     return Synchronizer(
         source=source,

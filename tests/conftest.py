@@ -11,6 +11,7 @@ import pytest
 from common.config import get_settings
 from tests.support.chroma_server import ChromaServer
 from tests.support.gcs_server import GcsServer
+from tests.support.pubsub_emulator import PubSubEmulator
 
 
 @pytest.fixture(autouse=True)
@@ -54,3 +55,10 @@ def gcs_bucket(gcs_server: GcsServer, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("GCS_ENDPOINT", gcs_server.url)
     get_settings.cache_clear()
     return name
+
+
+@pytest.fixture(scope="session")
+def pubsub_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PubSubEmulator]:
+    emulator = PubSubEmulator(tmp_path_factory.mktemp("pubsub-emulator") / "data").start()
+    yield emulator
+    emulator.stop()

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 from urllib.parse import parse_qs
@@ -20,7 +19,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackClientError
 from slack_sdk.webhook import WebhookClient
 
-from common.errors import InvalidInteraction, KbError, ServiceUnavailable, SlackRequestRejected
+from common.errors import InvalidInteraction, KbError, ServiceUnavailable
 from common.events import BehaviouralSignal, EventPublisher, PageReviewed
 from common.feedback import FeedbackReceipt, FeedbackService
 from common.logs import get_logger
@@ -39,7 +38,10 @@ from common.slack.feedback_blocks import (
     problem_modal,
     thanks_blocks,
 )
-from common.slack.signing import verify_slack_request
+from common.slack.quick_knowledge_flow import MODAL as QUICK_MODAL
+from common.slack.quick_knowledge_flow import SHORTCUT, SLASH_COMMAND, QuickKnowledgeFlow
+from common.slack.reply import SlackReply
+from common.slack.signing import rejection
 from common.votes import Vote
 
 log = get_logger(__name__)
@@ -50,12 +52,6 @@ NOT_COUNTED_YET = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class SlackReply:
-    status: int
-    body: dict[str, Any] | None = None
-
-
 class InteractionHandler:
     def __init__(
         self,
@@ -64,6 +60,7 @@ class InteractionHandler:
         feedback: FeedbackService,
         slack: WebClient,
         publisher: EventPublisher,
+        quick_knowledge: Callable[[Callable[[Callable[[], None]], None]], QuickKnowledgeFlow] | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._secret = signing_secret
@@ -73,22 +70,24 @@ class InteractionHandler:
         self._clock = clock
         self._after_ack = ThreadPoolExecutor(max_workers=2, thread_name_prefix="after-ack")
         self._work: list[Future[None]] = []
+        self._quick = quick_knowledge(self._later) if quick_knowledge else None
 
     def handle(self, *, body: bytes, headers: Mapping[str, str]) -> SlackReply:
+        refused = rejection(body=body, headers=headers, secret=self._secret, now=self._clock().timestamp())
+        if refused is not None:
+            return refused
         try:
-            verify_slack_request(
-                body=body, headers=headers, secret=self._secret, now=self._clock().timestamp()
-            )
-        except SlackRequestRejected as exc:
-            log.warning("slack_request_rejected", reason=str(exc))
-            return SlackReply(401, {"error": str(exc)})
-        try:
-            payload = _payload(body)
+            form = _form(body)
+            if "command" in form:
+                return self._slash_command(form)
+            payload = _payload(form)
             kind = payload.get("type")
             if kind == "block_actions":
                 return self._block_actions(payload)
             if kind == "view_submission":
                 return self._view_submission(payload)
+            if kind == "message_action":
+                return self._message_shortcut(payload)
         except InvalidInteraction as exc:
             log.warning("slack_interaction_invalid", error=str(exc))
             return SlackReply(400, {"error": str(exc)})
@@ -113,7 +112,7 @@ class InteractionHandler:
                 self._open_problem_modal(payload, AnswerRef.from_value(str(action.get("value", ""))))
             elif action_id == REVIEWED_ACTION:
                 self._mark_reviewed(payload, page_id=str(action.get("value", "")), user_id=user_id)
-            elif action_id == SOURCE_LINK_ACTION:
+            elif action_id.startswith(SOURCE_LINK_ACTION):
                 self._publisher.publish(
                     [
                         BehaviouralSignal(
@@ -169,8 +168,44 @@ class InteractionHandler:
 
     # --- view_submission ----------------------------------------------------------------------------
 
+    # --- quick knowledge ----------------------------------------------------------------------------
+
+    def _slash_command(self, form: dict[str, str]) -> SlackReply:
+        if form.get("command") != SLASH_COMMAND or self._quick is None:
+            raise InvalidInteraction(f"Unknown command {form.get('command')!r}.")
+        channel = form.get("channel_id", "")
+        self._quick.open(
+            trigger_id=form.get("trigger_id", ""),
+            text=form.get("text", ""),
+            link=f"https://slack.com/app_redirect?channel={channel}",
+            channel=channel,
+        )
+        return SlackReply(200)
+
+    def _message_shortcut(self, payload: dict[str, Any]) -> SlackReply:
+        if payload.get("callback_id") != SHORTCUT or self._quick is None:
+            raise InvalidInteraction(f"Unknown shortcut {payload.get('callback_id')!r}.")
+        message = payload.get("message") or {}
+        channel = str((payload.get("channel") or {}).get("id", ""))
+        domain = str((payload.get("team") or {}).get("domain", "app"))
+        ts = str(message.get("ts", ""))
+        self._quick.open(
+            trigger_id=str(payload.get("trigger_id", "")),
+            text=str(message.get("text", "")),
+            link=f"https://{domain}.slack.com/archives/{channel}/p{ts.replace('.', '')}",
+            channel=channel,
+        )
+        return SlackReply(200)
+
+    # --- view_submission ----------------------------------------------------------------------------
+
     def _view_submission(self, payload: dict[str, Any]) -> SlackReply:
         view = payload.get("view") or {}
+        if view.get("callback_id") == QUICK_MODAL and self._quick is not None:
+            user_id = _user_id(payload)
+            email = self._email_of(user_id) or ""
+            name = str((payload.get("user") or {}).get("name") or user_id)
+            return self._quick.submit(payload, author_email=email, author_name=name)
         if view.get("callback_id") != PROBLEM_MODAL:
             raise InvalidInteraction(f"Unknown modal {view.get('callback_id')!r}.")
         try:
@@ -262,12 +297,19 @@ class InteractionHandler:
         self._work.append(self._after_ack.submit(guarded))
 
 
-def _payload(body: bytes) -> dict[str, Any]:
+def _form(body: bytes) -> dict[str, str]:
     try:
-        form = parse_qs(body.decode("utf-8"), strict_parsing=True)
-        raw = form["payload"][0]
-        payload = json.loads(raw)
-    except (UnicodeDecodeError, ValueError, KeyError) as exc:
+        return {
+            name: values[0] for name, values in parse_qs(body.decode("utf-8"), strict_parsing=True).items()
+        }
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise InvalidInteraction(f"Not a Slack interaction (expected a url-encoded form): {exc}") from exc
+
+
+def _payload(form: dict[str, str]) -> dict[str, Any]:
+    try:
+        payload = json.loads(form["payload"])
+    except (ValueError, KeyError) as exc:
         raise InvalidInteraction(
             f"Not a Slack interaction (expected a form field `payload` of JSON): {exc}"
         ) from exc

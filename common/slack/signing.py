@@ -13,6 +13,10 @@ from collections.abc import Mapping
 from slack_sdk.signature import SignatureVerifier
 
 from common.errors import SlackRequestRejected
+from common.logs import get_logger
+from common.slack.reply import SlackReply
+
+log = get_logger(__name__)
 
 MAX_AGE_SECONDS = 300
 
@@ -35,3 +39,13 @@ def verify_slack_request(*, body: bytes, headers: Mapping[str, str], secret: str
     expected = SignatureVerifier(secret).generate_signature(timestamp=timestamp, body=body)
     if expected is None or not hmac.compare_digest(expected, signature):
         raise SlackRequestRejected("The Slack signature does not match: check SLACK_SIGNING_SECRET.")
+
+
+def rejection(*, body: bytes, headers: Mapping[str, str], secret: str, now: float) -> SlackReply | None:
+    """The 401 to answer when the request is not verifiably from Slack; None when it is."""
+    try:
+        verify_slack_request(body=body, headers=headers, secret=secret, now=now)
+    except SlackRequestRejected as exc:
+        log.warning("slack_request_rejected", reason=str(exc))
+        return SlackReply(401, {"error": str(exc)})
+    return None

@@ -66,7 +66,7 @@ class SlackStandin(LocalHttpServer):
     def __init__(self, *, token: str | None = None) -> None:
         """`token`: when set, other tokens get `invalid_auth`, so a wrong token in the product fails here."""
         self._token = token
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()
         self._users: dict[str, _User] = {}
         self._messages: dict[tuple[str, str], dict[str, Any]] = {}
         self._ts_seq = 0
@@ -98,6 +98,17 @@ class SlackStandin(LocalHttpServer):
     def calls_to(self, method: str) -> list[SlackCall]:
         with self._lock:
             return [call for call in self.calls if call.method == method]
+
+    def wait_for(self, method: str, count: int = 1, timeout: float = 60.0) -> list[SlackCall]:
+        """Block until `count` calls to `method` arrived (work done by another process or thread)."""
+        with self._lock:
+            arrived = self._lock.wait_for(
+                lambda: sum(call.method == method for call in self.calls) >= count, timeout=timeout
+            )
+            found = [call for call in self.calls if call.method == method]
+        if not arrived:
+            raise AssertionError(f"{len(found)} of {count} {method} call(s) arrived within {timeout:.0f} s")
+        return found
 
     def messages_to(self, channel_or_user: str) -> list[SlackCall]:
         """`chat.postMessage` calls that landed in that channel; a user id also matches its DM channel."""
@@ -151,6 +162,7 @@ class SlackStandin(LocalHttpServer):
         headers = dict(request.headers.items())
         with self._lock:
             self.calls.append(SlackCall(method, args, headers))
+            self._lock.notify_all()
             queue = self._failures.get(method)
             failure = queue.popleft() if queue else None
         if failure is not None:
@@ -290,6 +302,34 @@ class SlackStandin(LocalHttpServer):
         opened["id"] = view_id
         return {"ok": True, "view": opened}
 
+    def add_thread_message(self, channel: str, ts: str, text: str, *, user: str, thread_ts: str) -> None:
+        """A message people wrote (Slack would have sent it as an event), for `conversations.replies`."""
+        with self._lock:
+            self._messages[(channel, ts)] = {
+                "type": "message",
+                "user": user,
+                "text": text,
+                "ts": ts,
+                "thread_ts": thread_ts,
+            }
+
+    def _reactions(self, args: dict[str, Any]) -> dict[str, Any]:
+        if not args.get("channel") or not args.get("timestamp") or not args.get("name"):
+            return {"ok": False, "error": "invalid_arguments"}
+        return {"ok": True}
+
+    def _conversations_replies(self, args: dict[str, Any]) -> dict[str, Any]:
+        """The thread's messages, oldest first: its root (ts == thread_ts) and every reply posted in it."""
+        channel, thread_ts = str(args.get("channel", "")), str(args.get("ts", ""))
+        thread = [
+            message
+            for (where, ts), message in self._messages.items()
+            if where == channel and (ts == thread_ts or message.get("thread_ts") == thread_ts)
+        ]
+        if not thread:
+            return {"ok": False, "error": "thread_not_found"}
+        return {"ok": True, "messages": sorted(thread, key=lambda m: float(m["ts"])), "has_more": False}
+
     def _auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
         return {
             "ok": True,
@@ -311,6 +351,9 @@ _HANDLERS = {
     "chat.postEphemeral": SlackStandin._chat_post_ephemeral,
     "views.open": SlackStandin._views_open,
     "auth.test": SlackStandin._auth_test,
+    "reactions.add": SlackStandin._reactions,
+    "reactions.remove": SlackStandin._reactions,
+    "conversations.replies": SlackStandin._conversations_replies,
 }
 
 

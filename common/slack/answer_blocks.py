@@ -1,0 +1,122 @@
+"""The Block Kit message of an answer: the text, numbered sources people can check, feedback buttons.
+
+Sources are numbered 1, 2, 3 in the order the answer first cites them, whatever rank the search gave them.
+Slack limits a section's text to 3,000 characters and a message to 50 blocks, so long answers are split at
+paragraph, then sentence, boundaries. Each source says where it comes from and whether its owner has
+confirmed it lately, because a cited answer is only as trustworthy as what it cites.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from common.answers.writer import Answer, Passage
+from common.search import SearchResult
+from common.slack.feedback_blocks import SOURCE_LINK_ACTION, AnswerRef, feedback_actions
+
+SECTION_CHARS = 2900
+MAX_BLOCKS = 50
+MAX_LINK_BUTTONS = 5
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+_CITATION = re.compile(r"\[(\d+)\]")
+
+
+def split_text(text: str, limit: int = SECTION_CHARS) -> list[str]:
+    """Pieces of at most `limit` characters, cut between paragraphs, else sentences, else words."""
+    pieces: list[str] = []
+    current = ""
+    for unit, joiner in _units(text, limit):
+        candidate = f"{current}{joiner}{unit}" if current else unit
+        if len(candidate) <= limit:
+            current = candidate
+        else:
+            pieces.append(current)
+            current = unit
+    if current:
+        pieces.append(current)
+    return pieces
+
+
+def _units(text: str, limit: int) -> list[tuple[str, str]]:
+    """(unit, what joins it to the previous one): whole paragraphs where they fit, else their sentences."""
+    units: list[tuple[str, str]] = []
+    for paragraph in text.split("\n\n"):
+        if len(paragraph) <= limit:
+            units.append((paragraph, "\n\n"))
+            continue
+        joiner = "\n\n"
+        for sentence in _SENTENCE_END.split(paragraph):
+            while len(sentence) > limit:
+                cut = sentence.rfind(" ", 0, limit)
+                cut = cut if cut > 0 else limit
+                units.append((sentence[:cut], joiner))
+                sentence, joiner = sentence[cut:].lstrip(), " "
+            units.append((sentence, joiner))
+            joiner = " "
+    return [(unit, joiner) for unit, joiner in units if unit]
+
+
+def answer_blocks(
+    *,
+    answer: Answer,
+    passages: Sequence[Passage],
+    results: Sequence[SearchResult],
+    answer_id: str,
+    question: str,
+) -> list[dict[str, Any]]:
+    by_number = {passage.number: (passage, result) for passage, result in zip(passages, results, strict=True)}
+    cited = [n for n in answer.cited if n in by_number] or list(by_number)[:3]
+    shown_as = {number: position for position, number in enumerate(cited, start=1)}
+    text = _CITATION.sub(lambda m: f"[{shown_as.get(int(m[1]), int(m[1]))}]", escape_mrkdwn(answer.text))
+    blocks: list[dict[str, Any]] = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": piece}} for piece in split_text(text)
+    ]
+    blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": "*Sources*"}]})
+    blocks += [_source(shown_as[n], *by_number[n]) for n in cited]
+    links = [
+        {
+            "type": "button",
+            "text": {"type": "plain_text", "text": f"Open [{shown_as[n]}]"},
+            "action_id": f"{SOURCE_LINK_ACTION}:{shown_as[n]}",
+            "url": by_number[n][0].url,
+            "value": answer_id,
+        }
+        for n in cited[:MAX_LINK_BUTTONS]
+    ]
+    ref = AnswerRef(
+        answer_id=answer_id,
+        question=question,
+        cited=tuple(
+            (chunk_id, by_number[n][1].page_id) for n in cited for chunk_id in by_number[n][0].chunk_ids
+        ),
+    )
+    tail = [{"type": "actions", "block_id": "kb_sources", "elements": links}, feedback_actions(ref)]
+    return blocks[: MAX_BLOCKS - len(tail)] + tail
+
+
+def escape_mrkdwn(text: str) -> str:
+    """Slack reads `<…>` as links and mentions: text quoted from pages must not be taken for markup."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _source(number: int, passage: Passage, result: SearchResult) -> dict[str, Any]:
+    parts = [
+        f"*[{number}]* <{passage.url}|{escape_mrkdwn(passage.title)}>",
+        result.space_key,
+        f"owner {result.owner}",
+        f"updated {result.updated_at[:10]}",
+    ]
+    if result.verified:
+        parts.append("✅ verified")
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": " · ".join(parts)}]}
+
+
+def not_found_blocks(text: str, nearest: Sequence[tuple[str, str]]) -> list[dict[str, Any]]:
+    """Say so plainly and point at people who would know, instead of guessing."""
+    lines = [text]
+    if nearest:
+        owners = ", ".join(f"{owner} ({space})" for space, owner in nearest)
+        lines.append(f"The owners of the closest topics might know: {owners}.")
+    return [{"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)}}]

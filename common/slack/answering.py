@@ -1,0 +1,191 @@
+"""Answering one question in Slack: claim it, show 👀, search, write, post in the thread, clean up.
+
+Runs in the worker (`slack_answer`, fed by Pub/Sub) or in process (`kb serve`). Every outcome is visible to
+the asker: an answer, a plain "I couldn't find that" naming people who might know, or a plain apology; never
+eyes and then nothing. A failure a retry can fix (Chroma, Slack or the LLM unavailable) releases the claim and
+is raised so Pub/Sub redelivers; on the last attempt the asker gets the apology instead.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+
+from common.access_tracking import AccessRecorder
+from common.answer_composer import compose_answer
+from common.answers.writer import NOT_FOUND_TEXT, AnswerWriter
+from common.claims import Claims
+from common.errors import KbError, ServiceUnavailable, SlackUnavailable
+from common.logs import bind_context, get_logger
+from common.search import HybridRetriever, SearchResult
+from common.slack.answer_blocks import answer_blocks, not_found_blocks
+from common.slack.channel_policy import ChannelPolicy
+from common.slack.events import Question
+
+log = get_logger(__name__)
+
+HISTORY_MESSAGES = 6
+WORKING_REACTION = "eyes"
+SORRY = (
+    "Sorry, I couldn't answer that just now: the knowledge base is having trouble. "
+    "Please ask again in a few minutes."
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    status: str
+    """`answered`, `not_found`, `duplicate`, `not_for_us`, `failed`."""
+    answer_id: str | None = None
+
+
+class AnswerService:
+    def __init__(
+        self,
+        *,
+        slack: WebClient,
+        retriever: HybridRetriever,
+        writer: AnswerWriter,
+        claims: Claims,
+        policy: ChannelPolicy,
+        recorder: AccessRecorder | None = None,
+    ) -> None:
+        self._slack = slack
+        self._retriever = retriever
+        self._writer = writer
+        self._claims = claims
+        self._policy = policy
+        self._recorder = recorder
+
+    def answer(self, question: Question, *, last_attempt: bool = True) -> Outcome:
+        bind_context(event_id=question.event_id, channel=question.channel)
+        if not self._policy.answers_in(question.channel, question.channel_type):
+            log.info("question_outside_allowed_channels")
+            return Outcome("not_for_us")
+        history = self._thread_history(question) if question.is_follow_up else []
+        if question.is_follow_up and not history:
+            log.info("follow_up_in_a_thread_without_the_bot")
+            return Outcome("not_for_us")
+        if not self._claims.claim(question.event_id):
+            log.info("question_already_claimed")
+            return Outcome("duplicate")
+        self._react("reactions_add", question)
+        try:
+            outcome = self._answer(question, history)
+        except ServiceUnavailable as exc:
+            if not last_attempt:
+                self._claims.release(question.event_id)
+                self._react("reactions_remove", question)
+                log.warning("answer_deferred_for_retry", error=str(exc))
+                raise
+            log.error("answer_failed", error=str(exc))
+            self._post(question, text=SORRY, blocks=None)
+            outcome = Outcome("failed")
+        except KbError as exc:
+            log.error("answer_failed", error=str(exc), error_type=type(exc).__name__)
+            self._post(question, text=SORRY, blocks=None)
+            outcome = Outcome("failed")
+        self._react("reactions_remove", question)
+        return outcome
+
+    def _answer(self, question: Question, history: Sequence[str]) -> Outcome:
+        composed = compose_answer(
+            retriever=self._retriever,
+            writer=self._writer,
+            question=question.text,
+            ceiling=self._policy.ceiling(question.channel_type),
+            history=history,
+        )
+        if not composed.found:
+            blocks = not_found_blocks(NOT_FOUND_TEXT, _nearest(composed.results))
+            self._post(question, text=NOT_FOUND_TEXT, blocks=blocks)
+            log.info("question_not_answered", results=len(composed.results), writer=composed.answer.writer)
+            return Outcome("not_found")
+        answer_id = uuid.uuid4().hex
+        blocks = answer_blocks(
+            answer=composed.answer,
+            passages=composed.passages,
+            results=composed.results,
+            answer_id=answer_id,
+            question=question.text,
+        )
+        self._post(question, text=composed.answer.text, blocks=blocks)
+        if self._recorder is not None:
+            self._recorder.record(composed.shown(), source="slack", query_id=answer_id)
+        log.info(
+            "question_answered",
+            answer_id=answer_id,
+            cited=list(composed.answer.cited),
+            writer=composed.answer.writer,
+        )
+        return Outcome("answered", answer_id)
+
+    def _thread_history(self, question: Question) -> list[str]:
+        """Earlier messages of the thread, oldest first, if the bot took part in it; else nothing."""
+        try:
+            replies = self._call(
+                "conversations_replies", channel=question.channel, ts=question.thread_ts, limit=50
+            )
+        except ServiceUnavailable:
+            raise
+        except KbError as exc:
+            log.warning("thread_not_readable", error=str(exc))
+            return []
+        messages = [m for m in replies.get("messages") or [] if m.get("ts") != question.ts]
+        if not any(m.get("user") == self._bot_user_id or m.get("bot_id") for m in messages):
+            return []
+        return [str(m.get("text", "")) for m in messages][-HISTORY_MESSAGES:]
+
+    @cached_property
+    def _bot_user_id(self) -> str:
+        return str(self._call("auth_test").get("user_id", ""))
+
+    def _post(self, question: Question, *, text: str, blocks: list[dict[str, Any]] | None) -> None:
+        self._call(
+            "chat_postMessage",
+            channel=question.channel,
+            thread_ts=question.thread_ts,
+            text=text[:3000],
+            blocks=blocks,
+            unfurl_links=False,
+        )
+
+    def _react(self, method: str, question: Question) -> None:
+        """The 👀 is a courtesy: failing to add or remove it never stops an answer."""
+        try:
+            getattr(self._slack, method)(
+                channel=question.channel, timestamp=question.ts, name=WORKING_REACTION
+            )
+        except SlackClientError as exc:
+            log.info("reaction_not_changed", method=method, error=str(exc))
+
+    def _call(self, method: str, **kwargs: Any) -> Any:
+        """slack_sdk already waited out 429s (Retry-After) and retried dropped connections."""
+        try:
+            return getattr(self._slack, method)(**kwargs)
+        except SlackApiError as exc:
+            error = str(exc.response.get("error", ""))
+            if exc.response.status_code == 429 or exc.response.status_code >= 500:
+                raise SlackUnavailable(
+                    f"Slack {method} failed ({error or exc.response.status_code})."
+                ) from exc
+            raise KbError(
+                f"Slack refused {method}: {error}. Check the app's scopes and channel access."
+            ) from exc
+        except SlackClientError as exc:
+            raise SlackUnavailable(f"Slack {method} could not be reached: {exc}") from exc
+
+
+def _nearest(results: Sequence[SearchResult]) -> list[tuple[str, str]]:
+    """(space, its most frequent owner among the closest results), at most three spaces."""
+    owners: dict[str, Counter[str]] = {}
+    for result in results:
+        owners.setdefault(result.space_key, Counter())[result.owner] += 1
+    return [(space, counts.most_common(1)[0][0]) for space, counts in list(owners.items())[:3]]

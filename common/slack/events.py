@@ -1,0 +1,129 @@
+"""What a Slack Events API delivery means for the bot: a challenge to echo, a question, or nothing.
+
+Pure parsing, no I/O, so the webhook that runs it stays light enough to answer Slack in milliseconds. The bot
+answers `app_mention`s in channels, direct messages, and follow-ups in a thread it already answered (Slack
+sends those as plain `message` events with a `thread_ts`; whether the bot answered that thread is for the
+worker to check). It never answers bots, itself, edits, joins or other message subtypes.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from common.errors import InvalidInteraction
+
+MAX_QUESTION_CHARS = 2000
+_MENTION = re.compile(r"<@[UW][A-Z0-9]+(?:\|[^>]*)?>")
+IGNORED_SUBTYPES_OK = frozenset({"thread_broadcast", "file_share"})
+"""Message subtypes that are still a person asking something; every other subtype is ignored."""
+
+
+@dataclass(frozen=True, slots=True)
+class Challenge:
+    challenge: str
+
+
+@dataclass(frozen=True, slots=True)
+class Ignored:
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Question:
+    event_id: str
+    team_id: str
+    channel: str
+    channel_type: str
+    """`channel` (public), `group` (private), `im`, `mpim`."""
+    user: str
+    text: str
+    ts: str
+    thread_ts: str
+    """The thread to answer in: the question's own ts when it starts one."""
+    is_follow_up: bool
+    """A plain message inside an existing thread: answer only if the bot already answered there."""
+
+    def to_json(self) -> bytes:
+        return json.dumps(asdict(self)).encode()
+
+    @classmethod
+    def from_json(cls, data: bytes) -> Question:
+        try:
+            return cls(**json.loads(data))
+        except (ValueError, TypeError) as exc:
+            raise InvalidInteraction(f"A queued question is not one the webhook wrote: {exc}") from exc
+
+
+def parse_event(body: bytes) -> Challenge | Ignored | Question:
+    try:
+        envelope = json.loads(body)
+    except ValueError as exc:
+        raise InvalidInteraction(f"The Events API body is not JSON: {exc}") from exc
+    if not isinstance(envelope, dict):
+        raise InvalidInteraction("The Events API body is not a JSON object.")
+    kind = envelope.get("type")
+    if kind == "url_verification":
+        challenge = envelope.get("challenge")
+        if not isinstance(challenge, str) or not challenge:
+            raise InvalidInteraction("url_verification without a challenge.")
+        return Challenge(challenge)
+    if kind != "event_callback":
+        return Ignored(f"envelope type {kind!r}")
+    event = envelope.get("event")
+    if not isinstance(event, dict):
+        raise InvalidInteraction("event_callback without an event object.")
+    return _question(envelope, event)
+
+
+def _question(envelope: dict[str, Any], event: dict[str, Any]) -> Ignored | Question:
+    event_type = event.get("type")
+    if event_type not in ("app_mention", "message"):
+        return Ignored(f"event type {event_type!r}")
+    if event.get("bot_id") or event.get("bot_profile"):
+        return Ignored("a bot's message")
+    subtype = event.get("subtype")
+    if subtype and subtype not in IGNORED_SUBTYPES_OK:
+        return Ignored(f"message subtype {subtype!r}")
+    user = event.get("user")
+    if not user or user in _bot_user_ids(envelope):
+        return Ignored("the bot's own message")
+    channel_type = str(event.get("channel_type") or _channel_type(str(event.get("channel", ""))))
+    thread_ts = event.get("thread_ts")
+    if event_type == "message":
+        if channel_type == "im":
+            pass
+        elif not thread_ts or thread_ts == event.get("ts"):
+            return Ignored("a channel message that does not mention the bot")
+        elif _MENTION.search(str(event.get("text", ""))):
+            return Ignored("a mention in a thread (answered as its app_mention event)")
+    text = _MENTION.sub("", str(event.get("text", ""))).strip()
+    if not text:
+        return Ignored("an empty message")
+    return Question(
+        event_id=str(envelope.get("event_id", "")),
+        team_id=str(envelope.get("team_id", "")),
+        channel=str(event.get("channel", "")),
+        channel_type=channel_type,
+        user=str(user),
+        text=text[:MAX_QUESTION_CHARS],
+        ts=str(event.get("ts", "")),
+        thread_ts=str(thread_ts or event.get("ts", "")),
+        is_follow_up=event_type == "message"
+        and channel_type != "im"
+        and bool(thread_ts)
+        and thread_ts != event.get("ts"),
+    )
+
+
+def _bot_user_ids(envelope: dict[str, Any]) -> set[str]:
+    authorizations = envelope.get("authorizations") or []
+    ids = {str(a.get("user_id")) for a in authorizations if isinstance(a, dict) and a.get("is_bot")}
+    return ids
+
+
+def _channel_type(channel: str) -> str:
+    """app_mention events carry no channel_type; Slack's id prefix tells: C public, G private, D direct."""
+    return {"C": "channel", "G": "group", "D": "im"}.get(channel[:1], "channel")

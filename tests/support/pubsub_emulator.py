@@ -1,0 +1,105 @@
+"""Google's Pub/Sub emulator (Java, shipped with the Cloud SDK), with helpers to set up topics and read them.
+
+The emulator keeps everything in memory and has no data-directory flag; `data_dir` only places its log.
+It speaks plaintext gRPC, so the clients here get an insecure channel: TLS clients fail the handshake.
+Java start-up takes 2-5 s on these machines, which is why test modules share one emulator.
+"""
+
+from __future__ import annotations
+
+import time
+from functools import cached_property
+
+import grpc
+from google.api_core.exceptions import DeadlineExceeded
+from google.cloud import pubsub_v1
+from google.pubsub_v1.services.publisher.transports import PublisherGrpcTransport
+from google.pubsub_v1.services.subscriber.transports import SubscriberGrpcTransport
+from google.pubsub_v1.types import ReceivedMessage
+
+from tests.support.local_service import LocalService
+
+BINARY = "/usr/lib/google-cloud-sdk/platform/pubsub-emulator/bin/cloud-pubsub-emulator"
+
+
+class PubSubEmulator(LocalService):
+    name = "pubsub-emulator"
+    health_path = "/"  # answers 200 "Ok" once the server is listening
+
+    @property
+    def host(self) -> str:
+        """The value for PUBSUB_EMULATOR_HOST, and the `endpoint` of `PubSubPublisher`."""
+        return f"127.0.0.1:{self.port}"
+
+    def command(self) -> list[str]:
+        return [BINARY, "--host=127.0.0.1", f"--port={self.port}"]
+
+    @cached_property
+    def publisher(self) -> pubsub_v1.PublisherClient:
+        channel = grpc.insecure_channel(self.host)
+        return pubsub_v1.PublisherClient(transport=PublisherGrpcTransport(host=self.host, channel=channel))
+
+    @cached_property
+    def subscriber(self) -> pubsub_v1.SubscriberClient:
+        channel = grpc.insecure_channel(self.host)
+        return pubsub_v1.SubscriberClient(transport=SubscriberGrpcTransport(host=self.host, channel=channel))
+
+    def create_topic(self, project: str, topic: str) -> str:
+        return str(self.publisher.create_topic(name=self.publisher.topic_path(project, topic)).name)
+
+    def create_pull_subscription(
+        self, project: str, topic: str, subscription: str, *, ordered: bool = False
+    ) -> str:
+        """`ordered` turns on message ordering, without which Pub/Sub ignores ordering keys on delivery."""
+        return self._create_subscription(project, topic, subscription, {"enable_message_ordering": ordered})
+
+    def create_push_subscription(self, project: str, topic: str, subscription: str, endpoint: str) -> str:
+        """The emulator POSTs the standard push envelope to `endpoint`; any 2xx answer acks, others retry."""
+        return self._create_subscription(
+            project, topic, subscription, {"push_config": {"push_endpoint": endpoint}}
+        )
+
+    def pull(
+        self,
+        project: str,
+        subscription: str,
+        max_messages: int = 10,
+        timeout: float = 5.0,
+        *,
+        wait_for: int = 1,
+    ) -> list[ReceivedMessage]:
+        """Acknowledge and return messages once `wait_for` have arrived, or what came within `timeout`.
+
+        Pub/Sub may answer a pull with fewer messages than are waiting, so this pulls until it has enough."""
+        path = self.subscriber.subscription_path(project, subscription)
+        received: list[ReceivedMessage] = []
+        wanted = min(wait_for, max_messages)
+        deadline = time.monotonic() + timeout
+        while len(received) < wanted and (remaining := deadline - time.monotonic()) > 0:
+            try:
+                response = self.subscriber.pull(
+                    subscription=path,
+                    max_messages=max_messages - len(received),
+                    timeout=remaining,
+                    retry=None,
+                )
+            except DeadlineExceeded:
+                break
+            if not response.received_messages:
+                time.sleep(0.05)  # the emulator answers an empty pull at once instead of waiting
+                continue
+            self.subscriber.acknowledge(
+                subscription=path, ack_ids=[m.ack_id for m in response.received_messages]
+            )
+            received.extend(response.received_messages)
+        return received
+
+    def _create_subscription(
+        self, project: str, topic: str, subscription: str, settings: dict[str, object]
+    ) -> str:
+        request = {
+            "name": self.subscriber.subscription_path(project, subscription),
+            "topic": self.publisher.topic_path(project, topic),
+            **settings,
+        }
+        return str(self.subscriber.create_subscription(request=request).name)
