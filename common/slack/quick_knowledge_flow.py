@@ -17,7 +17,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackClientError
 
 from common.chunks import Classification
-from common.errors import KbError
+from common.errors import InvalidInteraction, KbError
 from common.indexing import Indexer
 from common.logs import get_logger
 from common.quick_knowledge import QuickEntry, save_entry
@@ -90,7 +90,10 @@ class QuickKnowledgeFlow:
     def submit(self, payload: dict[str, Any], *, author_email: str, author_name: str) -> SlackReply:
         view = payload.get("view") or {}
         values = (view.get("state") or {}).get("values") or {}
-        meta = json.loads(view.get("private_metadata") or "{}")
+        try:
+            meta = json.loads(view.get("private_metadata") or "{}")
+        except ValueError as exc:
+            raise InvalidInteraction(f"The save modal's private_metadata is not ours: {exc}") from exc
 
         def value(block: str) -> str:
             entry = (values.get(block) or {}).get("value") or {}

@@ -100,3 +100,14 @@ def test_a_sync_that_changed_chunks_leaves_a_fresh_keyword_index(it_space: Path,
     manifest = json.loads((kb_home / "keyword-index" / "knowledge_base" / "manifest.json").read_text())
 
     assert len(manifest["ids"]) == ChunkStore.from_settings(get_settings()).count()
+
+
+def test_kb_ask_prints_the_answer_the_bot_would_post_with_its_sources(it_space: Path) -> None:
+    CliRunner().invoke(main, ["sync", "--from-dir", str(it_space)])
+
+    result = CliRunner().invoke(main, ["ask", "How do I connect to the VPN from home?", "--json"])
+
+    assert result.exit_code == 0, result.output
+    answer = json.loads(result.stdout)
+    assert answer["found"] and "vpn.larkspur.example" in answer["answer"]
+    assert answer["sources"][0]["url"].startswith("https://larkspur.example/wiki/")

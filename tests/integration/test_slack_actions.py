@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from flask.testing import FlaskClient
@@ -412,3 +413,78 @@ def test_a_vote_counts_even_when_its_event_cannot_be_published_yet(
         json.loads(line) for f in (kb_home / "spool").glob("*.jsonl") for line in f.read_text().splitlines()
     ]
     assert sorted(e["user_id"] for e in events if e["kind"] == "user_feedback") == ["U1", "U2"]
+
+
+# --- quick knowledge ----------------------------------------------------------------------------------
+
+
+def test_the_kb_add_command_opens_the_save_modal_with_its_text(
+    client: FlaskClient, store: ChunkStore, slack: SlackStandin
+) -> None:
+    body = urlencode(
+        {
+            "command": "/kb-add",
+            "text": "Printer 4 jams: use tray 2",
+            "trigger_id": "t.1",
+            "channel_id": "C111",
+            "user_id": "W111",
+        }
+    ).encode()
+
+    _post(client, body)
+
+    [opened] = slack.calls_to("views.open")
+    assert opened.args["view"]["callback_id"] == "kb_quick_knowledge"
+    assert "Printer 4 jams" in json.dumps(opened.args["view"])
+
+
+def test_saving_a_message_writes_searchable_chunks_owned_by_its_author(
+    client: FlaskClient, store: ChunkStore, slack: SlackStandin
+) -> None:
+    payload = _fixture("bolt-python__view_submission.json")
+    payload["view"]["callback_id"] = "kb_quick_knowledge"
+    payload["view"]["private_metadata"] = json.dumps(
+        {"link": "https://workspace-domain.slack.com/archives/C111/p1700000000000100", "channel": "C111"}
+    )
+    payload["view"]["state"] = {
+        "values": {
+            "title": {"value": {"type": "plain_text_input", "value": "Printer 4 on floor 2"}},
+            "text": {
+                "value": {
+                    "type": "plain_text_input",
+                    "value": "When printer 4 jams, use tray 2 and call 4357.",
+                }
+            },
+            "space": {"value": {"type": "plain_text_input", "value": "it"}},
+            "topics": {"value": {"type": "plain_text_input", "value": "printers, office"}},
+            "classification": {"value": {"type": "static_select", "selected_option": {"value": "internal"}}},
+        }
+    }
+
+    response = _post(client, payload)
+
+    assert response.status_code == 200
+    saved = store.get_chunks(where={"source": "slack"})
+    assert saved and "tray 2" in saved[0].text
+    meta = saved[0].metadata
+    assert (meta.owner, meta.space_key, meta.classification) == ("someone@larkspur.example", "IT", "internal")
+    assert meta.url.startswith("https://workspace-domain.slack.com/archives/C111/")
+    assert "searchable now" in slack.calls_to("chat.postEphemeral")[-1].args["text"]
+    results = build_retriever(get_settings(), store).search("printer 4 jams", top_k=3, filters=EVERYTHING)
+    assert results[0].page_id == saved[0].metadata.page_id
+
+
+def test_a_save_without_a_title_is_sent_back_to_the_modal(
+    client: FlaskClient, store: ChunkStore, slack: SlackStandin
+) -> None:
+    payload = _fixture("bolt-python__view_submission.json")
+    payload["view"]["callback_id"] = "kb_quick_knowledge"
+    payload["view"]["private_metadata"] = json.dumps({"link": "", "channel": "C111"})
+    payload["view"]["state"] = {
+        "values": {"text": {"value": {"type": "plain_text_input", "value": "Some text"}}}
+    }
+
+    response = _post(client, payload)
+
+    assert response.get_json()["response_action"] == "errors"
+    assert set(response.get_json()["errors"]) == {"title", "space"}

@@ -1,0 +1,214 @@
+"""The whole Slack flow as deployed: signed fixture events to the `slack_events` function, the question over
+the Pub/Sub emulator's push subscription to the `slack_answer` function served over HTTP, and the answer in a
+Slack Web API stand-in; then a feedback click through `slack_actions` changes the next answer."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+from functions_framework import create_app
+from werkzeug.serving import make_server
+
+from common.config import get_settings, load_settings
+from common.confluence.folder_source import FolderPageSource
+from common.pubsub_queue import PubSubPublisher
+from common.runtime import run_sync
+from common.slack.events import parse_event
+from common.slack.feedback_blocks import AnswerRef
+from tests.support.paths import REPO_ROOT
+from tests.support.pubsub_emulator import PubSubEmulator
+from tests.support.sample_space import IT_SECTION, copy_sample_space
+from tests.support.slack_signing import form_body, sign
+from tests.support.slack_standin import SlackStandin
+
+FIXTURES = REPO_ROOT.parent / "shared" / "fixtures" / "slack"
+SECRET = "e2e-secret"
+PROJECT = "kb-e2e"
+MAIN = str(REPO_ROOT / "functions" / "main.py")
+
+
+@pytest.fixture(scope="module")
+def synced_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("slack-e2e")
+    home = root / "kb-home"
+    run_sync(
+        load_settings(kb_home=home), source=FolderPageSource(copy_sample_space(root / "it", only=IT_SECTION))
+    )
+    return home
+
+
+class _Worker:
+    """The `slack_answer` function on a real HTTP port, where the emulator pushes questions."""
+
+    def __init__(self) -> None:
+        self.app = create_app(target="slack_answer", source=MAIN, signature_type="cloudevent")
+        self.module = sys.modules["main"]
+        self._server = make_server("127.0.0.1", 0, self.app, threaded=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.01})
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_port}/"
+
+    def __enter__(self) -> _Worker:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._server.shutdown()
+
+
+@pytest.fixture
+def slack(
+    synced_home: Path, kb_home: Path, monkeypatch: pytest.MonkeyPatch, pubsub_emulator: PubSubEmulator
+) -> Iterator[SlackStandin]:
+    shutil.copytree(synced_home, kb_home)
+    topic = f"kb-questions-{uuid.uuid4().hex[:8]}"
+    pubsub_emulator.create_topic(PROJECT, topic)
+    with SlackStandin() as standin:
+        standin.add_user("W222", "asker@larkspur.example", "asker")
+        for name, value in {
+            "SLACK_SIGNING_SECRET": SECRET,
+            "SLACK_BOT_TOKEN": "xoxb-test",
+            "SLACK_API_URL": standin.api_url,
+            "GCP_PROJECT": PROJECT,
+            "PUBSUB_ENDPOINT": pubsub_emulator.host,
+            "QUESTIONS_TOPIC": topic,
+        }.items():
+            monkeypatch.setenv(name, value)
+        get_settings.cache_clear()
+        with _Worker() as worker:
+            pubsub_emulator.create_push_subscription(PROJECT, topic, f"{topic}-push", worker.url)
+            yield standin
+
+
+@pytest.fixture
+def events() -> FlaskClient:
+    return create_app(target="slack_events", source=MAIN).test_client()
+
+
+@pytest.fixture
+def actions() -> FlaskClient:
+    return create_app(target="slack_actions", source=MAIN).test_client()
+
+
+def _fixture(name: str, **event: Any) -> dict[str, Any]:
+    payload: dict[str, Any] = json.loads((FIXTURES / name).read_text())
+    payload["event"].update(event)
+    return payload
+
+
+def _mention(event_id: str, text: str = "<@W111> How do I connect to the VPN from home?") -> dict[str, Any]:
+    payload = _fixture(
+        "bolt-python__event_callback__app_mention.json", text=text, ts=f"1595926{event_id[-3:]}.000100"
+    )
+    payload["event_id"] = event_id
+    return payload
+
+
+def _send(client: FlaskClient, payload: dict[str, Any], **headers: str) -> int:
+    body = json.dumps(payload).encode()
+    response = client.post(
+        "/", data=body, headers={"Content-Type": "application/json", **sign(body, secret=SECRET), **headers}
+    )
+    return response.status_code
+
+
+def test_url_verification_gets_its_challenge_back(events: FlaskClient, slack: SlackStandin) -> None:
+    body = (FIXTURES / "bolt-python__url_verification.json").read_bytes()
+
+    response = events.post(
+        "/", data=body, headers={"Content-Type": "application/json", **sign(body, secret=SECRET)}
+    )
+
+    assert response.get_json() == {"challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"}
+
+
+def test_a_mention_gets_one_threaded_answer_even_when_slack_retries(
+    events: FlaskClient, slack: SlackStandin
+) -> None:
+    mention = _mention("Ev100")
+
+    assert _send(events, mention) == 200
+    assert _send(events, mention, **{"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"}) == 200
+    assert _send(events, _mention("Ev101", "<@W111> How do I reset my password?")) == 200
+
+    posted = slack.wait_for("chat.postMessage", count=2)
+    assert sorted(call.args["thread_ts"] for call in posted) == sorted(
+        [mention["event"]["ts"], "1595926101.000100"]
+    )
+    assert all("kb_vote_helpful" in json.dumps(call.args["blocks"]) for call in posted)
+    assert all("Sources" in json.dumps(call.args["blocks"]) for call in posted)
+
+
+def test_a_direct_message_is_answered_in_its_thread(events: FlaskClient, slack: SlackStandin) -> None:
+    payload = _fixture("bolt-python__event_callback__message_im.json", text="How do I connect to the VPN?")
+
+    assert _send(events, payload) == 200
+
+    [posted] = slack.wait_for("chat.postMessage")
+    assert (posted.args["channel"], posted.args["thread_ts"]) == ("D111", "1726133698.626339")
+
+
+def test_bot_messages_are_acknowledged_and_never_answered(events: FlaskClient, slack: SlackStandin) -> None:
+    bot = _fixture("bolt-python__event_callback__message_im.json", bot_id="B999", text="I am a bot")
+    bot["event_id"] = "EvBot"
+
+    assert _send(events, bot) == 200
+    assert _send(events, _mention("Ev102")) == 200
+
+    [posted] = slack.wait_for("chat.postMessage")
+    assert posted.args["thread_ts"] == "1595926102.000100"
+
+
+def test_the_same_question_delivered_twice_by_pubsub_is_answered_once(slack: SlackStandin) -> None:
+    question = parse_event(json.dumps(_mention("Ev103")).encode())
+    publisher = PubSubPublisher(
+        PROJECT, get_settings().questions_topic, endpoint=get_settings().pubsub_endpoint
+    )
+
+    publisher.publish(question.to_json())  # type: ignore[union-attr]
+    publisher.publish(question.to_json())  # type: ignore[union-attr]
+    publisher.publish(parse_event(json.dumps(_mention("Ev104")).encode()).to_json())  # type: ignore[union-attr]
+
+    posted = slack.wait_for("chat.postMessage", count=2)
+    assert sorted(call.args["thread_ts"] for call in posted) == ["1595926103.000100", "1595926104.000100"]
+
+
+def _cited(call: Any) -> list[str]:
+    actions = next(b for b in call.args["blocks"] if b.get("block_id") == "kb_feedback")
+    return [chunk for chunk, _ in AnswerRef.from_value(actions["elements"][0]["value"]).cited]
+
+
+def test_reporting_an_answer_incorrect_changes_the_next_answer(
+    events: FlaskClient, actions: FlaskClient, slack: SlackStandin
+) -> None:
+    _send(events, _mention("Ev105"))
+    [first] = slack.wait_for("chat.postMessage")
+    value = next(b for b in first.args["blocks"] if b.get("block_id") == "kb_feedback")["elements"][0][
+        "value"
+    ]
+
+    for user in ("U1", "U2", "U3"):
+        payload: dict[str, Any] = json.loads(
+            (FIXTURES / "bolt-python__block_actions__button.json").read_text()
+        )
+        payload["user"]["id"] = user
+        payload["response_url"] = slack.response_url()
+        payload["actions"][0].update(action_id="kb_vote_not_helpful", value=value)
+        body = form_body(payload)
+        headers = {"Content-Type": "application/x-www-form-urlencoded", **sign(body, secret=SECRET)}
+        assert actions.post("/", data=body, headers=headers).status_code == 200
+    _send(events, _mention("Ev106"))
+
+    second = slack.wait_for("chat.postMessage", count=2)[1]
+    assert _cited(second) != _cited(first)
