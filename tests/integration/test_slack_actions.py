@@ -488,3 +488,32 @@ def test_a_save_without_a_title_is_sent_back_to_the_modal(
 
     assert response.get_json()["response_action"] == "errors"
     assert set(response.get_json()["errors"]) == {"title", "space"}
+
+
+def test_the_save_to_knowledge_base_shortcut_opens_the_modal_linking_the_message(
+    client: FlaskClient, store: ChunkStore, slack: SlackStandin
+) -> None:
+    payload = {
+        "type": "message_action",
+        "callback_id": "kb_save_message",
+        "trigger_id": "111.222.valid",
+        "user": {"id": "W111", "name": "primary-owner"},
+        "team": {"id": "T111", "domain": "workspace-domain"},
+        "channel": {"id": "C111", "name": "test-channel"},
+        "message": {
+            "type": "message",
+            "user": "W222",
+            "ts": "1700000000.000100",
+            "text": "Tray 2 fixes printer 4.",
+        },
+        "response_url": slack.response_url(),
+    }
+
+    _post(client, payload)
+
+    [opened] = slack.calls_to("views.open")
+    assert "Tray 2 fixes printer 4." in json.dumps(opened.args["view"])
+    assert (
+        "workspace-domain.slack.com/archives/C111/p1700000000000100"
+        in opened.args["view"]["private_metadata"]
+    )

@@ -119,7 +119,9 @@ def test_a_question_the_knowledge_base_cannot_answer_says_so_and_names_owners(
     [posted] = slack.calls_to("chat.postMessage")
     assert outcome.status == "not_found"
     assert "could not find" in posted.args["text"]
-    assert "kb_vote_helpful" not in json.dumps(posted.args["blocks"])
+    blocks = json.dumps(posted.args["blocks"])
+    assert "owners of the closest topics" in blocks and "@larkspur.example (HB)" in blocks
+    assert "kb_vote_helpful" not in blocks
 
 
 def test_a_follow_up_in_a_thread_the_bot_never_answered_is_left_alone(
@@ -222,3 +224,21 @@ def test_a_follow_up_in_a_thread_the_bot_answered_is_answered_with_its_context(
     assert outcome.status == "answered"
     assert len(slack.calls_to("chat.postMessage")) == 2
     assert slack.calls_to("chat.postMessage")[1].args["thread_ts"] == root
+
+
+def test_kb_serve_answers_slack_and_search_on_one_port(slack: SlackStandin) -> None:
+    from common.local_server import create_local_app
+
+    app, queue = create_local_app(get_settings())
+    client = app.test_client()
+    body = json.dumps(_mention()).encode()
+
+    events = client.post(
+        "/slack/events", data=body, headers={"Content-Type": "application/json", **sign(body, secret=SECRET)}
+    )
+    search = client.post("/search", json={"query": "VPN portal address", "top_k": 3})
+    queue.drain()
+
+    assert events.status_code == 200 and client.get("/healthz").status_code == 200
+    assert search.get_json()["results"][0]["page_title"] in {"VPN Setup", "IT FAQ"}
+    assert len(slack.calls_to("chat.postMessage")) == 1
