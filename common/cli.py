@@ -26,6 +26,7 @@ from rich.progress import (
 from rich.table import Table
 
 from common.beir_eval import eval_events, evaluate
+from common.cli_analytics import analytics, report
 from common.cli_bot import ask, serve
 from common.cli_support import err, out, reports_errors, settings_with_logging
 from common.exit_codes import EXIT_ERRORS
@@ -51,6 +52,8 @@ def main() -> None:
 
 main.add_command(ask)
 main.add_command(serve)
+main.add_command(analytics)
+main.add_command(report)
 
 
 @main.command()

@@ -93,6 +93,12 @@ class Settings(BaseSettings):
     slack_dm_max_classification: Literal["public", "internal", "confidential"] = "internal"
     slack_knowledge_space: str = Field("SLACK", description="Default space of knowledge saved from Slack.")
     questions_topic: str = Field("kb-questions", description="Pub/Sub topic the webhook hands questions to.")
+    analytics_user_salt: SecretStr | None = Field(
+        None, description="When set, user ids in analytics events are salted hashes, not Slack ids."
+    )
+    analytics_topic: str = Field("kb-analytics", description="Pub/Sub topic every analytics event goes to.")
+    analytics_subscription: str = Field("kb-analytics-ingest", description="What the ingest job pulls from.")
+    analytics_dead_letter_topic: str = Field("kb-analytics-dead-letter", description="Unusable messages.")
     pubsub_endpoint: str | None = Field(None, description="host:port of a Pub/Sub emulator; unset = Google.")
 
     gcs_bucket: str | None = Field(

@@ -15,7 +15,10 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import numpy as np
+
 from common.chunks import ChunkMetadata
+from common.events import QualityReport
 from common.logs import get_logger
 from common.quality import QualityPolicy
 from common.vectorstore import ChunkStore
@@ -35,6 +38,8 @@ class DecaySummary:
     chunks_overdue: int
     pages_fell_under_threshold: tuple[str, ...]
     """Pages with a chunk this run pushed under the alert threshold: their owners get told."""
+    report: QualityReport
+    """The collection's quality after the run, for analytics."""
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -42,6 +47,11 @@ class DecaySummary:
             "chunks_updated": self.chunks_updated,
             "chunks_overdue": self.chunks_overdue,
             "pages_fell_under_threshold": list(self.pages_fell_under_threshold),
+            "quality": {
+                k: v
+                for k, v in self.report.to_record().items()
+                if k not in ("kind", "version", "event_id", "occurred_at")
+            },
         }
 
 
@@ -57,13 +67,22 @@ def run_decay(
     progress: DecayProgress | None = None,
 ) -> DecaySummary:
     now = now or datetime.now(UTC)
-    seen = updated = overdue = 0
+    seen = updated = overdue = verified = 0
     fell: set[str] = set()
+    scores: list[float] = []
     in_flight: deque[Future[int]] = deque()
     with ThreadPoolExecutor(max_workers=WRITERS, thread_name_prefix="decay") as writers:
         for page in store.iter_metadata_pages():
             seen += len(page)
             overdue += sum(1 for meta in page.values() if policy.overdue_days(meta, now) > 0)
+            verified += sum(
+                1
+                for meta in page.values()
+                if meta.reviewed_at and now - meta.reviewed_at <= policy.review_interval
+            )
+            scores += [
+                policy.quality_score(feedback_score=m.feedback_score, meta=m, now=now) for m in page.values()
+            ]
             in_flight.append(writers.submit(_settle, store, policy, page, now, fell))
             if len(in_flight) >= WRITERS:
                 updated += in_flight.popleft().result()
@@ -76,6 +95,22 @@ def run_decay(
         chunks_updated=updated,
         chunks_overdue=overdue,
         pages_fell_under_threshold=tuple(sorted(fell)),
+        report=_report(scores, overdue=overdue, verified=verified, threshold=policy.alert_threshold),
+    )
+
+
+def _report(scores: list[float], *, overdue: int, verified: int, threshold: float) -> QualityReport:
+    values = np.asarray(scores or [0.0], dtype=np.float64)
+    p10, p50, p90 = (round(float(v), 2) for v in np.percentile(values, [10, 50, 90]))
+    return QualityReport(
+        chunks=len(scores),
+        mean=round(float(values.mean()), 2),
+        p10=p10,
+        p50=p50,
+        p90=p90,
+        overdue=overdue,
+        below_threshold=int((values < threshold).sum()) if scores else 0,
+        verified=verified,
     )
 
 

@@ -10,6 +10,7 @@ publisher and the ingest job that empties spools into DuckDB belong to the analy
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 import uuid
@@ -121,6 +122,57 @@ class PageReviewed(Event):
     page_id: str
     reviewer: str
     chunks: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class QueryRecord(Event):
+    """A question asked (Slack) or a search run (API, CLI)."""
+
+    kind: ClassVar[str] = "query_record"
+    question_id: str
+    user_id: str
+    """Pseudonymised when ANALYTICS_USER_SALT is set (`pseudonymous_user`)."""
+    channel_type: str
+    query: str
+    results: int
+    top_score: float
+    latency_ms: float
+    source: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BotResponse(Event):
+    """What the bot answered to a question (the answer text itself stays in Slack)."""
+
+    kind: ClassVar[str] = "bot_response"
+    answer_id: str
+    question_id: str
+    writer: str
+    grounded: bool
+    cited_chunk_ids: list[str]
+    latency_ms: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class QualityReport(Event):
+    """A snapshot of the collection's quality after a decay run: aggregates only, no per-chunk score."""
+
+    kind: ClassVar[str] = "quality_report"
+    chunks: int
+    mean: float
+    p10: float
+    p50: float
+    p90: float
+    overdue: int
+    below_threshold: int
+    verified: int
+
+
+def pseudonymous_user(user_id: str, salt: str) -> str:
+    """Analytics can count people without naming them: a salted hash, stable for one deployment."""
+    if not salt:
+        return user_id
+    return hashlib.sha256(f"{salt}\x1f{user_id}".encode()).hexdigest()[:20]
 
 
 class EventPublisher(Protocol):

@@ -37,7 +37,7 @@ import base64
 import binascii
 import json
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -122,6 +122,19 @@ class PubSubPublisher:
                     "correct the topic name and GCP_PROJECT settings."
                 ) from exc
             raise self._unavailable(str(exc)) from exc
+
+    def publish_many(self, messages: Sequence[tuple[bytes, Mapping[str, str]]]) -> list[int]:
+        """Publish unordered messages together (the client batches them into few requests) and return the
+        indexes of those that failed, for callers that keep and retry what did not go out."""
+        client = self._client(ordered=False)
+        futures = [client.publish(self.topic_path, data, **attributes) for data, attributes in messages]
+        failed = []
+        for index, future in enumerate(futures):
+            try:
+                future.result(timeout=self._timeout)
+            except (TimeoutError, google_errors.GoogleAPIError):
+                failed.append(index)
+        return failed
 
     def publish_json(
         self,

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from functools import cache
 from pathlib import Path
 
 from common.access_tracking import AccessRecorder
+from common.analytics_ingest import EventSource, IngestSummary, PubSubSource, SpoolSource, ingest
 from common.answers.extractive import answer_writer_from_settings
 from common.blob_store import GcsBlobStore
 from common.chunks import Classification, SourceKind
@@ -23,6 +25,7 @@ from common.decay import DecayProgress, DecaySummary, run_decay
 from common.embeddings import embedder_from_settings
 from common.enrichment import Enricher, OfflineEnricher
 from common.errors import ConfigError
+from common.event_publishing import PubSubEventPublisher
 from common.events import EventPublisher, SpoolPublisher
 from common.feedback import FeedbackService
 from common.indexing import Indexer
@@ -32,6 +35,8 @@ from common.llm import LlmClient
 from common.llm_enrichment import LlmEnricher
 from common.owner_notifications import OwnerNotifier, Problem
 from common.pending_votes import BucketFiles, FolderFiles, PendingVotes
+from common.period_files import BucketPeriodFiles, FolderPeriodFiles, PeriodFiles
+from common.pubsub_queue import PubSubPublisher
 from common.quality import QualityPolicy
 from common.quality_writer import QualityWriter
 from common.ranking import RankingWeights
@@ -88,9 +93,34 @@ def build_retriever(settings: Settings, store: ChunkStore) -> HybridRetriever:
     )
 
 
+@cache
 def build_publisher(settings: Settings) -> EventPublisher:
-    """The embedded spool under KB_HOME; the Pub/Sub publisher joins here with the analytics work."""
+    """Pub/Sub (`ANALYTICS_TOPIC`) in the cloud, with a local retry buffer; the spool under KB_HOME on one
+    machine. One per process and settings: every part of a function shares its background sender."""
+    if settings.gcp_project:
+        publisher = PubSubPublisher(
+            settings.gcp_project, settings.analytics_topic, endpoint=settings.pubsub_endpoint
+        )
+        return PubSubEventPublisher(publisher, buffer_dir=settings.kb_home / "event-buffer")
     return SpoolPublisher(settings.kb_home / "spool")
+
+
+def build_period_files(settings: Settings) -> PeriodFiles:
+    if settings.gcs_bucket:
+        return BucketPeriodFiles(GcsBlobStore.from_settings(settings))
+    return FolderPeriodFiles(settings.kb_home / "analytics")
+
+
+def run_analytics_ingest(
+    settings: Settings, *, max_batches: int | None = None, progress: Callable[[int], None] | None = None
+) -> IngestSummary:
+    """From the analytics subscription in the cloud, from the spool on one machine."""
+    source: EventSource = (
+        PubSubSource.from_settings(settings)
+        if settings.gcp_project
+        else SpoolSource(settings.kb_home / "spool")
+    )
+    return ingest(source, build_period_files(settings), max_batches=max_batches, progress=progress)
 
 
 def build_access_recorder(settings: Settings, store: ChunkStore) -> AccessRecorder:
@@ -160,6 +190,7 @@ def run_quality_decay(
     feedback = build_feedback(settings, store, publisher=publisher)
     feedback.replay_pending()
     summary = run_decay(store, feedback.writer.policy, now=now, progress=progress)
+    publisher.publish([summary.report])
     for page_id in summary.pages_fell_under_threshold:
         feedback.notify_owners_of(Problem(page_id=page_id, kind="low_quality"))
     return summary
@@ -182,6 +213,8 @@ def build_answer_service(settings: Settings, store: ChunkStore) -> AnswerService
         claims=build_claims(settings, "answered-events"),
         policy=ChannelPolicy.from_settings(settings),
         recorder=recorder,
+        publisher=build_publisher(settings),
+        user_salt=settings.analytics_user_salt.get_secret_value() if settings.analytics_user_salt else "",
     )
 
 

@@ -8,6 +8,7 @@ is raised so Pub/Sub redelivers; on the last attempt the asker gets the apology 
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections import Counter
 from collections.abc import Sequence
@@ -19,10 +20,11 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from common.access_tracking import AccessRecorder
-from common.answer_composer import compose_answer
+from common.answer_composer import ComposedAnswer, compose_answer
 from common.answers.writer import NOT_FOUND_TEXT, AnswerWriter
 from common.claims import Claims
 from common.errors import KbError, ServiceUnavailable, SlackUnavailable
+from common.events import BotResponse, EventPublisher, QueryRecord, pseudonymous_user
 from common.logs import bind_context, get_logger
 from common.search import HybridRetriever, SearchResult
 from common.slack.answer_blocks import answer_blocks, not_found_blocks
@@ -56,7 +58,11 @@ class AnswerService:
         claims: Claims,
         policy: ChannelPolicy,
         recorder: AccessRecorder | None = None,
+        publisher: EventPublisher | None = None,
+        user_salt: str = "",
     ) -> None:
+        self._publisher = publisher
+        self._user_salt = user_salt
         self._slack = slack
         self._retriever = retriever
         self._writer = writer
@@ -96,6 +102,7 @@ class AnswerService:
         return outcome
 
     def _answer(self, question: Question, history: Sequence[str]) -> Outcome:
+        started = time.perf_counter()
         composed = compose_answer(
             retriever=self._retriever,
             writer=self._writer,
@@ -103,12 +110,13 @@ class AnswerService:
             ceiling=self._policy.ceiling(question.channel_type),
             history=history,
         )
+        answer_id = uuid.uuid4().hex
+        self._record(question, composed, answer_id, latency_ms=(time.perf_counter() - started) * 1000)
         if not composed.found:
             blocks = not_found_blocks(NOT_FOUND_TEXT, _nearest(composed.results))
             self._post(question, text=NOT_FOUND_TEXT, blocks=blocks)
             log.info("question_not_answered", results=len(composed.results), writer=composed.answer.writer)
             return Outcome("not_found")
-        answer_id = uuid.uuid4().hex
         blocks = answer_blocks(
             answer=composed.answer,
             passages=composed.passages,
@@ -126,6 +134,36 @@ class AnswerService:
             writer=composed.answer.writer,
         )
         return Outcome("answered", answer_id)
+
+    def _record(
+        self, question: Question, composed: ComposedAnswer, answer_id: str, *, latency_ms: float
+    ) -> None:
+        if self._publisher is None:
+            return
+        self._publisher.publish(
+            [
+                QueryRecord(
+                    question_id=question.event_id,
+                    user_id=pseudonymous_user(question.user, self._user_salt),
+                    channel_type=question.channel_type,
+                    query=question.text,
+                    results=len(composed.results),
+                    top_score=composed.results[0].scores.final if composed.results else 0.0,
+                    latency_ms=round(latency_ms, 1),
+                    source="slack",
+                ),
+                BotResponse(
+                    answer_id=answer_id,
+                    question_id=question.event_id,
+                    writer=composed.answer.writer,
+                    grounded=composed.found,
+                    cited_chunk_ids=[c for r in composed.shown() for c in r.chunk_ids]
+                    if composed.found
+                    else [],
+                    latency_ms=round(latency_ms, 1),
+                ),
+            ]
+        )
 
     def _thread_history(self, question: Question) -> list[str]:
         """Earlier messages of the thread, oldest first, if the bot took part in it; else nothing."""

@@ -1,0 +1,145 @@
+"""The DuckDB schema of the analytics files, as numbered migrations, and which event kind fills which table.
+
+Every event lands raw in `event_log`; a kind that has a typed table is also written there, one column per
+field of the same name, so reports can be plain SQL. The `CREATE TABLE` statements below are the contract
+for producers: a record of kind K carries `kind`, `version`, `event_id`, `occurred_at` (ISO 8601 with a UTC
+offset) and every column of K's table (NOT NULL columns must not be null). Extra fields are kept in
+`event_log.payload` only. Kinds without an event class in `common.events` yet:
+
+- `query_record`: one search. `results` counts the hits, `top_score` is the best retrieval score (NULL
+  without hits), `source` is where it ran (`slack`, `search_api`, `cli`).
+- `bot_response`: one answer. `grounded` is false when the writer found nothing to cite (a no-answer).
+- `quality_report`: an aggregate snapshot of chunk quality (count, mean, percentiles, overdue, below the
+  alert threshold, verified); it never names a chunk.
+- `document_version`: a page's Confluence version number is `page_version`, because `version` is the
+  event's own schema version.
+- `document`, `area_approver`, `user_confluence_link`: workflow facts, as named.
+
+No table holds a chunk's quality score: Chroma is its only home (plan phase 4), so the score fields of
+`user_feedback` events are dropped before anything is stored.
+
+Files are only ever migrated forward, each migration in its own transaction; `_migrations` records which
+ran. Never edit a released migration: add the next one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import duckdb
+
+Migration = Callable[[duckdb.DuckDBPyConnection], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Kind:
+    table: str | None
+    """The typed table the kind also fills; None when it lives in `event_log` only."""
+    dropped: frozenset[str] = frozenset()
+    """Fields never stored anywhere, not even in `event_log.payload`."""
+
+
+KINDS: Mapping[str, Kind] = {
+    "user_feedback": Kind("user_feedback", dropped=frozenset({"quality_before", "quality_after"})),
+    "behavioural_signal": Kind("behavioral_signals"),
+    "chunk_access": Kind("chunk_access_log"),
+    "eval_result": Kind("eval_results"),
+    "query_record": Kind("query_records"),
+    "bot_response": Kind("bot_responses"),
+    "quality_report": Kind("quality_reports"),
+    "document": Kind("documents"),
+    "document_version": Kind("document_versions"),
+    "area_approver": Kind("area_approvers"),
+    "user_confluence_link": Kind("user_confluence_links"),
+    "owner_notified": Kind(None),
+    "owner_unreachable": Kind(None),
+    "page_reviewed": Kind(None),
+}
+
+EVENT_LOG = "event_log"
+TYPED_TABLES: tuple[str, ...] = tuple(kind.table for kind in KINDS.values() if kind.table is not None)
+TABLES: tuple[str, ...] = (EVENT_LOG, *TYPED_TABLES)
+
+
+def m001_create_event_log(conn: duckdb.DuckDBPyConnection) -> None:
+    conn.execute(
+        f"CREATE TABLE {EVENT_LOG} (event_id VARCHAR PRIMARY KEY, occurred_at TIMESTAMPTZ NOT NULL,"
+        " kind VARCHAR NOT NULL, version INTEGER NOT NULL, payload JSON)"
+    )
+
+
+def m002_create_analytics_tables(conn: duckdb.DuckDBPyConnection) -> None:
+    conn.execute("""
+        CREATE TABLE user_feedback (
+            event_id VARCHAR PRIMARY KEY, occurred_at TIMESTAMPTZ NOT NULL,
+            vote_id VARCHAR NOT NULL, chunk_id VARCHAR NOT NULL, page_id VARCHAR NOT NULL,
+            answer_id VARCHAR NOT NULL, user_id VARCHAR NOT NULL, vote VARCHAR NOT NULL,
+            comment VARCHAR NOT NULL, question VARCHAR NOT NULL);
+        CREATE TABLE behavioral_signals (
+            event_id VARCHAR PRIMARY KEY, occurred_at TIMESTAMPTZ NOT NULL,
+            signal VARCHAR NOT NULL, answer_id VARCHAR NOT NULL, user_id VARCHAR NOT NULL,
+            detail VARCHAR NOT NULL);
+        CREATE TABLE chunk_access_log (
+            event_id VARCHAR PRIMARY KEY, occurred_at TIMESTAMPTZ NOT NULL,
+            chunk_id VARCHAR NOT NULL, page_id VARCHAR NOT NULL, query_id VARCHAR NOT NULL,
+            rank BIGINT NOT NULL, source VARCHAR NOT NULL);
+        CREATE TABLE eval_results (
+            event_id VARCHAR PRIMARY KEY, occurred_at TIMESTAMPTZ NOT NULL,
+            run_id VARCHAR NOT NULL, dataset VARCHAR NOT NULL, qrels VARCHAR NOT NULL, mode VARCHAR NOT NULL,
+            ndcg_at_10 DOUBLE NOT NULL, recall_at_100 DOUBLE NOT NULL, mrr_at_10 DOUBLE NOT NULL,
+            queries BIGINT NOT NULL);
+        CREATE TABLE query_records (
+            event_id VARCHAR PRIMARY KEY, occurred_at TIMESTAMPTZ NOT NULL,
+            question_id VARCHAR NOT NULL, user_id VARCHAR NOT NULL, channel_type VARCHAR NOT NULL,
+            query VARCHAR NOT NULL, results BIGINT NOT NULL, top_score DOUBLE,
+            latency_ms DOUBLE NOT NULL, source VARCHAR NOT NULL);
+        CREATE TABLE bot_responses (
+            event_id VARCHAR PRIMARY KEY, occurred_at TIMESTAMPTZ NOT NULL,
+            answer_id VARCHAR NOT NULL, question_id VARCHAR NOT NULL, writer VARCHAR NOT NULL,
+            grounded BOOLEAN NOT NULL, cited_chunk_ids VARCHAR[] NOT NULL, latency_ms DOUBLE NOT NULL);
+        CREATE TABLE quality_reports (
+            event_id VARCHAR PRIMARY KEY, occurred_at TIMESTAMPTZ NOT NULL,
+            chunks BIGINT NOT NULL, mean DOUBLE, p10 DOUBLE, p50 DOUBLE, p90 DOUBLE,
+            overdue BIGINT NOT NULL, below_threshold BIGINT NOT NULL, verified BIGINT NOT NULL);
+        CREATE TABLE documents (
+            event_id VARCHAR PRIMARY KEY, occurred_at TIMESTAMPTZ NOT NULL,
+            page_id VARCHAR NOT NULL, space_key VARCHAR NOT NULL, title VARCHAR NOT NULL,
+            url VARCHAR NOT NULL, owner VARCHAR NOT NULL);
+        CREATE TABLE document_versions (
+            event_id VARCHAR PRIMARY KEY, occurred_at TIMESTAMPTZ NOT NULL,
+            page_id VARCHAR NOT NULL, page_version BIGINT NOT NULL, updated_at TIMESTAMPTZ NOT NULL);
+        CREATE TABLE area_approvers (
+            event_id VARCHAR PRIMARY KEY, occurred_at TIMESTAMPTZ NOT NULL,
+            space_key VARCHAR NOT NULL, approver VARCHAR NOT NULL);
+        CREATE TABLE user_confluence_links (
+            event_id VARCHAR PRIMARY KEY, occurred_at TIMESTAMPTZ NOT NULL,
+            slack_user_id VARCHAR NOT NULL, confluence_account_id VARCHAR NOT NULL, email VARCHAR NOT NULL);
+    """)
+
+
+MIGRATIONS: tuple[Migration, ...] = (m001_create_event_log, m002_create_analytics_tables)
+"""In order: a migration's version is its position, counting from 1."""
+
+
+def migrate(conn: duckdb.DuckDBPyConnection) -> list[int]:
+    """Bring the connection's current database up to date; returns the versions it applied."""
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS _migrations"
+        " (version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMPTZ NOT NULL)"
+    )
+    done = {row[0] for row in conn.execute("SELECT version FROM _migrations").fetchall()}
+    applied = []
+    for version, migration in enumerate(MIGRATIONS, start=1):
+        if version in done:
+            continue
+        conn.execute("BEGIN TRANSACTION")
+        try:
+            migration(conn)
+            conn.execute("INSERT INTO _migrations VALUES (?, ?, now())", [version, migration.__name__])
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+        applied.append(version)
+    return applied
