@@ -33,6 +33,8 @@ from common.pubsub_queue import PubSubPublisher, QueueUnavailable
 log = get_logger(__name__)
 
 MAX_CONFLICT_RETRIES = 8
+PULL_SIZE = 1000
+"""Pub/Sub's limit per pull request."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,14 +76,14 @@ def ingest(
     source: EventSource,
     files: PeriodFiles,
     *,
-    batch_size: int = 1000,
+    batch_size: int = 20_000,
     max_batches: int | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> IngestSummary:
     summary = IngestSummary()
     batches = 0
     while max_batches is None or batches < max_batches:
-        deliveries = source.receive(batch_size)
+        deliveries = _gather(source, batch_size)
         if not deliveries:
             break
         batches += 1
@@ -92,6 +94,18 @@ def ingest(
             progress(len(deliveries))
     log.info("analytics_ingested", **summary.as_dict())
     return summary
+
+
+def _gather(source: EventSource, batch_size: int) -> list[Delivery]:
+    """Pull until the batch is full or nothing is waiting: each batch rewrites a month's whole file, so
+    fewer, larger batches are what makes ingest fast (the subscription's ack deadline must cover one)."""
+    deliveries: list[Delivery] = []
+    while len(deliveries) < batch_size:
+        received = source.receive(min(PULL_SIZE, batch_size - len(deliveries)))
+        if not received:
+            break
+        deliveries += received
+    return deliveries
 
 
 def _ingest_batch(

@@ -15,7 +15,7 @@ import json
 import threading
 import uuid
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
@@ -131,7 +131,7 @@ class QueryRecord(Event):
     kind: ClassVar[str] = "query_record"
     question_id: str
     user_id: str
-    """Pseudonymised when ANALYTICS_USER_SALT is set (`pseudonymous_user`)."""
+    """Pseudonymised on publishing when ANALYTICS_USER_SALT is set."""
     channel_type: str
     query: str
     results: int
@@ -179,6 +179,25 @@ class EventPublisher(Protocol):
     def publish(self, events: Sequence[Event]) -> None:
         """Hand events over for delivery; returns quickly and never raises for a delivery problem."""
         ...
+
+
+class PseudonymisingPublisher:
+    """Replaces every event's `user_id` with its salted hash before it leaves the process, so no producer
+    can forget to (ANALYTICS_USER_SALT)."""
+
+    def __init__(self, inner: EventPublisher, *, salt: str) -> None:
+        self._inner = inner
+        self._salt = salt
+
+    def publish(self, events: Sequence[Event]) -> None:
+        self._inner.publish([self._pseudonymised(event) for event in events])
+
+    def _pseudonymised(self, event: Event) -> Event:
+        user_id = getattr(event, "user_id", None)
+        if not isinstance(user_id, str):
+            return event
+        changes: dict[str, Any] = {"user_id": pseudonymous_user(user_id, self._salt)}
+        return replace(event, **changes)
 
 
 class SpoolPublisher:

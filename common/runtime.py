@@ -26,7 +26,7 @@ from common.embeddings import embedder_from_settings
 from common.enrichment import Enricher, OfflineEnricher
 from common.errors import ConfigError
 from common.event_publishing import PubSubEventPublisher
-from common.events import EventPublisher, SpoolPublisher
+from common.events import EventPublisher, PseudonymisingPublisher, SpoolPublisher
 from common.feedback import FeedbackService
 from common.indexing import Indexer
 from common.keyword_artifact import BucketArtifact, FolderArtifact, KeywordArtifact
@@ -96,13 +96,19 @@ def build_retriever(settings: Settings, store: ChunkStore) -> HybridRetriever:
 @cache
 def build_publisher(settings: Settings) -> EventPublisher:
     """Pub/Sub (`ANALYTICS_TOPIC`) in the cloud, with a local retry buffer; the spool under KB_HOME on one
-    machine. One per process and settings: every part of a function shares its background sender."""
+    machine. One per process and settings: every part of a function shares its background sender. User ids
+    are pseudonymised here when ANALYTICS_USER_SALT is set."""
+    publisher: EventPublisher
     if settings.gcp_project:
-        publisher = PubSubPublisher(
+        topic = PubSubPublisher(
             settings.gcp_project, settings.analytics_topic, endpoint=settings.pubsub_endpoint
         )
-        return PubSubEventPublisher(publisher, buffer_dir=settings.kb_home / "event-buffer")
-    return SpoolPublisher(settings.kb_home / "spool")
+        publisher = PubSubEventPublisher(topic, buffer_dir=settings.kb_home / "event-buffer")
+    else:
+        publisher = SpoolPublisher(settings.kb_home / "spool")
+    if settings.analytics_user_salt:
+        return PseudonymisingPublisher(publisher, salt=settings.analytics_user_salt.get_secret_value())
+    return publisher
 
 
 def build_period_files(settings: Settings) -> PeriodFiles:
@@ -214,7 +220,6 @@ def build_answer_service(settings: Settings, store: ChunkStore) -> AnswerService
         policy=ChannelPolicy.from_settings(settings),
         recorder=recorder,
         publisher=build_publisher(settings),
-        user_salt=settings.analytics_user_salt.get_secret_value() if settings.analytics_user_salt else "",
     )
 
 

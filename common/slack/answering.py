@@ -24,7 +24,7 @@ from common.answer_composer import ComposedAnswer, compose_answer
 from common.answers.writer import NOT_FOUND_TEXT, AnswerWriter
 from common.claims import Claims
 from common.errors import KbError, ServiceUnavailable, SlackUnavailable
-from common.events import BotResponse, EventPublisher, QueryRecord, pseudonymous_user
+from common.events import BotResponse, EventPublisher, QueryRecord
 from common.logs import bind_context, get_logger
 from common.search import HybridRetriever, SearchResult
 from common.slack.answer_blocks import answer_blocks, not_found_blocks
@@ -59,10 +59,8 @@ class AnswerService:
         policy: ChannelPolicy,
         recorder: AccessRecorder | None = None,
         publisher: EventPublisher | None = None,
-        user_salt: str = "",
     ) -> None:
         self._publisher = publisher
-        self._user_salt = user_salt
         self._slack = slack
         self._retriever = retriever
         self._writer = writer
@@ -144,7 +142,7 @@ class AnswerService:
             [
                 QueryRecord(
                     question_id=question.event_id,
-                    user_id=pseudonymous_user(question.user, self._user_salt),
+                    user_id=question.user,
                     channel_type=question.channel_type,
                     query=question.text,
                     results=len(composed.results),

@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from common.cli import main
-from common.events import ChunkAccessed, SpoolPublisher, UserFeedback
+from common.config import get_settings
+from common.events import BehaviouralSignal, ChunkAccessed, SpoolPublisher, UserFeedback, pseudonymous_user
+from common.runtime import build_publisher
 
 
 def _spool(kb_home: Path) -> None:
@@ -66,3 +69,27 @@ def test_kb_report_writes_a_self_contained_page(kb_home: Path, tmp_path: Path) -
     page = out.read_text()
     assert page.startswith("<!DOCTYPE html") and 'id="report-data"' in page
     assert "<script src=" not in page and "https://" not in page.split("report-data")[0]
+
+
+def test_user_ids_are_pseudonymised_when_a_salt_is_set(
+    kb_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ANALYTICS_USER_SALT", "pepper")
+    get_settings.cache_clear()
+
+    build_publisher(get_settings()).publish(
+        [BehaviouralSignal(signal="source_click", answer_id="a1", user_id="U123", detail="")]
+    )
+
+    [line] = (next((kb_home / "spool").glob("*.jsonl"))).read_text().splitlines()
+    assert json.loads(line)["user_id"] == pseudonymous_user("U123", "pepper") != "U123"
+
+
+def test_the_decay_job_publishes_a_quality_snapshot(kb_home: Path) -> None:
+    CliRunner().invoke(main, ["decay"])
+
+    events = [
+        json.loads(line) for f in (kb_home / "spool").glob("*.jsonl") for line in f.read_text().splitlines()
+    ]
+    [snapshot] = [e for e in events if e["kind"] == "quality_report"]
+    assert snapshot["chunks"] == 0 and "quality_score" not in snapshot
