@@ -3,6 +3,7 @@ PYTHON ?= python3.11
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+TOOLS  := .venv-tools
 
 .PHONY: install demo test lint bench-ingest bench-feedback bench-search clean
 
@@ -15,6 +16,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet torch==2.13.0
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	# checkov pins packaging<24, which pytest cannot live with: it gets a virtualenv of its own.
+	test -x $(TOOLS)/bin/checkov || ($(PYTHON) -m venv $(TOOLS) && $(TOOLS)/bin/python -m pip install --quiet checkov==3.3.30)
 	touch $(STAMP)
 
 demo: install
@@ -43,4 +46,4 @@ bench-search: install
 	$(BIN)/python bench/search_latency.py
 
 clean:
-	rm -rf .kb .pytest_cache .mypy_cache .ruff_cache
+	rm -rf .kb .pytest_cache .mypy_cache .ruff_cache $(TOOLS)
