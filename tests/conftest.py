@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,6 +12,7 @@ import pytest
 from common.config import get_settings
 from tests.support.chroma_server import ChromaServer
 from tests.support.gcs_server import GcsServer
+from tests.support.pubsub_emulator import BINARY as PUBSUB_EMULATOR_BINARY
 from tests.support.pubsub_emulator import PubSubEmulator
 
 
@@ -59,6 +61,12 @@ def gcs_bucket(gcs_server: GcsServer, monkeypatch: pytest.MonkeyPatch) -> str:
 
 @pytest.fixture(scope="session")
 def pubsub_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PubSubEmulator]:
+    if not Path(PUBSUB_EMULATOR_BINARY).exists() or shutil.which("java") is None:
+        pytest.skip(
+            f"SKIPPED LOUDLY: Google's Pub/Sub emulator ({PUBSUB_EMULATOR_BINARY}) or Java 17 is "
+            "missing on this machine, so the Pub/Sub tests cannot run here; install google-cloud-cli's "
+            "pubsub-emulator component and a Java 17 runtime."
+        )
     emulator = PubSubEmulator(tmp_path_factory.mktemp("pubsub-emulator") / "data").start()
     yield emulator
     emulator.stop()
