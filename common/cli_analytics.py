@@ -14,8 +14,9 @@ from common.analytics.query import query
 from common.analytics.report import render_report
 from common.cli_support import err, out, reports_errors, settings_with_logging
 from common.quality import QualityPolicy
+from common.quality_rebuild import rebuild_quality
 from common.review_queue import review_queue
-from common.runtime import build_period_files, run_analytics_ingest
+from common.runtime import build_period_files, build_quality_writer, run_analytics_ingest
 from common.vectorstore import ChunkStore
 
 
@@ -87,3 +88,22 @@ def report(out_path: Path) -> None:
         )
     out_path.write_text(html, encoding="utf-8")
     err.print(f"Report written to {out_path}")
+
+
+@click.command("rebuild-quality")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON summary object.")
+@reports_errors
+def rebuild_quality_command(as_json: bool) -> None:
+    """Restore votes and access counts missing from Chroma from the analytics events, and rescore."""
+    settings = settings_with_logging()
+    store = ChunkStore.from_settings(settings)
+    with tempfile.TemporaryDirectory(prefix="kb-rebuild-") as scratch:
+        files = build_period_files(settings).local_copies(Path(scratch))
+        summary = rebuild_quality(store, build_quality_writer(settings, store), files)
+    if as_json:
+        click.echo(json.dumps(summary.as_dict()))
+        return
+    out.print(
+        f"Restored {summary.votes_restored} of {summary.votes_in_events} votes on "
+        f"{summary.chunks_rescored} chunks; raised {summary.access_counts_raised} access counts."
+    )

@@ -1,0 +1,74 @@
+"""A store lost and re-synced gets its learning back from the analytics events (`kb rebuild-quality`)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from common.cli import main
+from common.config import get_settings
+from common.runtime import build_feedback, build_publisher
+from common.vectorstore import ChunkStore
+from tests.support.sample_space import IT_SECTION, copy_sample_space
+from tests.support.votes import vote
+
+
+def _invoke(*args: str) -> dict[str, object]:
+    result = CliRunner().invoke(main, [*args, "--json"])
+    assert result.exit_code == 0, result.output
+    loaded: dict[str, object] = json.loads(result.stdout.strip().splitlines()[-1])
+    return loaded
+
+
+def _scores(store: ChunkStore, ids: list[str]) -> dict[str, tuple[float, float, int]]:
+    return {
+        cid: (m.quality_score, m.feedback_score, m.feedback_count)
+        for cid, m in store.get_metadata(ids=ids).items()
+    }
+
+
+def test_a_wiped_and_resynced_store_gets_the_same_scores_back(
+    kb_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    space = copy_sample_space(tmp_path / "it", only=IT_SECTION)
+    _invoke("sync", "--from-dir", str(space))
+    settings = get_settings()
+    store = ChunkStore.from_settings(settings)
+    voted = sorted(store.get_metadata(where={"page_id": "1101"}))[:4]
+    feedback = build_feedback(settings, store, publisher=build_publisher(settings))
+    for n, chunk_id in enumerate(voted):
+        kind = ("helpful", "incorrect", "outdated", "not_helpful")[n]
+        feedback.submit([vote(chunk_id, page_id="1101", user=f"U{u}", kind=kind) for u in range(n + 1)])
+    before = _scores(store, voted)
+    _invoke("analytics", "ingest")
+
+    fresh = tmp_path / "fresh-home"  # the Chroma disk is lost; the analytics files in the bucket are not
+    shutil.copytree(kb_home / "analytics", fresh / "analytics")
+    monkeypatch.setenv("KB_HOME", str(fresh))
+    get_settings.cache_clear()
+    _invoke("sync", "--from-dir", str(space))
+    rebuilt = _invoke("rebuild-quality")
+
+    assert rebuilt["votes_restored"] == 10
+    assert _scores(ChunkStore.from_settings(get_settings()), voted) == before
+
+
+def test_rebuilding_a_healthy_store_changes_nothing(kb_home: Path, tmp_path: Path) -> None:
+    _invoke("sync", "--from-dir", str(copy_sample_space(tmp_path / "it", only=IT_SECTION)))
+    settings = get_settings()
+    store = ChunkStore.from_settings(settings)
+    [chunk_id] = sorted(store.get_metadata(where={"page_id": "1101"}))[:1]
+    build_feedback(settings, store, publisher=build_publisher(settings)).submit(
+        [vote(chunk_id, page_id="1101")]
+    )
+    _invoke("analytics", "ingest")
+    before = _scores(store, [chunk_id])
+
+    rebuilt = _invoke("rebuild-quality")
+
+    assert rebuilt["votes_restored"] == 0
+    assert _scores(store, [chunk_id]) == before
