@@ -27,6 +27,7 @@ from rich.table import Table
 
 from common.beir_eval import eval_events, evaluate
 from common.cli_analytics import analytics, rebuild_quality_command, report
+from common.cli_backup import backup_command, restore_command
 from common.cli_bot import ask, serve
 from common.cli_support import err, out, reports_errors, settings_with_logging
 from common.exit_codes import EXIT_ERRORS
@@ -55,6 +56,8 @@ main.add_command(serve)
 main.add_command(analytics)
 main.add_command(report)
 main.add_command(rebuild_quality_command)
+main.add_command(backup_command)
+main.add_command(restore_command)
 
 
 @main.command()

@@ -264,6 +264,16 @@ class ChunkStore:
         )
         return bool(result["ids"])
 
+    def iter_ids(self) -> Iterator[str]:
+        """Every chunk id, without documents or vectors (a backup lists 100k ids cheaply)."""
+        for chunk_id, _, _, _ in self._iter_get(ids=None, where=None, include=[]):
+            yield chunk_id
+
+    def get_raw(self, ids: Sequence[str]) -> list[tuple[str, str | None, dict[str, Any], Any]]:
+        """(id, document, metadata exactly as Chroma holds it, embedding) for exact copies (backups),
+        without passing metadata through the model."""
+        return list(self._iter_get(ids=ids, where=None, include=["documents", "metadatas", "embeddings"]))
+
     def iter_metadata_pages(self) -> Iterator[dict[str, ChunkMetadata]]:
         """All chunks' metadata, a page of up to READ_PAGE_SIZE at a time, for jobs that sweep everything."""
         page: dict[str, ChunkMetadata] = {}
