@@ -22,7 +22,7 @@ from common.vectorstore import ChunkStore
 def backup_command(location: str | None, listing: bool, as_json: bool) -> None:
     """Export every chunk (text, embedding, metadata) and every vote as Parquet, with a manifest."""
     settings = settings_with_logging()
-    where = location or str(settings.kb_home / "backups")
+    where = location or settings.backup_root
     if listing:
         manifests = list_backups(where, settings)
         if as_json:

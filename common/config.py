@@ -105,6 +105,10 @@ class Settings(BaseSettings):
         None, description="Bucket for the keyword index and analytics files; unset keeps them in KB_HOME."
     )
     gcs_endpoint: str | None = Field(None, description="Storage API endpoint (an emulator); unset = Google.")
+    backup_location: str | None = Field(
+        None,
+        description="Folder or gs://bucket/prefix for backups; unset = gs://GCS_BUCKET/backups or KB_HOME.",
+    )
     gcp_project: str | None = Field(None, description="Project for Google clients; unset = from credentials.")
 
     llm_api_url: str | None = Field(None, description="OpenAI-compatible base URL, e.g. https://host/v1.")
@@ -135,6 +139,14 @@ class Settings(BaseSettings):
     @property
     def slack_channel_ids(self) -> frozenset[str]:
         return frozenset(c.strip() for c in self.slack_channels.split(",") if c.strip())
+
+    @property
+    def backup_root(self) -> str:
+        if self.backup_location:
+            return self.backup_location.rstrip("/")
+        if self.gcs_bucket:
+            return f"gs://{self.gcs_bucket}/backups"
+        return str(self.kb_home / "backups")
 
     @property
     def chroma_dir(self) -> Path:

@@ -24,9 +24,10 @@ from common.backup import (
 )
 from common.chunks import METADATA_SCHEMA_VERSION, Chunk
 from common.cli import main
-from common.config import load_settings
+from common.config import get_settings, load_settings
 from common.vectorstore import ChunkStore, StoredChunk
 from common.votes import VoteStore
+from jobs import backup as backup_job
 from tests.support.chroma_server import ChromaServer
 from tests.support.chunks import DIMENSION, make_chunk
 from tests.support.votes import vote
@@ -258,3 +259,17 @@ def test_kb_backup_and_kb_restore_round_trip_through_the_command_line(kb_home: P
     assert (made.exit_code, listed.exit_code, restored.exit_code) == (0, 0, 0), restored.output
     assert len(json.loads(listed.stdout)) == 1
     assert ChunkStore.from_settings(load_settings(), collection_name="restored_kb").count() == 3
+
+
+def test_the_backup_job_writes_a_daily_or_weekly_backup_under_the_configured_location(
+    kb_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BACKUP_LOCATION", str(tmp_path / "backups"))
+    get_settings.cache_clear()
+    ChunkStore.from_settings(load_settings()).upsert([make_chunk("p1", 0)])
+
+    assert backup_job.main() == 0
+
+    [cadence] = [p.name for p in (tmp_path / "backups").iterdir()]
+    assert cadence in {"daily", "weekly"}
+    assert list_backups(str(tmp_path / "backups" / cadence), load_settings())[0].chunk_count == 1
