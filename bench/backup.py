@@ -1,0 +1,117 @@
+"""Backup and restore at scale: `--chunks` synthetic chunks (384-dim vectors, realistic metadata) on a real
+Chroma server, backed up to a folder and restored into a new collection.
+
+    python bench/backup.py [--chunks 100000] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+import numpy as np  # noqa: E402
+from rich.console import Console  # noqa: E402
+from rich.table import Table  # noqa: E402
+
+from common.backup import FolderBackup, backup, restore  # noqa: E402
+from common.chunks import Chunk, ChunkMetadata  # noqa: E402
+from common.config import load_settings  # noqa: E402
+from common.logs import configure_logging  # noqa: E402
+from common.vectorstore import ChunkStore  # noqa: E402
+from tests.support.chroma_server import ChromaServer  # noqa: E402
+
+MODEL = "bench-model"
+
+
+def synthetic(count: int, seed: int = 5) -> list[Chunk]:
+    rng = np.random.default_rng(seed)
+    vectors = rng.standard_normal((count, 384)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    now = datetime.now(UTC)
+    chunks = []
+    for i in range(count):
+        meta = ChunkMetadata(
+            page_id=f"p{i // 10}",
+            page_title=f"Page {i // 10}",
+            chunk_type="text",
+            chunk_index=i % 10,
+            space_key=("HB", "ENG", "SEC", "HR")[i % 4],
+            url=f"https://larkspur.example/wiki/pages/{i // 10}",
+            author="priya.raman@larkspur.example",
+            owner="priya.raman@larkspur.example",
+            created_at=now - timedelta(days=400),
+            updated_at=now - timedelta(days=i % 700),
+            quality_score=float(rng.uniform(20, 90)),
+            feedback_count=int(rng.integers(0, 20)),
+            access_count=int(rng.integers(0, 500)),
+            topics=("vpn", "remote-work"),
+            parent_headers=("Setup", "Linux"),
+            content_hash=f"hash-{i:08d}",
+            ingested_at=now.timestamp(),
+        )
+        text = f"Chunk {i}: " + "Connect to the VPN with GlobalProtect and approve the push. " * 6
+        chunks.append(Chunk(f"c{i}", text, meta, tuple(float(v) for v in vectors[i])))
+    return chunks
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--chunks", type=int, default=100_000)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    configure_logging(log_format="console", level="WARNING")
+    console = Console(stderr=True)
+    with tempfile.TemporaryDirectory(prefix="kb-bench-backup-") as scratch:
+        work = Path(scratch)
+        server = ChromaServer(work / "chroma").start()
+        try:
+            settings = load_settings(chroma_url=server.url, chroma_timeout_seconds=300)
+            source = ChunkStore.from_settings(settings, collection_name=f"src-{uuid.uuid4().hex[:6]}")
+            console.print(f"Loading {args.chunks:,} chunks…")
+            chunks = synthetic(args.chunks)
+            for start in range(0, len(chunks), 5000):
+                source.upsert(chunks[start : start + 5000])
+            target = FolderBackup(work / "backups")
+            started = time.perf_counter()
+            manifest = backup(source, target, model_id=MODEL)
+            backup_seconds = time.perf_counter() - started
+            size = sum(f.stat().st_size for f in (work / "backups").rglob("*") if f.is_file())
+            restored = ChunkStore.from_settings(settings, collection_name=f"dst-{uuid.uuid4().hex[:6]}")
+            started = time.perf_counter()
+            restore(target, restored, model_id=MODEL)
+            restore_seconds = time.perf_counter() - started
+            if restored.count() != manifest.chunk_count:
+                raise SystemExit(f"restored {restored.count()} of {manifest.chunk_count} chunks")
+        finally:
+            server.stop()
+    result = {
+        "backup_seconds": round(backup_seconds, 1),
+        "restore_seconds": round(restore_seconds, 1),
+        "bytes": size,
+        "chunks": args.chunks,
+    }
+    if args.json:
+        print(json.dumps(result))
+        return
+    table = Table(title=f"Backup and restore of {args.chunks:,} chunks (real Chroma server, local folder)")
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    table.add_row("backup (s)", f"{backup_seconds:.1f}")
+    table.add_row("restore (s)", f"{restore_seconds:.1f}")
+    table.add_row("size (MB)", f"{size / 1e6:,.1f}")
+    Console().print(table)
+
+
+if __name__ == "__main__":
+    main()
