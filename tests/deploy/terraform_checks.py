@@ -72,8 +72,24 @@ def load(root: Path) -> Tree:
         if ".terraform" in path.parts:
             continue
         with path.open(encoding="utf-8") as handle:
-            files[path] = hcl_load(handle)
+            files[path] = _plain(hcl_load(handle))
     return Tree(root=root, files=files)
+
+
+def _plain(value: Any) -> Any:
+    """python-hcl2 8 keeps string literals' quotes (`'"allUsers"'`, block labels too) and marks blocks with
+    `__is_block__`; strip both so the checks read literals as Terraform means them."""
+    if isinstance(value, dict):
+        return {_unquote(key): _plain(item) for key, item in value.items() if key != "__is_block__"}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    if isinstance(value, str):
+        return _unquote(value)
+    return value
+
+
+def _unquote(text: str) -> str:
+    return text[1:-1] if len(text) >= 2 and text[0] == text[-1] == '"' else text
 
 
 def scalar(value: Any) -> Any:
