@@ -35,6 +35,7 @@ class InProcessQuestionQueue:
         self._pending: list[Future[object]] = []
 
     def submit(self, question: Question) -> None:
+        self._pending = [task for task in self._pending if not task.done() or task.exception() is not None]
         self._pending.append(self._pool.submit(self._answer, question))
 
     def drain(self) -> None:

@@ -294,6 +294,8 @@ class InteractionHandler:
             except KbError as exc:
                 log.error("after_ack_task_failed", error=str(exc))
 
+        # Tasks that finished cleanly are dropped, so a long-lived instance does not keep every future.
+        self._work = [task for task in self._work if not task.done() or task.exception() is not None]
         self._work.append(self._after_ack.submit(guarded))
 
 
