@@ -6,6 +6,7 @@ Entry points (CLI, jobs, functions) call these and nothing else to get a store, 
 
 from __future__ import annotations
 
+import atexit
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import cache
@@ -93,6 +94,9 @@ def build_retriever(settings: Settings, store: ChunkStore) -> HybridRetriever:
     )
 
 
+_background_publishers: list[PubSubEventPublisher] = []
+
+
 @cache
 def build_publisher(settings: Settings) -> EventPublisher:
     """Pub/Sub (`ANALYTICS_TOPIC`) in the cloud, with a local retry buffer; the spool under KB_HOME on one
@@ -104,11 +108,21 @@ def build_publisher(settings: Settings) -> EventPublisher:
             settings.gcp_project, settings.analytics_topic, endpoint=settings.pubsub_endpoint
         )
         publisher = PubSubEventPublisher(topic, buffer_dir=settings.kb_home / "event-buffer")
+        _background_publishers.append(publisher)
     else:
         publisher = SpoolPublisher(settings.kb_home / "spool")
     if settings.analytics_user_salt:
         return PseudonymisingPublisher(publisher, salt=settings.analytics_user_salt.get_secret_value())
     return publisher
+
+
+@atexit.register
+def close_publishers() -> None:
+    """Send what the background publishers still hold and stop their threads, so a process that ends (or a
+    test that changes settings) neither loses queued events nor leaves a sender running for old settings."""
+    while _background_publishers:
+        _background_publishers.pop().close()
+    build_publisher.cache_clear()
 
 
 def build_period_files(settings: Settings) -> PeriodFiles:

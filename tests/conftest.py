@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from common.config import get_settings
+from common.runtime import close_publishers
 from tests.support.chroma_server import ChromaServer
 from tests.support.gcs_server import GcsServer
 from tests.support.pubsub_emulator import BINARY as PUBSUB_EMULATOR_BINARY
@@ -32,6 +33,7 @@ def kb_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
         monkeypatch.delenv(name, raising=False)
     get_settings.cache_clear()
     yield home
+    close_publishers()
     get_settings.cache_clear()
 
 

@@ -73,7 +73,9 @@ def slack(
 ) -> Iterator[SlackStandin]:
     shutil.copytree(synced_home, kb_home)
     topic = f"kb-questions-{uuid.uuid4().hex[:8]}"
+    analytics = f"kb-analytics-{uuid.uuid4().hex[:8]}"
     pubsub_emulator.create_topic(PROJECT, topic)
+    pubsub_emulator.create_topic(PROJECT, analytics)
     with SlackStandin() as standin:
         standin.add_user("W222", "asker@larkspur.example", "asker")
         for name, value in {
@@ -83,6 +85,7 @@ def slack(
             "GCP_PROJECT": PROJECT,
             "PUBSUB_ENDPOINT": pubsub_emulator.host,
             "QUESTIONS_TOPIC": topic,
+            "ANALYTICS_TOPIC": analytics,
         }.items():
             monkeypatch.setenv(name, value)
         get_settings.cache_clear()

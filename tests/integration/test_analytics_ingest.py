@@ -18,7 +18,7 @@ from common.event_publishing import PubSubEventPublisher
 from common.events import ChunkAccessed, Event, SpoolPublisher
 from common.period_files import BucketPeriodFiles
 from common.pubsub_queue import PubSubPublisher
-from common.runtime import build_period_files, run_analytics_ingest
+from common.runtime import build_period_files, build_publisher, close_publishers, run_analytics_ingest
 from tests.support.pubsub_emulator import PubSubEmulator
 
 PROJECT = "kb-analytics-tests"
@@ -189,6 +189,16 @@ def test_events_that_cannot_be_published_wait_in_the_buffer_and_go_out_later(
 
     assert publisher.pending == 0
     assert len(pubsub_emulator.pull(PROJECT, f"{topic}-read", wait_for=5)) == 5
+
+
+def test_events_still_queued_when_the_process_ends_are_sent_before_it_exits(
+    settings: Settings, pubsub_emulator: PubSubEmulator
+) -> None:
+    build_publisher(settings).publish(_events(7))
+
+    close_publishers()  # what the interpreter runs at exit
+
+    assert run_analytics_ingest(settings).inserted == 7
 
 
 def test_the_embedded_default_ingests_the_spool_into_files_under_kb_home(kb_home: Path) -> None:
