@@ -9,6 +9,7 @@ locals {
     "confluence-sync"  = "kb Confluence sync job"
     "quality-decay"    = "kb quality decay job"
     "analytics-ingest" = "kb analytics ingest job"
+    "backup"           = "kb backup job"
     "scheduler"        = "kb Cloud Scheduler triggers"
     "pubsub-push"      = "kb Pub/Sub push identity"
     "chroma"           = "kb Chroma VM"
@@ -33,6 +34,7 @@ locals {
     "confluence-sync"  = ["confluence-api-token", "llm-api-key"]
     "quality-decay"    = ["slack-bot-token"]
     "analytics-ingest" = []
+    "backup"           = []
   }
   secret_env = {
     for component, ids in local.secret_readers : component => {
@@ -45,8 +47,9 @@ locals {
     }
   ]...)
 
-  # Components that read and write objects in the bucket (keyword index, pending votes, claims, analytics).
-  bucket_users = ["search", "slack-actions", "slack-answer", "confluence-sync", "quality-decay", "analytics-ingest"]
+  # Components that read and write objects in the bucket (keyword index, pending votes, claims, analytics,
+  # backups).
+  bucket_users = ["search", "slack-actions", "slack-answer", "confluence-sync", "quality-decay", "analytics-ingest", "backup"]
   # Components that publish analytics events.
   analytics_publishers = ["search", "slack-events", "slack-actions", "slack-answer", "confluence-sync", "quality-decay"]
 }

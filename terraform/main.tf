@@ -1,4 +1,4 @@
-# The whole deployment of the knowledge base: four Cloud Run services (one per function target), three
+# The whole deployment of the knowledge base: four Cloud Run services (one per function target), four
 # Cloud Run jobs with Cloud Scheduler triggers, Pub/Sub, a bucket, Secret Manager and the Chroma VM.
 # Network: network.tf, Chroma: chroma.tf, Pub/Sub: pubsub.tf, bucket: storage.tf, secrets and IAM: iam.tf.
 
@@ -232,6 +232,32 @@ module "analytics_ingest" {
   })
   secret_env                      = local.secret_env["analytics-ingest"]
   schedule                        = var.schedules.analytics_ingest
+  scheduler_service_account_email = google_service_account.main["scheduler"].email
+  deletion_protection             = local.protect
+  labels                          = local.labels
+
+  depends_on = [google_secret_manager_secret_iam_member.main]
+}
+
+# Daily backup of the collection and its votes before the decay job runs; kept by the bucket's lifecycle
+# rules under backups/daily and backups/weekly (storage.tf, docs/operations.md).
+module "backup" {
+  source = "./modules/cloud_run_job"
+
+  project_id                      = var.project_id
+  region                          = var.region
+  name                            = "backup"
+  image                           = var.image
+  job_module                      = "backup"
+  service_account_email           = google_service_account.main["backup"].email
+  network                         = google_compute_network.main.id
+  subnetwork                      = google_compute_subnetwork.run.id
+  cpu                             = "1"
+  memory                          = "2Gi"
+  timeout_seconds                 = 3600
+  env                             = local.common_env
+  secret_env                      = local.secret_env["backup"]
+  schedule                        = var.schedules.backup
   scheduler_service_account_email = google_service_account.main["scheduler"].email
   deletion_protection             = local.protect
   labels                          = local.labels

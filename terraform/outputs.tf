@@ -34,6 +34,7 @@ output "jobs" {
     confluence_sync  = module.confluence_sync.name
     quality_decay    = module.quality_decay.name
     analytics_ingest = module.analytics_ingest.name
+    backup           = module.backup.name
   }
 }
 

@@ -1,4 +1,5 @@
-# Analytics files (DuckDB per month), the shared keyword index, votes kept during a Chroma outage, claims.
+# Analytics files (DuckDB per month), the shared keyword index, votes kept during a Chroma outage, claims,
+# backups.
 resource "google_storage_bucket" "main" {
   #checkov:skip=CKV_GCP_62:Access logging buckets are legacy; object access is recorded by Cloud Audit Logs (Data Access) instead.
   project                     = var.project_id
@@ -30,6 +31,27 @@ resource "google_storage_bucket" "main" {
     condition {
       age            = 7
       matches_prefix = ["claims/"]
+    }
+    action {
+      type = "Delete"
+    }
+  }
+
+  # Backups (docs/operations.md): dailies for two weeks, Sunday weeklies for twelve weeks.
+  lifecycle_rule {
+    condition {
+      age            = 14
+      matches_prefix = ["backups/daily/"]
+    }
+    action {
+      type = "Delete"
+    }
+  }
+
+  lifecycle_rule {
+    condition {
+      age            = 84
+      matches_prefix = ["backups/weekly/"]
     }
     action {
       type = "Delete"

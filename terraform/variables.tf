@@ -106,16 +106,18 @@ variable "confluence_sync_tasks" {
 }
 
 variable "schedules" {
-  description = "Cron schedules (UTC) of the jobs: confluence_sync, quality_decay, analytics_ingest."
+  description = "Cron schedules (UTC) of the jobs: confluence_sync, quality_decay, analytics_ingest, backup."
   type = object({
     confluence_sync  = string
     quality_decay    = string
     analytics_ingest = string
+    backup           = string
   })
   default = {
     confluence_sync  = "15 * * * *"
     quality_decay    = "30 3 * * *"
     analytics_ingest = "*/10 * * * *"
+    backup           = "0 2 * * *"
   }
 }
 

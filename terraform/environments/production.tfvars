@@ -24,4 +24,5 @@ schedules = {
   confluence_sync  = "15 * * * *"
   quality_decay    = "30 3 * * *"
   analytics_ingest = "*/10 * * * *"
+  backup           = "0 2 * * *"
 }

@@ -45,6 +45,19 @@ def test_bucket_is_private_uniform_and_versioned() -> None:
     assert checks.bucket_problems(tree) == []
 
 
+def test_backups_are_kept_two_weeks_daily_and_twelve_weeks_weekly() -> None:
+    [bucket] = checks.load(TERRAFORM_DIR).resources("google_storage_bucket")
+    kept = {
+        checks.text(checks.scalar(condition.get("matches_prefix"))): checks.scalar(condition.get("age"))
+        for rule in checks.blocks(checks.scalar(bucket.body.get("lifecycle_rule")))
+        for condition in checks.blocks(checks.scalar(rule.get("condition")))
+        if checks.scalar(condition.get("age")) is not None
+    }
+
+    assert kept["backups/daily/"] == 14
+    assert kept["backups/weekly/"] == 84
+
+
 def test_no_credentials_in_plain_environment_variables() -> None:
     assert checks.plain_secret_env(checks.load(TERRAFORM_DIR)) == []
 
@@ -54,7 +67,7 @@ def test_every_service_and_job_has_its_own_service_account() -> None:
     calls = [*tree.modules(checks.SERVICE_MODULE), *tree.modules(checks.JOB_MODULE)]
     assert {c.name for c in calls} == {
         "search", "slack_events", "slack_actions", "slack_answer",
-        "confluence_sync", "quality_decay", "analytics_ingest",
+        "confluence_sync", "quality_decay", "analytics_ingest", "backup",
     }  # fmt: skip
     assert checks.identity_problems(tree) == []
 
