@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import click
@@ -40,7 +41,7 @@ def backup_command(location: str | None, listing: bool, as_json: bool) -> None:
         progress=lambda n: err.print(f"  {n} chunks written") if not as_json else None,
     )
     if as_json:
-        click.echo(manifest.to_json().decode())
+        click.echo(json.dumps(json.loads(manifest.to_json())))
         return
     out.print(f"Backup {manifest.name}: {manifest.chunk_count} chunks, {manifest.vote_count} votes → {where}")
 
@@ -50,8 +51,11 @@ def backup_command(location: str | None, listing: bool, as_json: bool) -> None:
 @click.option("--name", default=None, help="Which backup (default: the latest).")
 @click.option("--collection", default=None, help="Restore into this collection (default: CHROMA_COLLECTION).")
 @click.option("--force", is_flag=True, help="Restore into a collection that is not empty.")
+@click.option("--json", "as_json", is_flag=True)
 @reports_errors
-def restore_command(location: str, name: str | None, collection: str | None, force: bool) -> None:
+def restore_command(
+    location: str, name: str | None, collection: str | None, force: bool, as_json: bool
+) -> None:
     """Load a backup into an empty collection, checking checksums and the embedding model first."""
     settings = settings_with_logging()
     summary = restore(
@@ -61,5 +65,8 @@ def restore_command(location: str, name: str | None, collection: str | None, for
         name=name,
         force=force,
     )
+    if as_json:
+        click.echo(json.dumps(dataclasses.asdict(summary)))
+        return
     counts = f"{summary.chunks} chunks and {summary.votes} votes"
     out.print(f"Restored {summary.name}: {counts} into {summary.collection}.")

@@ -72,3 +72,26 @@ def test_rebuilding_a_healthy_store_changes_nothing(kb_home: Path, tmp_path: Pat
 
     assert rebuilt["votes_restored"] == 0
     assert _scores(store, [chunk_id]) == before
+
+
+def test_a_restore_followed_by_a_sync_keeps_the_restored_scores(
+    kb_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    space = copy_sample_space(tmp_path / "it", only=IT_SECTION)
+    _invoke("sync", "--from-dir", str(space))
+    settings = get_settings()
+    store = ChunkStore.from_settings(settings)
+    voted = sorted(store.get_metadata(where={"page_id": "1101"}))[:3]
+    build_feedback(settings, store, publisher=build_publisher(settings)).submit(
+        [vote(chunk_id, page_id="1101", kind="incorrect") for chunk_id in voted]
+    )
+    before = _scores(store, voted)
+    _invoke("backup", "--to", str(tmp_path / "backups"))
+
+    monkeypatch.setenv("KB_HOME", str(tmp_path / "new-disk"))
+    get_settings.cache_clear()
+    _invoke("restore", str(tmp_path / "backups"))
+    resynced = _invoke("sync", "--from-dir", str(space))
+
+    assert resynced["chunks_embedded"] == 0
+    assert _scores(ChunkStore.from_settings(get_settings()), voted) == before
