@@ -40,10 +40,19 @@ class LocalService:
     def command(self) -> list[str]:
         raise NotImplementedError
 
+    def is_up(self, response: httpx.Response) -> bool:
+        return response.status_code == 200
+
+    def environment(self) -> dict[str, str] | None:
+        """The child's environment; None inherits the test process's."""
+        return None
+
     def start(self) -> Self:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         with self._log.open("ab") as log_file:
-            self._process = subprocess.Popen(self.command(), stdout=log_file, stderr=subprocess.STDOUT)
+            self._process = subprocess.Popen(
+                self.command(), stdout=log_file, stderr=subprocess.STDOUT, env=self.environment()
+            )
         self._wait_until_up()
         return self
 
@@ -60,7 +69,7 @@ class LocalService:
             if self._process.poll() is not None:
                 raise RuntimeError(f"{self.name} exited with {self._process.returncode}; see {self._log}")
             try:
-                if httpx.get(f"{self.url}{self.health_path}", timeout=1.0).status_code == 200:
+                if self.is_up(httpx.get(f"{self.url}{self.health_path}", timeout=1.0)):
                     return
             except httpx.TransportError:
                 pass

@@ -1,0 +1,54 @@
+"""A function target of `functions/main.py` served by functions-framework in its own process, as Cloud Run
+runs it: its settings come only from the environment it is started with."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+import httpx
+
+from tests.support.local_service import LocalService
+from tests.support.paths import REPO_ROOT
+
+MAIN = REPO_ROOT / "functions" / "main.py"
+CLOUDEVENT_TARGETS = frozenset({"slack_answer"})
+
+# Settings a developer's shell may hold that must not leak into a function under test.
+_PRODUCT_VARIABLES = ("KB_", "CHROMA_", "GCS_", "GCP_", "PUBSUB_", "SLACK_", "CONFLUENCE_", "LLM_", "SEARCH_")
+
+
+class FunctionService(LocalService):
+    def __init__(self, target: str, env: Mapping[str, str], *, log_dir: Path) -> None:
+        self.name = f"function-{target}"
+        super().__init__(log_dir / self.name)
+        self.target = target
+        self._env = dict(env)
+
+    def is_up(self, response: httpx.Response) -> bool:
+        """Listening is enough: the Slack targets answer an unsigned GET with 401, and `slack_answer` has no
+        GET route; the heavy parts load on the first real request, as on Cloud Run."""
+        return True
+
+    def command(self) -> list[str]:
+        signature = ["--signature-type", "cloudevent"] if self.target in CLOUDEVENT_TARGETS else []
+        return [
+            sys.executable,
+            "-m",
+            "functions_framework",
+            "--source",
+            str(MAIN),
+            "--target",
+            self.target,
+            *signature,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+        ]
+
+    def environment(self) -> dict[str, str]:
+        inherited = {k: v for k, v in os.environ.items() if not k.startswith(_PRODUCT_VARIABLES)}
+        return {**inherited, "LOG_FORMAT": "json", **self._env}
