@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,7 +12,7 @@ from common.runtime import build_source, build_synchronizer
 from common.sync import SyncSummary
 from common.vectorstore import ChunkStore
 from tests.support.confluence_standin import ConfluenceStandin
-from tests.support.sample_space import IT_SECTION, SAMPLE_SPACE
+from tests.support.sample_space import load_into_confluence
 
 
 @pytest.fixture
@@ -25,23 +24,7 @@ def confluence() -> Iterator[ConfluenceStandin]:
 @pytest.fixture
 def pages(confluence: ConfluenceStandin) -> dict[str, str]:
     """The IT section of the sample space, loaded into the stand-in; maps sample ids to Confluence ids."""
-    space = json.loads((SAMPLE_SPACE / "space.json").read_text())
-    for user in space["users"]:
-        confluence.add_user(user["account_id"], user["name"], email=user["email"])
-    confluence.add_space("HB", "Larkspur Handbook")
-    ids: dict[str, str] = {}
-    for sample_id in IT_SECTION:
-        [meta_path] = (SAMPLE_SPACE / "pages").glob(f"{sample_id}-*.json")
-        meta = json.loads(meta_path.read_text())
-        ids[sample_id] = confluence.add_page(
-            "HB",
-            meta["title"],
-            meta_path.with_suffix(".xhtml").read_text(),
-            author=meta["author"],
-            parent_id=ids.get(meta["parent_id"]) if meta["parent_id"] else None,
-            labels=meta["labels"],
-        )
-    return ids
+    return load_into_confluence(confluence)
 
 
 @pytest.fixture

@@ -10,14 +10,15 @@ from pathlib import Path
 
 import httpx
 
+from common.config import Settings
 from tests.support.local_service import LocalService
 from tests.support.paths import REPO_ROOT
 
 MAIN = REPO_ROOT / "functions" / "main.py"
 CLOUDEVENT_TARGETS = frozenset({"slack_answer"})
 
-# Settings a developer's shell may hold that must not leak into a function under test.
-_PRODUCT_VARIABLES = ("KB_", "CHROMA_", "GCS_", "GCP_", "PUBSUB_", "SLACK_", "CONFLUENCE_", "LLM_", "SEARCH_")
+# Settings a developer's shell may hold that must not leak into a process under test.
+_PRODUCT_VARIABLES = frozenset(name.upper() for name in Settings.model_fields)
 
 
 class FunctionService(LocalService):
@@ -50,5 +51,11 @@ class FunctionService(LocalService):
         ]
 
     def environment(self) -> dict[str, str]:
-        inherited = {k: v for k, v in os.environ.items() if not k.startswith(_PRODUCT_VARIABLES)}
-        return {**inherited, "LOG_FORMAT": "json", **self._env}
+        return isolated_environment(self._env)
+
+
+def isolated_environment(settings: Mapping[str, str]) -> dict[str, str]:
+    """This process's environment without the product's settings, plus `settings`: what a Cloud Run service
+    or job would see."""
+    inherited = {k: v for k, v in os.environ.items() if k not in _PRODUCT_VARIABLES}
+    return {**inherited, "LOG_FORMAT": "json", **settings}

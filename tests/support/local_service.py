@@ -34,6 +34,10 @@ class LocalService:
         self._log = data_dir.parent / f"{self.name}-{self.port}.log"
 
     @property
+    def log_path(self) -> Path:
+        return self._log
+
+    @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 

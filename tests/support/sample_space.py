@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from tests.support.confluence_content import ConfluenceContent
 from tests.support.paths import SAMPLE_SPACE
 
 IT_SECTION = ("1000", "1100", "1101", "1102", "1103", "1104", "1105", "1106", "1107")
@@ -56,3 +57,26 @@ def edit_page(
 def delete_page(folder: Path, page_id: str) -> None:
     for path in page_files(folder, page_id):
         path.unlink()
+
+
+def load_into_confluence(
+    confluence: ConfluenceContent, *, space_key: str = "HB", only: tuple[str, ...] = IT_SECTION
+) -> dict[str, str]:
+    """Put sample pages and their authors into a Confluence stand-in; maps sample ids to Confluence ids."""
+    space = json.loads((SAMPLE_SPACE / "space.json").read_text())
+    for user in space["users"]:
+        confluence.add_user(user["account_id"], user["name"], email=user["email"])
+    confluence.add_space(space_key, space["name"])
+    ids: dict[str, str] = {}
+    for sample_id in only:
+        meta_path, body_path = page_files(SAMPLE_SPACE, sample_id)
+        meta = json.loads(meta_path.read_text())
+        ids[sample_id] = confluence.add_page(
+            space_key,
+            meta["title"],
+            body_path.read_text(),
+            author=meta["author"],
+            parent_id=ids.get(meta["parent_id"]) if meta["parent_id"] else None,
+            labels=meta["labels"],
+        )
+    return ids

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -110,6 +111,28 @@ class SlackStandin(LocalHttpServer):
             raise AssertionError(f"{len(found)} of {count} {method} call(s) arrived within {timeout:.0f} s")
         return found
 
+    def wait_for_match(
+        self, method: str, match: Callable[[SlackCall], bool], count: int = 1, timeout: float = 60.0
+    ) -> list[SlackCall]:
+        """Like `wait_for`, counting only the calls `match` accepts (one thread among many, one user)."""
+        with self._lock:
+            arrived = self._lock.wait_for(
+                lambda: sum(c.method == method and match(c) for c in self.calls) >= count, timeout=timeout
+            )
+            found = [call for call in self.calls if call.method == method and match(call)]
+        if not arrived:
+            raise AssertionError(
+                f"{len(found)} of {count} matching {method} call(s) arrived in {timeout:.0f} s"
+            )
+        return found
+
+    def wait_for_response(self, name: str, timeout: float = 60.0) -> list[dict[str, Any]]:
+        """Block until something was posted to `response_url(name)` (replies sent after acknowledging)."""
+        with self._lock:
+            if not self._lock.wait_for(lambda: bool(self.responses.get(name)), timeout=timeout):
+                raise AssertionError(f"nothing was posted to response_url({name!r}) within {timeout:.0f} s")
+            return list(self.responses[name])
+
     def messages_to(self, channel_or_user: str) -> list[SlackCall]:
         """`chat.postMessage` calls that landed in that channel; a user id also matches its DM channel."""
         targets = {channel_or_user, self._resolve_channel(channel_or_user)}
@@ -193,6 +216,7 @@ class SlackStandin(LocalHttpServer):
         with self._lock:
             self.responses.setdefault(name, []).append(body if isinstance(body, dict) else {})
             status = self._response_url_failures.popleft() if self._response_url_failures else 200
+            self._lock.notify_all()
         if status != 200:
             return Response("internal_error", status=status, content_type="text/plain")
         if not isinstance(body, dict):

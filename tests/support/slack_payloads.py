@@ -1,0 +1,88 @@
+"""Slack requests as Slack sends them, built from the real payloads in ../shared/fixtures/slack (read in
+place) and adjusted per test: mentions, DMs, button clicks, modal submissions, slash commands."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import urlencode
+
+from tests.support.paths import FIXTURES
+
+SLACK_FIXTURES = FIXTURES / "slack"
+
+
+def fixture(name: str) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads((SLACK_FIXTURES / name).read_text())
+    return loaded
+
+
+def mention(
+    event_id: str, text: str, *, ts: str, channel: str = "C111", user: str = "W222"
+) -> dict[str, Any]:
+    payload = fixture("bolt-python__event_callback__app_mention.json")
+    payload["event_id"] = event_id
+    payload["event"].update(text=f"<@W111> {text}", ts=ts, channel=channel, user=user)
+    return payload
+
+
+def direct_message(event_id: str, text: str, *, ts: str, user: str = "W222") -> dict[str, Any]:
+    payload = fixture("bolt-python__event_callback__message_im.json")
+    payload["event_id"] = event_id
+    payload["event"].update(text=text, ts=ts, user=user)
+    payload["event"].pop("thread_ts", None)
+    return payload
+
+
+def button_click(
+    action_id: str, value: str, *, user: str, response_url: str, message_blocks: list[dict[str, Any]] | None
+) -> dict[str, Any]:
+    payload = fixture("bolt-python__block_actions__button.json")
+    payload["user"]["id"] = user
+    payload["response_url"] = response_url
+    payload["actions"][0].update(action_id=action_id, value=value, block_id="kb_feedback")
+    if message_blocks is not None:
+        payload["message"] = {"type": "message", "ts": "111.222", "text": "answer", "blocks": message_blocks}
+    return payload
+
+
+def problem_report(ref_value: str, kind: str, *, user: str, correction: str = "") -> dict[str, Any]:
+    """The "what was wrong" modal, submitted."""
+    payload = fixture("bolt-python__view_submission.json")
+    payload["user"]["id"] = user
+    view = payload["view"]
+    view["callback_id"] = "kb_problem_modal"
+    view["private_metadata"] = json.dumps({"ref": ref_value, "channel": "C111"})
+    view["state"] = {
+        "values": {
+            "kind": {"kind_choice": {"type": "radio_buttons", "selected_option": {"value": kind}}},
+            "correction": {"correction_text": {"type": "plain_text_input", "value": correction or None}},
+        }
+    }
+    return payload
+
+
+def quick_knowledge(title: str, text: str, *, user: str, space: str = "it") -> dict[str, Any]:
+    """The "save to the knowledge base" modal, submitted."""
+    payload = fixture("bolt-python__view_submission.json")
+    payload["user"]["id"] = user
+    payload["view"]["callback_id"] = "kb_quick_knowledge"
+    payload["view"]["private_metadata"] = json.dumps(
+        {"link": "https://workspace-domain.slack.com/archives/C111/p1700000000000100", "channel": "C111"}
+    )
+    payload["view"]["state"] = {
+        "values": {
+            "title": {"value": {"type": "plain_text_input", "value": title}},
+            "text": {"value": {"type": "plain_text_input", "value": text}},
+            "space": {"value": {"type": "plain_text_input", "value": space}},
+            "topics": {"value": {"type": "plain_text_input", "value": ""}},
+            "classification": {"value": {"type": "static_select", "selected_option": {"value": "internal"}}},
+        }
+    }
+    return payload
+
+
+def slash_command(command: str, text: str, *, user: str, channel: str = "C111") -> bytes:
+    return urlencode(
+        {"command": command, "text": text, "trigger_id": "t.1", "channel_id": channel, "user_id": user}
+    ).encode()
