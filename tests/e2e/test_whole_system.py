@@ -1,8 +1,6 @@
 """The whole product, every part a real process, driven the way people and schedulers drive it.
 
-One system per module (`tests/support/system.py`): Chroma, the four functions, the Pub/Sub emulator pushing
-questions to `slack_answer`, fake-gcs-server, and the jobs run as `python -m jobs.NAME`; Confluence and Slack
-are HTTP stand-ins. The tests share it, so each uses its own Slack threads and pages.
+The `system` of tests/e2e/conftest.py is shared by the e2e tests: each uses its own Slack threads and pages.
 """
 
 from __future__ import annotations
@@ -10,7 +8,6 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +15,6 @@ import pytest
 
 from common.slack.feedback_blocks import AnswerRef
 from tests.support.confluence_standin import ConfluenceStandin
-from tests.support.gcs_server import GcsServer
-from tests.support.pubsub_emulator import PubSubEmulator
-from tests.support.sample_space import IT_SECTION, load_into_confluence
 from tests.support.slack_payloads import (
     button_click,
     direct_message,
@@ -29,50 +23,11 @@ from tests.support.slack_payloads import (
     quick_knowledge,
 )
 from tests.support.slack_standin import SlackCall, SlackStandin
-from tests.support.system import System
+from tests.support.system import ASKER, System
 
 pytestmark = pytest.mark.e2e
 
 VPN_QUESTION = "How do I connect to the VPN from home?"
-ASKER = "W222"
-OWNERS = {"priya.raman@larkspur.example": "UPRIYA", "tom.okafor@larkspur.example": "UTOM"}
-
-
-@pytest.fixture(scope="module")
-def confluence() -> Iterator[ConfluenceStandin]:
-    with ConfluenceStandin() as standin:
-        yield standin
-
-
-@pytest.fixture(scope="module")
-def pages(confluence: ConfluenceStandin) -> dict[str, str]:
-    return load_into_confluence(confluence, only=IT_SECTION)
-
-
-@pytest.fixture(scope="module")
-def slack() -> Iterator[SlackStandin]:
-    with SlackStandin() as standin:
-        standin.add_user(ASKER, "asker@larkspur.example", "asker")
-        for email, user_id in OWNERS.items():
-            standin.add_user(user_id, email)
-        yield standin
-
-
-@pytest.fixture(scope="module")
-def system(
-    tmp_path_factory: pytest.TempPathFactory,
-    pubsub_emulator: PubSubEmulator,
-    gcs_server: GcsServer,
-    confluence: ConfluenceStandin,
-    pages: dict[str, str],
-    slack: SlackStandin,
-) -> Iterator[System]:
-    root = tmp_path_factory.mktemp("whole-system")
-    with System(root, pubsub=pubsub_emulator, gcs=gcs_server, confluence=confluence, slack=slack) as system:
-        first = system.run_job("confluence_sync")
-        assert first.status == 0, first.output
-        assert system.search("warm up").status_code == 200  # loads the model before any test times itself
-        yield system
 
 
 # --- helpers ------------------------------------------------------------------------------------------
@@ -88,7 +43,7 @@ def _ask_in_channel(system: System, question: str, *, user: str = ASKER) -> Slac
         system.send_event(mention(f"Ev{uuid.uuid4().hex[:10]}", question, ts=ts, user=user)).status_code
         == 200
     )
-    [answer] = system.slack.wait_for_match("chat.postMessage", lambda c: c.args.get("thread_ts") == ts)
+    [answer] = system.slack_api.wait_for_match("chat.postMessage", lambda c: c.args.get("thread_ts") == ts)
     return answer
 
 
@@ -146,19 +101,19 @@ def _ingest_until(system: System, sql: str, *, attempts: int = 10) -> list[dict[
 
 
 def test_a_question_is_answered_rated_reported_reviewed_and_reported_on(
-    system: System, slack: SlackStandin, pages: dict[str, str], tmp_path: Path
+    system: System, slack_api: SlackStandin, pages: dict[str, str], tmp_path: Path
 ) -> None:
     first = _ask_in_channel(system, VPN_QUESTION)
     assert "Sources" in json.dumps(first.args["blocks"])
     dm_ts = _ts()
     assert system.send_event(direct_message("EvDm1", VPN_QUESTION, ts=dm_ts)).status_code == 200
-    [in_dm] = slack.wait_for_match("chat.postMessage", lambda c: c.args.get("thread_ts") == dm_ts)
+    [in_dm] = slack_api.wait_for_match("chat.postMessage", lambda c: c.args.get("thread_ts") == dm_ts)
     assert _cited(in_dm)
 
     value = _feedback_value(first)
     for user in (ASKER, "U2", "U3"):
         thanked = _click(system, "kb_vote_not_helpful", value, user=user, blocks=first.args["blocks"])
-        assert "Thanks" in json.dumps(slack.wait_for_response(thanked))
+        assert "Thanks" in json.dumps(slack_api.wait_for_response(thanked))
     again = _ask_in_channel(system, VPN_QUESTION)
     assert _cited(again) != _cited(first)
 
@@ -166,7 +121,9 @@ def test_a_question_is_answered_rated_reported_reviewed_and_reported_on(
     correction = "The VPN portal moved to vpn2.larkspur.example"
     report = problem_report(value, "outdated", user=ASKER, correction=correction)
     assert system.interact(report).status_code == 200
-    [notice] = slack.wait_for_match("chat.postMessage", lambda c: c.args["channel"] in {"UPRIYA", "DUPRIYA"})
+    [notice] = slack_api.wait_for_match(
+        "chat.postMessage", lambda c: c.args["channel"] in {"UPRIYA", "DUPRIYA"}
+    )
     assert correction in json.dumps(notice.args["blocks"]) and "kb_mark_reviewed" in json.dumps(notice.args)
     _click(system, "kb_mark_reviewed", pages["1101"], user="UPRIYA")
     reviewed = system.store().get_metadata(where={"page_id": pages["1101"]}).values()
@@ -185,7 +142,9 @@ def test_a_question_is_answered_rated_reported_reviewed_and_reported_on(
     assert data["answers"]["answered"] >= 3
 
 
-def test_knowledge_saved_from_slack_answers_the_next_question(system: System, slack: SlackStandin) -> None:
+def test_knowledge_saved_from_slack_answers_the_next_question(
+    system: System, slack_api: SlackStandin
+) -> None:
     saved = quick_knowledge(
         "Badge printer in the lobby",
         "The lobby badge printer takes visitor badges only; lost employee badges go to security on floor 3.",
@@ -193,7 +152,7 @@ def test_knowledge_saved_from_slack_answers_the_next_question(system: System, sl
     )
 
     assert system.interact(saved).status_code == 200
-    [confirmed] = slack.wait_for_match("chat.postEphemeral", lambda c: "Badge printer" in c.args["text"])
+    [confirmed] = slack_api.wait_for_match("chat.postEphemeral", lambda c: "Badge printer" in c.args["text"])
     assert "searchable now" in confirmed.args["text"]
     answer = _ask_in_channel(system, "Where do I get a replacement for a lost employee badge?")
 

@@ -22,6 +22,7 @@ import json
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal, Self
 
@@ -95,6 +96,7 @@ class ConfluenceStandin(ConfluenceContent):
         self.total_size, self.max_limit, self.honour_start = total_size, max_limit, honour_start
         self.requests: list[LoggedRequest] = []
         self._faults: list[Fault] = []
+        self._hooks: list[tuple[str, Callable[[], None]]] = []
         self._stopping = threading.Event()
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
@@ -155,6 +157,16 @@ class ConfluenceStandin(ConfluenceContent):
         with self._lock:
             self._faults.append(Fault(kind, times, path, after, retry, hang_seconds))
 
+    def clear_faults(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    def before_next(self, path: str, action: Callable[[], None]) -> None:
+        """Run `action` once, when the next request whose path contains `path` arrives and before it is
+        answered: a way to make something happen at a known point of a sync (kill Chroma mid-run)."""
+        with self._lock:
+            self._hooks.append((path, action))
+
     def log_for(self, fragment: str) -> list[LoggedRequest]:
         """Logged requests whose path contains `fragment`, oldest first."""
         with self._lock:
@@ -200,6 +212,10 @@ class ConfluenceStandin(ConfluenceContent):
         with self._lock:
             self.requests.append(entry)
             fault = self._take_fault(request.path)
+            due = [hook for hook in self._hooks if hook[0] in request.path][:1]
+            self._hooks = [hook for hook in self._hooks if hook not in due]
+        for _, action in due:
+            action()
         response = self._faulted(fault) or self._answer(request)
         entry.status = response.status_code
         return response(environ, start_response)

@@ -33,6 +33,10 @@ PROJECT = "kb-e2e"
 SIGNING_SECRET = "e2e-signing-secret"
 TARGETS = ("search", "slack_events", "slack_actions", "slack_answer")
 JOB_TIMEOUT_SECONDS = 300.0
+ASKER = "W222"
+"""The Slack user who asks the questions."""
+OWNERS = {"priya.raman@larkspur.example": "UPRIYA", "tom.okafor@larkspur.example": "UTOM"}
+"""Slack ids of sample-space page owners, so their notices land in their DMs."""
 
 
 @dataclass(frozen=True)
@@ -165,11 +169,12 @@ class System:
             timeout=10.0,
         )
 
-    def interact(self, payload: dict[str, Any] | bytes) -> httpx.Response:
-        """Slack delivering a click, a modal submission or a slash command."""
+    def interact(self, payload: dict[str, Any] | bytes, *, url: str | None = None) -> httpx.Response:
+        """Slack delivering a click, a modal submission or a slash command (to `url`, if another
+        `slack_actions` than the system's should get it)."""
         body = payload if isinstance(payload, bytes) else form_body(payload)
         return httpx.post(
-            f"{self.functions['slack_actions'].url}/",
+            f"{url or self.functions['slack_actions'].url}/",
             content=body,
             headers={
                 "Content-Type": "application/x-www-form-urlencoded",
