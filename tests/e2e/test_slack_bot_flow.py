@@ -27,10 +27,10 @@ from common.slack.feedback_blocks import AnswerRef
 from tests.support.paths import REPO_ROOT
 from tests.support.pubsub_emulator import PubSubEmulator
 from tests.support.sample_space import IT_SECTION, copy_sample_space
+from tests.support.slack_payloads import SLACK_FIXTURES as FIXTURES
 from tests.support.slack_signing import form_body, sign
 from tests.support.slack_standin import SlackStandin
 
-FIXTURES = REPO_ROOT.parent / "shared" / "fixtures" / "slack"
 SECRET = "e2e-secret"
 PROJECT = "kb-e2e"
 MAIN = str(REPO_ROOT / "functions" / "main.py")

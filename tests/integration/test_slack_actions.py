@@ -30,10 +30,10 @@ from common.votes import VoteStore
 from tests.support.chroma_server import ChromaServer
 from tests.support.paths import REPO_ROOT
 from tests.support.sample_space import IT_SECTION, copy_sample_space
+from tests.support.slack_payloads import SLACK_FIXTURES as FIXTURES
 from tests.support.slack_signing import form_body, sign
 from tests.support.slack_standin import SlackStandin
 
-FIXTURES = REPO_ROOT.parent / "shared" / "fixtures" / "slack"
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 OWNER_EMAIL = "priya.raman@larkspur.example"
 OWNER_SLACK_ID = "U0PRIYA"

@@ -21,12 +21,11 @@ from common.slack.events import Question, parse_event
 from common.slack.webhook import EventsWebhook
 from common.vectorstore import ChunkStore
 from tests.support.chroma_server import free_port
-from tests.support.paths import REPO_ROOT
 from tests.support.sample_space import IT_SECTION, copy_sample_space
+from tests.support.slack_payloads import SLACK_FIXTURES as FIXTURES
 from tests.support.slack_signing import sign
 from tests.support.slack_standin import SlackStandin
 
-FIXTURES = REPO_ROOT.parent / "shared" / "fixtures" / "slack"
 SECRET = "answering-secret"
 VPN_QUESTION = "<@W111> How do I connect to the VPN from home?"
 

@@ -10,9 +10,7 @@ import pytest
 
 from common.errors import InvalidInteraction
 from common.slack.events import Challenge, Ignored, Question, parse_event
-from tests.support.paths import REPO_ROOT
-
-FIXTURES = REPO_ROOT.parent / "shared" / "fixtures" / "slack"
+from tests.support.slack_payloads import SLACK_FIXTURES as FIXTURES
 
 
 def _fixture(name: str) -> dict[str, Any]:
