@@ -29,7 +29,18 @@ def test_steps_test_build_push_then_plan_and_apply() -> None:
     yaml = pytest.importorskip("yaml", reason="PyYAML is not installed")
     config = yaml.safe_load(CLOUDBUILD.read_text(encoding="utf-8"))
     ids = [step["id"] for step in config["steps"]]
-    assert ids == ["test", "build", "push", "terraform-init", "terraform-plan", "terraform-apply"]
-    plan = " ".join(config["steps"][4]["args"])
+    assert ids == ["fixtures", "test", "build", "push", "terraform-init", "terraform-plan", "terraform-apply"]
+    plan = " ".join(config["steps"][5]["args"])
     assert "-out=tfplan" in plan and "-var=image=" in plan
-    assert config["steps"][5]["args"][-1] == "tfplan"
+    assert config["steps"][6]["args"][-1] == "tfplan"
+
+
+def test_the_test_step_has_what_the_local_services_need() -> None:
+    """Without Java and the emulator the Pub/Sub tests skip, and without the fixtures most tests fail."""
+    yaml = pytest.importorskip("yaml", reason="PyYAML is not installed")
+    config = yaml.safe_load(CLOUDBUILD.read_text(encoding="utf-8"))
+    [test] = [step for step in config["steps"] if step["id"] == "test"]
+    script = test["args"][-1]
+    assert "openjdk-17" in script and "google-cloud-cli-pubsub-emulator" in script
+    assert "download.pytorch.org/whl/cpu" in script and script.rstrip().endswith("make test")
+    assert "KB_SHARED_DIR=/workspace/.shared" in test["env"]
