@@ -39,6 +39,7 @@ import json
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import grpc
@@ -185,8 +186,12 @@ def decode_push(body: bytes) -> PushedMessage:
     return _decode_envelope(envelope, subscription_required=True)
 
 
-def decode_cloudevent(data: Mapping[str, Any]) -> PushedMessage:
-    """Read the `data` of a Pub/Sub CloudEvent, from Eventarc or converted by functions-framework."""
+def decode_cloudevent(data: object) -> PushedMessage:
+    """Read the `data` of a Pub/Sub CloudEvent, from Eventarc or converted by functions-framework.
+
+    `data` is whatever the request carried (None, bytes, a list...) when it is not a Pub/Sub event."""
+    if not isinstance(data, Mapping):
+        raise InvalidPushMessage(f"The CloudEvent's data is {type(data).__name__}, not a Pub/Sub envelope.")
     return _decode_envelope(data, subscription_required=False)
 
 
@@ -195,7 +200,7 @@ def _decode_envelope(envelope: Mapping[str, Any], *, subscription_required: bool
     if not isinstance(message, dict):
         raise InvalidPushMessage("Pub/Sub envelope has no `message` object.")
     message_id = _text(message, "messageId", "message.messageId")
-    publish_time = _text(message, "publishTime", "message.publishTime")
+    publish_time = _timestamp(_text(message, "publishTime", "message.publishTime"), message_id)
     subscription = (
         _text(envelope, "subscription", "subscription")
         if subscription_required or "subscription" in envelope
@@ -232,4 +237,17 @@ def _text(container: Mapping[str, Any], key: str, where: str) -> str:
     value = container.get(key)
     if not isinstance(value, str) or not value:
         raise InvalidPushMessage(f"Pub/Sub envelope has no `{where}` string.")
+    return value
+
+
+def _timestamp(value: str, message_id: str) -> str:
+    """Pub/Sub writes RFC 3339 UTC times; anything else would fail whoever compares it with the clock."""
+    try:
+        aware = datetime.fromisoformat(value).tzinfo is not None
+    except ValueError:
+        aware = False
+    if not aware:
+        raise InvalidPushMessage(
+            f"Pub/Sub message {message_id}: `message.publishTime` is not an RFC 3339 time."
+        )
     return value

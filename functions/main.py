@@ -17,14 +17,15 @@ import json
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import flask
 import functions_framework
 from cloudevents.http.event import CloudEvent
+from werkzeug.exceptions import BadRequest
 
 from common.config import get_settings
-from common.logs import configure_logging
+from common.logs import configure_logging, get_logger
 from common.slack.reply import SlackReply
 from common.slack.webhook import EventsWebhook
 from common.webhook_runtime import build_events_webhook
@@ -36,6 +37,8 @@ if TYPE_CHECKING:
     from common.slack.answering import AnswerService
     from common.slack.interactions import InteractionHandler
     from common.vectorstore import ChunkStore
+
+log = get_logger(__name__)
 
 
 @cache
@@ -132,13 +135,26 @@ def slack_actions(request: flask.Request) -> tuple[str, int, Mapping[str, str]]:
 def slack_answer(event: CloudEvent) -> None:
     """A question from the Pub/Sub push subscription. Returning acknowledges it; raising `ServiceUnavailable`
     (Chroma, Slack or the LLM down) makes Pub/Sub redeliver it later, until the question is old enough that
-    the asker should rather hear that it failed."""
-    from common.pubsub_queue import decode_cloudevent
+    the asker should rather hear that it failed.
+
+    A request that is not a Pub/Sub delivery gets a 400. A delivery whose data is not a question is logged
+    and acknowledged: any other answer makes Pub/Sub redeliver a message that can never be answered."""
+    from common.errors import InvalidInteraction
+    from common.pubsub_queue import InvalidPushMessage, decode_cloudevent
     from common.slack.events import Question
 
-    data: Mapping[str, Any] = event.get_data() or {}
-    message = decode_cloudevent(data)
-    _answers().answer(Question.from_json(message.data), last_attempt=_last_attempt(message))
+    _logging()
+    try:
+        message = decode_cloudevent(event.get_data())
+    except InvalidPushMessage as exc:
+        log.warning("push_rejected", error=str(exc))
+        raise BadRequest(str(exc)) from exc
+    try:
+        question = Question.from_json(message.data)
+    except InvalidInteraction as exc:
+        log.error("question_unreadable", message_id=message.message_id, error=str(exc))
+        return
+    _answers().answer(question, last_attempt=_last_attempt(message))
 
 
 def _last_attempt(message: PushedMessage) -> bool:

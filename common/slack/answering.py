@@ -90,11 +90,11 @@ class AnswerService:
                 log.warning("answer_deferred_for_retry", error=str(exc))
                 raise
             log.error("answer_failed", error=str(exc))
-            self._post(question, text=SORRY, blocks=None)
+            self._apologise(question)
             outcome = Outcome("failed")
         except KbError as exc:
             log.error("answer_failed", error=str(exc), error_type=type(exc).__name__)
-            self._post(question, text=SORRY, blocks=None)
+            self._apologise(question)
             outcome = Outcome("failed")
         self._react("reactions_remove", question)
         return outcome
@@ -192,6 +192,16 @@ class AnswerService:
             blocks=blocks,
             unfurl_links=False,
         )
+
+    def _apologise(self, question: Question) -> None:
+        """When Slack refuses the apology for good (no such channel, no access), so it refused the answer
+        too, retrying cannot help: it is logged and the question given up, not raised for a redelivery."""
+        try:
+            self._post(question, text=SORRY, blocks=None)
+        except ServiceUnavailable:
+            raise
+        except KbError as exc:
+            log.error("apology_not_posted", error=str(exc))
 
     def _react(self, method: str, question: Question) -> None:
         """The 👀 is a courtesy: failing to add or remove it never stops an answer."""

@@ -52,9 +52,19 @@ class Question:
     @classmethod
     def from_json(cls, data: bytes) -> Question:
         try:
-            return cls(**json.loads(data))
+            question = cls(**json.loads(data))
         except (ValueError, TypeError) as exc:
             raise InvalidInteraction(f"A queued question is not one the webhook wrote: {exc}") from exc
+        mistyped = [
+            name
+            for name, value in asdict(question).items()
+            if not isinstance(value, bool if name == "is_follow_up" else str)
+        ]
+        if mistyped:
+            raise InvalidInteraction(
+                f"A queued question has fields of the wrong type: {', '.join(mistyped)}."
+            )
+        return question
 
 
 def parse_event(body: bytes) -> Challenge | Ignored | Question:
@@ -84,10 +94,10 @@ def _question(envelope: dict[str, Any], event: dict[str, Any]) -> Ignored | Ques
         return Ignored(f"event type {event_type!r}")
     if event.get("bot_id") or event.get("bot_profile"):
         return Ignored("a bot's message")
-    subtype = event.get("subtype")
+    subtype = _optional_text(event, "subtype")
     if subtype and subtype not in IGNORED_SUBTYPES_OK:
         return Ignored(f"message subtype {subtype!r}")
-    user = event.get("user")
+    user = _optional_text(event, "user")
     if not user or user in _bot_user_ids(envelope):
         return Ignored("the bot's own message")
     channel_type = str(event.get("channel_type") or _channel_type(str(event.get("channel", ""))))
@@ -118,8 +128,19 @@ def _question(envelope: dict[str, Any], event: dict[str, Any]) -> Ignored | Ques
     )
 
 
+def _optional_text(event: dict[str, Any], key: str) -> str | None:
+    """A field compared with known values: any other type than text is not an event Slack sends (and an
+    unhashable one would fail the comparison itself)."""
+    value = event.get(key)
+    if value is not None and not isinstance(value, str):
+        raise InvalidInteraction(f"The event's `{key}` is a {type(value).__name__}, not text.")
+    return value
+
+
 def _bot_user_ids(envelope: dict[str, Any]) -> set[str]:
     authorizations = envelope.get("authorizations") or []
+    if not isinstance(authorizations, list):
+        raise InvalidInteraction("The envelope's `authorizations` is not a list.")
     ids = {str(a.get("user_id")) for a in authorizations if isinstance(a, dict) and a.get("is_bot")}
     return ids
 

@@ -38,6 +38,7 @@ from common.slack.feedback_blocks import (
     problem_modal,
     thanks_blocks,
 )
+from common.slack.payload import object_field, object_list_field
 from common.slack.quick_knowledge_flow import MODAL as QUICK_MODAL
 from common.slack.quick_knowledge_flow import SHORTCUT, SLASH_COMMAND, QuickKnowledgeFlow
 from common.slack.reply import SlackReply
@@ -103,7 +104,7 @@ class InteractionHandler:
 
     def _block_actions(self, payload: dict[str, Any]) -> SlackReply:
         user_id = _user_id(payload)
-        for action in payload.get("actions") or []:
+        for action in object_list_field(payload, "actions"):
             action_id = str(action.get("action_id", ""))
             if action_id.startswith(VOTE_ACTION_PREFIX):
                 kind = _vote_kind(action_id.removeprefix(VOTE_ACTION_PREFIX))
@@ -131,7 +132,7 @@ class InteractionHandler:
         votes = _votes(ref, kind=kind, user_id=user_id, at=self._clock())
         receipt = self._feedback.submit(votes)
         response_url = payload.get("response_url")
-        original = (payload.get("message") or {}).get("blocks")
+        original = object_list_field(object_field(payload, "message"), "blocks")
 
         def after() -> None:
             if response_url:
@@ -144,7 +145,7 @@ class InteractionHandler:
         trigger_id = payload.get("trigger_id")
         if not trigger_id:
             raise InvalidInteraction("The report button's payload has no trigger_id to open the modal with.")
-        channel = str((payload.get("channel") or {}).get("id", ""))
+        channel = str(object_field(payload, "channel").get("id", ""))
         try:
             self._slack.views_open(trigger_id=str(trigger_id), view=problem_modal(ref, channel_id=channel))
         except SlackClientError as exc:
@@ -185,9 +186,9 @@ class InteractionHandler:
     def _message_shortcut(self, payload: dict[str, Any]) -> SlackReply:
         if payload.get("callback_id") != SHORTCUT or self._quick is None:
             raise InvalidInteraction(f"Unknown shortcut {payload.get('callback_id')!r}.")
-        message = payload.get("message") or {}
-        channel = str((payload.get("channel") or {}).get("id", ""))
-        domain = str((payload.get("team") or {}).get("domain", "app"))
+        message = object_field(payload, "message")
+        channel = str(object_field(payload, "channel").get("id", ""))
+        domain = str(object_field(payload, "team").get("domain", "app"))
         ts = str(message.get("ts", ""))
         self._quick.open(
             trigger_id=str(payload.get("trigger_id", "")),
@@ -200,29 +201,31 @@ class InteractionHandler:
     # --- view_submission ----------------------------------------------------------------------------
 
     def _view_submission(self, payload: dict[str, Any]) -> SlackReply:
-        view = payload.get("view") or {}
+        view = object_field(payload, "view")
         if view.get("callback_id") == QUICK_MODAL and self._quick is not None:
             user_id = _user_id(payload)
             email = self._email_of(user_id) or ""
-            name = str((payload.get("user") or {}).get("name") or user_id)
+            name = str(object_field(payload, "user").get("name") or user_id)
             return self._quick.submit(payload, author_email=email, author_name=name)
         if view.get("callback_id") != PROBLEM_MODAL:
             raise InvalidInteraction(f"Unknown modal {view.get('callback_id')!r}.")
         try:
             meta = json.loads(view.get("private_metadata") or "{}")
             ref = AnswerRef.from_value(str(meta["ref"]))
-        except (ValueError, KeyError) as exc:
+        except (ValueError, KeyError, TypeError) as exc:
             raise InvalidInteraction(f"The modal's private_metadata is not ours: {exc}") from exc
-        values = (view.get("state") or {}).get("values") or {}
-        chosen = ((values.get(PROBLEM_KIND_BLOCK) or {}).get(PROBLEM_KIND_ACTION) or {}).get(
-            "selected_option"
+        values = object_field(object_field(view, "state"), "values")
+        chosen = object_field(
+            object_field(object_field(values, PROBLEM_KIND_BLOCK), PROBLEM_KIND_ACTION), "selected_option"
         )
         if not chosen:
             return SlackReply(
                 200, {"response_action": "errors", "errors": {PROBLEM_KIND_BLOCK: "Pick what is wrong."}}
             )
         kind = _vote_kind(str(chosen.get("value")))
-        comment = str(((values.get(CORRECTION_BLOCK) or {}).get(CORRECTION_ACTION) or {}).get("value") or "")
+        comment = str(
+            object_field(object_field(values, CORRECTION_BLOCK), CORRECTION_ACTION).get("value") or ""
+        )
         user_id = _user_id(payload)
         votes = _votes(ref, kind=kind, user_id=user_id, at=self._clock(), comment=comment)
         receipt = self._feedback.submit(votes)
@@ -321,7 +324,7 @@ def _payload(form: dict[str, str]) -> dict[str, Any]:
 
 
 def _user_id(payload: dict[str, Any]) -> str:
-    user_id = (payload.get("user") or {}).get("id")
+    user_id = object_field(payload, "user").get("id")
     if not user_id:
         raise InvalidInteraction("The interaction names no user.")
     return str(user_id)

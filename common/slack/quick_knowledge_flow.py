@@ -21,6 +21,7 @@ from common.errors import InvalidInteraction, KbError
 from common.indexing import Indexer
 from common.logs import get_logger
 from common.quick_knowledge import QuickEntry, save_entry
+from common.slack.payload import object_field
 from common.slack.reply import SlackReply
 
 log = get_logger(__name__)
@@ -88,16 +89,18 @@ class QuickKnowledgeFlow:
             log.error("quick_knowledge_modal_not_opened", error=str(exc))
 
     def submit(self, payload: dict[str, Any], *, author_email: str, author_name: str) -> SlackReply:
-        view = payload.get("view") or {}
-        values = (view.get("state") or {}).get("values") or {}
+        view = object_field(payload, "view")
+        values = object_field(object_field(view, "state"), "values")
         try:
             meta = json.loads(view.get("private_metadata") or "{}")
-        except ValueError as exc:
+        except (ValueError, TypeError) as exc:
             raise InvalidInteraction(f"The save modal's private_metadata is not ours: {exc}") from exc
+        if not isinstance(meta, dict):
+            raise InvalidInteraction("The save modal's private_metadata is not ours: not a JSON object.")
 
         def value(block: str) -> str:
-            entry = (values.get(block) or {}).get("value") or {}
-            selected = entry.get("selected_option") or {}
+            entry = object_field(object_field(values, block), "value")
+            selected = object_field(entry, "selected_option")
             return str(entry.get("value") or selected.get("value") or "").strip()
 
         errors = {name: "Required." for name in ("title", "text", "space") if not value(name)}
@@ -106,7 +109,7 @@ class QuickKnowledgeFlow:
             errors["classification"] = f"One of {', '.join(CLASSIFICATIONS)}."
         if errors:
             return SlackReply(200, {"response_action": "errors", "errors": errors})
-        user_id = str((payload.get("user") or {}).get("id", ""))
+        user_id = str(object_field(payload, "user").get("id", ""))
         entry = QuickEntry(
             title=value("title"),
             text=value("text"),
