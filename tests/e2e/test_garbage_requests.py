@@ -87,7 +87,10 @@ def services(
     root = tmp_path_factory.mktemp("garbage")
     questions = f"kb-questions-{uuid.uuid4().hex[:8]}"
     pubsub_emulator.create_topic(PROJECT, questions)
-    with SlackStandin() as slack, httpx.Client(timeout=REQUEST_SECONDS) as http:
+    # A new connection per request: a pooled one shared by the sweep's threads can be closed under another
+    # thread (a client-side "Bad file descriptor", not an answer from the endpoint).
+    no_pooling = httpx.Limits(max_keepalive_connections=0)
+    with SlackStandin() as slack, httpx.Client(timeout=REQUEST_SECONDS, limits=no_pooling) as http:
         slack.add_user("W111", "owner@larkspur.example", "owner")
         slack.add_user("W222", "asker@larkspur.example", "asker")
         common = {

@@ -43,7 +43,7 @@ def _ask_in_channel(system: System, question: str, *, user: str = ASKER) -> Slac
         system.send_event(mention(f"Ev{uuid.uuid4().hex[:10]}", question, ts=ts, user=user)).status_code
         == 200
     )
-    [answer] = system.slack_api.wait_for_match("chat.postMessage", lambda c: c.args.get("thread_ts") == ts)
+    [answer] = system.slack.wait_for_match("chat.postMessage", lambda c: c.args.get("thread_ts") == ts)
     return answer
 
 
