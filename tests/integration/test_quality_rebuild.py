@@ -11,6 +11,7 @@ from click.testing import CliRunner
 
 from common.cli import main
 from common.config import get_settings
+from common.feedback import FeedbackService
 from common.runtime import build_feedback, build_publisher
 from common.vectorstore import ChunkStore
 from tests.support.sample_space import IT_SECTION, copy_sample_space
@@ -31,15 +32,20 @@ def _scores(store: ChunkStore, ids: list[str]) -> dict[str, tuple[float, float, 
     }
 
 
+def _synced(space: Path, chunks: int) -> tuple[ChunkStore, FeedbackService, list[str]]:
+    """`kb sync` of the space; the store, a feedback service to vote with, `chunks` ids of the VPN page."""
+    _invoke("sync", "--from-dir", str(space))
+    settings = get_settings()
+    store = ChunkStore.from_settings(settings)
+    feedback = build_feedback(settings, store, publisher=build_publisher(settings))
+    return store, feedback, sorted(store.get_metadata(where={"page_id": "1101"}))[:chunks]
+
+
 def test_a_wiped_and_resynced_store_gets_the_same_scores_back(
     kb_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     space = copy_sample_space(tmp_path / "it", only=IT_SECTION)
-    _invoke("sync", "--from-dir", str(space))
-    settings = get_settings()
-    store = ChunkStore.from_settings(settings)
-    voted = sorted(store.get_metadata(where={"page_id": "1101"}))[:4]
-    feedback = build_feedback(settings, store, publisher=build_publisher(settings))
+    store, feedback, voted = _synced(space, 4)
     for n, chunk_id in enumerate(voted):
         kind = ("helpful", "incorrect", "outdated", "not_helpful")[n]
         feedback.submit([vote(chunk_id, page_id="1101", user=f"U{u}", kind=kind) for u in range(n + 1)])
@@ -58,13 +64,8 @@ def test_a_wiped_and_resynced_store_gets_the_same_scores_back(
 
 
 def test_rebuilding_a_healthy_store_changes_nothing(kb_home: Path, tmp_path: Path) -> None:
-    _invoke("sync", "--from-dir", str(copy_sample_space(tmp_path / "it", only=IT_SECTION)))
-    settings = get_settings()
-    store = ChunkStore.from_settings(settings)
-    [chunk_id] = sorted(store.get_metadata(where={"page_id": "1101"}))[:1]
-    build_feedback(settings, store, publisher=build_publisher(settings)).submit(
-        [vote(chunk_id, page_id="1101")]
-    )
+    store, feedback, [chunk_id] = _synced(copy_sample_space(tmp_path / "it", only=IT_SECTION), 1)
+    feedback.submit([vote(chunk_id, page_id="1101")])
     _invoke("analytics", "ingest")
     before = _scores(store, [chunk_id])
 
@@ -78,13 +79,8 @@ def test_a_restore_followed_by_a_sync_keeps_the_restored_scores(
     kb_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     space = copy_sample_space(tmp_path / "it", only=IT_SECTION)
-    _invoke("sync", "--from-dir", str(space))
-    settings = get_settings()
-    store = ChunkStore.from_settings(settings)
-    voted = sorted(store.get_metadata(where={"page_id": "1101"}))[:3]
-    build_feedback(settings, store, publisher=build_publisher(settings)).submit(
-        [vote(chunk_id, page_id="1101", kind="incorrect") for chunk_id in voted]
-    )
+    store, feedback, voted = _synced(space, 3)
+    feedback.submit([vote(chunk_id, page_id="1101", kind="incorrect") for chunk_id in voted])
     before = _scores(store, voted)
     _invoke("backup", "--to", str(tmp_path / "backups"))
 
