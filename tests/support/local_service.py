@@ -6,6 +6,8 @@ when its health URL answers 200, and that `stop()` kills outright (SIGKILL), as 
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
 import subprocess
 import time
@@ -54,15 +56,20 @@ class LocalService:
     def start(self) -> Self:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         with self._log.open("ab") as log_file:
+            # A session of its own, so stop() reaches the children too (gunicorn's workers, for one).
             self._process = subprocess.Popen(
-                self.command(), stdout=log_file, stderr=subprocess.STDOUT, env=self.environment()
+                self.command(),
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                env=self.environment(),
+                start_new_session=True,
             )
         self._wait_until_up()
         return self
 
     def stop(self) -> None:
         if self._process is not None and self._process.poll() is None:
-            self._process.kill()
+            os.killpg(self._process.pid, signal.SIGKILL)
             self._process.wait(timeout=30)
         self._process = None
 
