@@ -25,18 +25,18 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from rich.console import Console  # noqa: E402
-from rich.table import Table  # noqa: E402
+from rich.console import Console
+from rich.table import Table
 
-from common.analytics.report import render_report  # noqa: E402
-from common.analytics.store import append_records, open_store  # noqa: E402
-from common.config import load_settings  # noqa: E402
-from common.events import BotResponse, ChunkAccessed, QueryRecord, UserFeedback  # noqa: E402
-from common.logs import configure_logging  # noqa: E402
-from common.pubsub_queue import PubSubPublisher  # noqa: E402
-from common.runtime import run_analytics_ingest  # noqa: E402
-from tests.support.gcs_server import GcsServer  # noqa: E402
-from tests.support.pubsub_emulator import PubSubEmulator  # noqa: E402
+from common.analytics.report import render_report
+from common.analytics.store import append_records, open_store
+from common.config import load_settings
+from common.events.model import BotResponse, ChunkAccessed, QueryRecord, UserFeedback
+from common.infra.pubsub import PubSubPublisher
+from common.logs import configure_logging
+from tests.support.gcs_server import GcsServer
+from tests.support.pubsub_emulator import PubSubEmulator
+from tests.support.runs import run_analytics_ingest
 
 PROJECT = "kb-bench"
 QUESTIONS = ["How do I connect to the VPN?", "Parental leave?", "Expense limit for dinner?", "Reset MFA?"]

@@ -15,19 +15,21 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from common.runtime.store import build_store
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-import numpy as np  # noqa: E402
-from rich.console import Console  # noqa: E402
-from rich.table import Table  # noqa: E402
+import numpy as np
+from rich.console import Console
+from rich.table import Table
 
-from common.backup import FolderBackup, backup, restore  # noqa: E402
-from common.chunks import Chunk, ChunkMetadata  # noqa: E402
-from common.config import load_settings  # noqa: E402
-from common.logs import configure_logging  # noqa: E402
-from common.vectorstore import ChunkStore  # noqa: E402
-from tests.support.chroma_server import ChromaServer  # noqa: E402
+from common.config import load_settings
+from common.logs import configure_logging
+from common.ops.backup import backup, restore
+from common.ops.backup_files import FolderBackup
+from common.store.chunk import Chunk, ChunkMetadata
+from tests.support.chroma_server import ChromaServer
 
 MODEL = "bench-model"
 
@@ -77,7 +79,7 @@ def main() -> None:
         server = ChromaServer(work / "chroma").start()
         try:
             settings = load_settings(chroma_url=server.url, chroma_timeout_seconds=300)
-            source = ChunkStore.from_settings(settings, collection_name=f"src-{uuid.uuid4().hex[:6]}")
+            source = build_store(settings, collection_name=f"src-{uuid.uuid4().hex[:6]}")
             console.print(f"Loading {args.chunks:,} chunks…")
             chunks = synthetic(args.chunks)
             for start in range(0, len(chunks), 5000):
@@ -87,7 +89,7 @@ def main() -> None:
             manifest = backup(source, target, model_id=MODEL)
             backup_seconds = time.perf_counter() - started
             size = sum(f.stat().st_size for f in (work / "backups").rglob("*") if f.is_file())
-            restored = ChunkStore.from_settings(settings, collection_name=f"dst-{uuid.uuid4().hex[:6]}")
+            restored = build_store(settings, collection_name=f"dst-{uuid.uuid4().hex[:6]}")
             started = time.perf_counter()
             restore(target, restored, model_id=MODEL)
             restore_seconds = time.perf_counter() - started

@@ -26,27 +26,29 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from common.runtime.quality import build_quality_policy
+from common.runtime.store import build_store
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-import numpy as np  # noqa: E402
-from functions_framework import create_app  # noqa: E402
-from rich.console import Console  # noqa: E402
-from rich.table import Table  # noqa: E402
+import numpy as np
+from functions_framework import create_app
+from rich.console import Console
+from rich.table import Table
 
-from common.chunks import Chunk, ChunkMetadata  # noqa: E402
-from common.config import SAMPLE_SPACE_DIR, get_settings, load_settings  # noqa: E402
-from common.confluence.folder_source import FolderPageSource  # noqa: E402
-from common.decay import run_decay  # noqa: E402
-from common.logs import configure_logging  # noqa: E402
-from common.quality import QualityPolicy  # noqa: E402
-from common.runtime import build_retriever, run_sync  # noqa: E402
-from common.search_filters import SearchFilters  # noqa: E402
-from common.slack.feedback_blocks import AnswerRef  # noqa: E402
-from common.vectorstore import ChunkStore  # noqa: E402
-from tests.support.chroma_server import ChromaServer  # noqa: E402
-from tests.support.slack_signing import form_body, sign  # noqa: E402
-from tests.support.slack_standin import SlackStandin  # noqa: E402
+from common.config import SAMPLE_SPACE_DIR, get_settings, load_settings
+from common.confluence.folder_source import FolderPageSource
+from common.logs import configure_logging
+from common.quality.decay import run_decay
+from common.runtime.search import build_retriever
+from common.search.filters import SearchFilters
+from common.slack.feedback_blocks import AnswerRef
+from common.store.chunk import Chunk, ChunkMetadata
+from tests.support.chroma_server import ChromaServer
+from tests.support.runs import run_sync
+from tests.support.slack_signing import form_body, sign
+from tests.support.slack_standin import SlackStandin
 
 SECRET = "bench-secret"
 QUESTIONS = [
@@ -92,7 +94,7 @@ def vote_payload(ref: AnswerRef, user: str, response_url: str) -> bytes:
 def time_votes(server: ChromaServer, work: Path, votes: int) -> tuple[list[float], list[float]]:
     home = work / "sample-home"
     run_sync(load_settings(kb_home=home), source=FolderPageSource(SAMPLE_SPACE_DIR))
-    chunks = ChunkStore.from_settings(load_settings(kb_home=home)).get_chunks(with_embeddings=True)
+    chunks = build_store(load_settings(kb_home=home)).get_chunks(with_embeddings=True)
     with SlackStandin() as slack:
         os.environ.update(
             CHROMA_URL=server.url,
@@ -105,9 +107,9 @@ def time_votes(server: ChromaServer, work: Path, votes: int) -> tuple[list[float
         )
         get_settings.cache_clear()
         settings = get_settings()
-        store = ChunkStore.from_settings(settings)
+        store = build_store(settings)
         store.upsert([Chunk(c.id, c.text, c.metadata, c.embedding) for c in chunks])
-        run_decay(store, QualityPolicy.from_settings(settings))  # scores as the daily job leaves them
+        run_decay(store, build_quality_policy(settings))  # scores as the daily job leaves them
         retriever = build_retriever(settings, store)
         app = create_app(target="slack_actions", source=str(REPO / "functions" / "main.py")).test_client()
         handler = sys.modules["main"]._interactions()
@@ -170,7 +172,7 @@ def synthetic_metadata(count: int, now: datetime, seed: int = 11) -> list[Chunk]
 
 def time_decay(server: ChromaServer, count: int, console: Console) -> tuple[float, float, int]:
     now = datetime.now(UTC)
-    store = ChunkStore.from_settings(
+    store = build_store(
         load_settings(
             chroma_url=server.url,
             chroma_collection=f"decay-{uuid.uuid4().hex[:8]}",
@@ -181,7 +183,7 @@ def time_decay(server: ChromaServer, count: int, console: Console) -> tuple[floa
     chunks = synthetic_metadata(count, now)
     for start in range(0, count, 5000):
         store.upsert(chunks[start : start + 5000])
-    policy = QualityPolicy.from_settings(load_settings())
+    policy = build_quality_policy(load_settings())
     started = time.perf_counter()
     first = run_decay(store, policy, now=now)
     first_seconds = time.perf_counter() - started

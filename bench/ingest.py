@@ -24,24 +24,26 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from common.runtime.store import build_store
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from rich.console import Console  # noqa: E402
-from rich.table import Table  # noqa: E402
+from rich.console import Console
+from rich.table import Table
 
-from common.chunking import chunk_page  # noqa: E402
-from common.chunks import embedding_input  # noqa: E402
-from common.config import SAMPLE_SPACE_DIR, load_settings  # noqa: E402
-from common.confluence.folder_source import FolderPageSource  # noqa: E402
-from common.embeddings import Vectors, embedder_from_settings  # noqa: E402
-from common.indexing import EMBED_BATCH  # noqa: E402
-from common.logs import configure_logging  # noqa: E402
-from common.runtime import build_synchronizer  # noqa: E402
-from common.storage_format import parse_storage_format  # noqa: E402
-from common.vectorstore import ChunkStore  # noqa: E402
-from tests.support.chroma_server import ChromaServer  # noqa: E402
-from tests.support.chunks import make_chunk  # noqa: E402
+from common.ai.embeddings import Vectors
+from common.config import SAMPLE_SPACE_DIR, load_settings
+from common.confluence.folder_source import FolderPageSource
+from common.confluence.storage_format import parse_storage_format
+from common.ingestion.chunk_identity import embedding_input
+from common.ingestion.chunking import chunk_page
+from common.ingestion.indexer import EMBED_BATCH
+from common.logs import configure_logging
+from common.runtime.ai import build_embedder
+from common.runtime.ingestion import build_synchronizer
+from tests.support.chroma_server import ChromaServer
+from tests.support.chunks import make_chunk
 
 
 def replicate_space(target: Path, copies: int) -> Path:
@@ -80,7 +82,7 @@ def embedding_inputs(folder: Path) -> list[str]:
 
 
 def raw_rate(texts: list[str]) -> float:
-    embedder = embedder_from_settings(load_settings())
+    embedder = build_embedder(load_settings())
     started = time.perf_counter()
     for start in range(0, len(texts), EMBED_BATCH):
         embedder.embed(texts[start : start + EMBED_BATCH])
@@ -94,7 +96,7 @@ def pipeline(folder: Path, home: Path) -> tuple[float, int, float]:
     getting busier or quieter between passes, which the separate raw passes are not.
     """
     settings = load_settings(kb_home=home)
-    embedder = embedder_from_settings(settings)
+    embedder = build_embedder(settings)
     encode_seconds = 0.0
     real_embed = embedder.embed
 
@@ -108,7 +110,7 @@ def pipeline(folder: Path, home: Path) -> tuple[float, int, float]:
 
     embedder.embed = timed_embed  # type: ignore[method-assign]
     try:
-        source, store = FolderPageSource(folder), ChunkStore.from_settings(settings)
+        source, store = FolderPageSource(folder), build_store(settings)
         synchronizer = build_synchronizer(settings, source=source, store=store)
         started = time.perf_counter()
         summary = synchronizer.run(full=True)
@@ -121,7 +123,7 @@ def pipeline(folder: Path, home: Path) -> tuple[float, int, float]:
 def resync(home: Path) -> tuple[float, int]:
     settings = load_settings(kb_home=home)
     source = FolderPageSource(SAMPLE_SPACE_DIR)
-    store = ChunkStore.from_settings(settings)
+    store = build_store(settings)
     build_synchronizer(settings, source=source, store=store).run(full=True)
     started = time.perf_counter()
     summary = build_synchronizer(settings, source=source, store=store).run(full=True)
@@ -131,7 +133,7 @@ def resync(home: Path) -> tuple[float, int]:
 def batch_update_1000(workdir: Path) -> float:
     server = ChromaServer(workdir / "chroma-server").start()
     try:
-        store = ChunkStore.from_settings(load_settings(kb_home=workdir / "srv-home", chroma_url=server.url))
+        store = build_store(load_settings(kb_home=workdir / "srv-home", chroma_url=server.url))
         chunks = [make_chunk(f"p{i // 10}", i % 10) for i in range(1000)]
         store.upsert(chunks)
         timings = []
@@ -157,7 +159,7 @@ def main() -> None:
         work = Path(tmp)
         folder = replicate_space(work / "space", args.copies)
         texts = embedding_inputs(folder)
-        embedder_from_settings(load_settings()).embed(texts[:EMBED_BATCH])  # load and warm the model
+        build_embedder(load_settings()).embed(texts[:EMBED_BATCH])  # load and warm the model
         raw_before = raw_rate(texts)
         pipeline_rate, embedded, encode_share = pipeline(folder, work / "pipeline-home")
         raw_after = raw_rate(texts)

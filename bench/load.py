@@ -43,26 +43,28 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from common.runtime.store import build_store
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-import httpx  # noqa: E402
-import numpy as np  # noqa: E402
-from rich.console import Console  # noqa: E402
-from rich.table import Table  # noqa: E402
+import httpx
+import numpy as np
+from rich.console import Console
+from rich.table import Table
 
-from bench.search_latency import QUERIES  # noqa: E402
-from common.config import SAMPLE_SPACE_DIR, load_settings  # noqa: E402
-from common.confluence.folder_source import FolderPageSource  # noqa: E402
-from common.logs import configure_logging  # noqa: E402
-from common.runtime import run_sync  # noqa: E402
-from common.slack.feedback_blocks import AnswerRef, feedback_actions  # noqa: E402
-from common.vectorstore import ChunkStore  # noqa: E402
-from common.votes import VoteStore  # noqa: E402
-from tests.support.chroma_server import ChromaServer  # noqa: E402
-from tests.support.function_service import FunctionService  # noqa: E402
-from tests.support.slack_signing import form_body, sign  # noqa: E402
-from tests.support.slack_standin import SlackStandin  # noqa: E402
+from bench.search_latency import QUERIES
+from common.config import SAMPLE_SPACE_DIR, load_settings
+from common.confluence.folder_source import FolderPageSource
+from common.logs import configure_logging
+from common.slack.feedback_blocks import AnswerRef, feedback_actions
+from common.store.chunk_store import ChunkStore
+from common.store.votes import VoteStore
+from tests.support.chroma_server import ChromaServer
+from tests.support.function_service import FunctionService
+from tests.support.runs import run_sync
+from tests.support.slack_signing import form_body, sign
+from tests.support.slack_standin import SlackStandin
 
 SECRET = "bench-secret"
 CLICK_FIXTURE = REPO.parent / "shared" / "fixtures" / "slack" / "bolt-python__block_actions__button.json"
@@ -301,7 +303,7 @@ def main() -> None:
                     actions.url, ref, args.votes, args.vote_clients, args.vote_seconds, slack
                 )
                 thanks = wait_for_thanks(slack, clicks.sent)
-            counted, stored, feedback_counts = count_votes(ChunkStore.from_settings(settings), ref, users)
+            counted, stored, feedback_counts = count_votes(build_store(settings), ref, users)
         finally:
             for function in functions:
                 function.stop()

@@ -22,22 +22,25 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from common.runtime.store import build_store
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-import httpx  # noqa: E402
-import numpy as np  # noqa: E402
-from rich.console import Console  # noqa: E402
-from rich.table import Table  # noqa: E402
+import httpx
+import numpy as np
+from rich.console import Console
+from rich.table import Table
 
-from common.chunks import Chunk  # noqa: E402
-from common.config import SAMPLE_SPACE_DIR, load_settings  # noqa: E402
-from common.confluence.folder_source import FolderPageSource  # noqa: E402
-from common.embeddings import embedder_from_settings  # noqa: E402
-from common.logs import configure_logging  # noqa: E402
-from common.runtime import build_keyword_cache, run_sync  # noqa: E402
-from common.vectorstore import ChunkStore  # noqa: E402
-from tests.support.chroma_server import ChromaServer, free_port  # noqa: E402
+from common.config import SAMPLE_SPACE_DIR, load_settings
+from common.confluence.folder_source import FolderPageSource
+from common.logs import configure_logging
+from common.runtime.ai import build_embedder
+from common.runtime.search import build_keyword_cache
+from common.store.chunk import Chunk
+from common.store.chunk_store import ChunkStore
+from tests.support.chroma_server import ChromaServer, free_port
+from tests.support.runs import run_sync
 
 SPACES = ("HB", "ENG", "SEC", "HR", "IT", "FIN", "OPS", "LEGAL")
 LEVELS = ("public", "internal", "internal", "internal", "confidential")
@@ -68,7 +71,7 @@ QUERIES = [
 def synthetic_chunks(count: int, seed: int = 7) -> list[Chunk]:
     settings = load_settings(kb_home=Path(tempfile.mkdtemp(prefix="kb-pool-")))
     run_sync(settings, source=FolderPageSource(SAMPLE_SPACE_DIR))
-    pool = ChunkStore.from_settings(settings).get_chunks(where={"space_key": "HB"}, with_embeddings=True)
+    pool = build_store(settings).get_chunks(where={"space_key": "HB"}, with_embeddings=True)
     rng = np.random.default_rng(seed)
     vectors = np.asarray([c.embedding for c in pool], dtype=np.float32)
     first, second = rng.integers(len(pool), size=count), rng.integers(len(pool), size=count)
@@ -135,7 +138,7 @@ def time_langchain(chunks: list[Chunk], chroma_url: str, collection: str, rounds
     from langchain_community.retrievers import BM25Retriever
     from langchain_core.embeddings import Embeddings
 
-    embedder = embedder_from_settings(load_settings())
+    embedder = build_embedder(load_settings())
 
     class LocalEmbeddings(Embeddings):
         def embed_documents(self, texts: list[str]) -> list[list[float]]:
@@ -162,7 +165,7 @@ def time_langchain(chunks: list[Chunk], chroma_url: str, collection: str, rounds
 def time_chroma_filters(store: ChunkStore, rounds: int) -> dict[str, list[float]]:
     """The Chroma query alone, unfiltered (what the retriever does, filtering in process) and with a `where`
     (the retriever's fallback), to show why filters are applied in process."""
-    embedder = embedder_from_settings(load_settings())
+    embedder = build_embedder(load_settings())
     vectors = [[float(v) for v in embedder.embed([query])[0]] for query in QUERIES]
     wheres: dict[str, dict[str, object] | None] = {
         "unfiltered": None,
@@ -204,7 +207,7 @@ def main() -> None:
             chroma_timeout_seconds=300,
         )
         chunks = synthetic_chunks(args.chunks)
-        store = ChunkStore.from_settings(settings)
+        store = build_store(settings)
         for start in range(0, len(chunks), 2000):
             store.upsert(chunks[start : start + 2000])
         build_keyword_cache(settings, store).rebuild()

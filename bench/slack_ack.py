@@ -27,21 +27,21 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-import httpx  # noqa: E402
-import numpy as np  # noqa: E402
-from functions_framework import create_app  # noqa: E402
-from rich.console import Console  # noqa: E402
-from rich.table import Table  # noqa: E402
+import httpx
+import numpy as np
+from functions_framework import create_app
+from rich.console import Console
+from rich.table import Table
 
-from common.config import SAMPLE_SPACE_DIR, get_settings, load_settings  # noqa: E402
-from common.confluence.folder_source import FolderPageSource  # noqa: E402
-from common.logs import configure_logging  # noqa: E402
-from common.runtime import run_sync  # noqa: E402
-from tests.e2e.test_slack_bot_flow import _Worker  # noqa: E402
-from tests.support.local_service import free_port  # noqa: E402
-from tests.support.pubsub_emulator import PubSubEmulator  # noqa: E402
-from tests.support.slack_signing import sign  # noqa: E402
-from tests.support.slack_standin import SlackStandin  # noqa: E402
+from common.config import SAMPLE_SPACE_DIR, get_settings, load_settings
+from common.confluence.folder_source import FolderPageSource
+from common.logs import configure_logging
+from tests.e2e.test_slack_bot_flow import _Worker
+from tests.support.local_service import free_port
+from tests.support.pubsub_emulator import PubSubEmulator
+from tests.support.runs import run_sync
+from tests.support.slack_signing import sign
+from tests.support.slack_standin import SlackStandin
 
 SECRET = "bench-secret"
 PROJECT = "kb-bench"

@@ -152,10 +152,6 @@ class Settings(BaseSettings):
     def chroma_dir(self) -> Path:
         return self.kb_home / "chroma"
 
-    @property
-    def confluence_configured(self) -> bool:
-        return self.confluence_url is not None
-
 
 def load_settings(**overrides: object) -> Settings:
     """Build settings, turning pydantic's report into one that names the environment variables to fix."""

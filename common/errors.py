@@ -1,11 +1,18 @@
-"""Every error the product raises on purpose.
+"""Every error the product raises on purpose, and the exit status each one means.
 
-One flat hierarchy under `KbError`, so entry points can turn any of them into a clear message (CLI) or a
-status code (HTTP) without knowing where it came from. Each message says what went wrong *and* what a person
-can do about it.
+One hierarchy under `KbError`, so entry points can turn any of them into a clear message (CLI) or a status
+code (HTTP) without knowing where it came from. Each message says what went wrong *and* what a person can
+do about it. Exit statuses are shared by the CLI and the Cloud Run jobs, so schedulers and people read them
+one way: 0 success; 1 finished with errors (details were logged); 2 bad usage or settings; 75 (EX_TEMPFAIL)
+a service was unavailable, run it again later (Cloud Run retries a job task that exits non-zero).
 """
 
 from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_ERRORS = 1
+EXIT_CONFIG = 2
+EXIT_UNAVAILABLE = 75
 
 
 class KbError(Exception):
@@ -22,6 +29,17 @@ class ServiceUnavailable(KbError):
 
 class ConfigError(KbError):
     """A setting is missing or invalid; the message names the environment variable to fix."""
+
+
+def exit_code_for(exc: KbError) -> int:
+    if isinstance(exc, ConfigError):
+        return EXIT_CONFIG
+    if isinstance(exc, ServiceUnavailable):
+        return EXIT_UNAVAILABLE
+    return EXIT_ERRORS
+
+
+# --- the chunk store ----------------------------------------------------------------------------------
 
 
 class ChunkValidationError(KbError):
@@ -47,8 +65,7 @@ class StoreUnavailable(StoreError, ServiceUnavailable):
     """Chroma cannot be reached (down, timing out, or the circuit breaker is open)."""
 
 
-class KeywordIndexError(KbError):
-    """The keyword index artifact is missing, damaged or from another format; rebuild it from Chroma."""
+# --- storage and queues -------------------------------------------------------------------------------
 
 
 class BlobStoreError(KbError):
@@ -67,6 +84,25 @@ class BlobStoreUnavailable(BlobStoreError, ServiceUnavailable):
     """Cloud Storage cannot be reached or keeps failing; retrying later can succeed."""
 
 
+class QueueUnavailable(ServiceUnavailable):
+    """Pub/Sub did not take a message in time or failed it; publishing again later can succeed."""
+
+
+class TopicNotFound(ConfigError):
+    """The topic does not exist: retrying cannot help until it is created or the setting is corrected."""
+
+
+class InvalidPushMessage(KbError):
+    """A request claiming to be a Pub/Sub delivery does not have the envelope's shape."""
+
+
+# --- search and ai ------------------------------------------------------------------------------------
+
+
+class KeywordIndexError(KbError):
+    """The keyword index artifact is missing, damaged or from another format; rebuild it from Chroma."""
+
+
 class InvalidSearchRequest(KbError):
     """A search request is malformed (bad query, top_k or filters); the message says what to change."""
 
@@ -77,14 +113,6 @@ class BeirFormatError(KbError):
 
 class EmbeddingError(KbError):
     """The embedding model could not be loaded or used."""
-
-
-class SourceError(KbError):
-    """A content source (Confluence or a folder of pages) failed in a way a retry will not fix."""
-
-
-class SourceUnavailable(SourceError, ServiceUnavailable):
-    """The content source cannot be reached or keeps failing after retries."""
 
 
 class EnrichmentError(KbError):
@@ -98,6 +126,29 @@ class LlmError(KbError):
 class LlmUnavailable(LlmError, ServiceUnavailable):
     """The LLM provider cannot be reached or keeps failing (timeouts, 429, 5xx) after retries."""
 
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+        """Seconds the provider asked to wait before the next attempt, when it said."""
+
+
+# --- content sources ----------------------------------------------------------------------------------
+
+
+class SourceError(KbError):
+    """A content source (Confluence or a folder of pages) failed in a way a retry will not fix."""
+
+
+class SourceNotFound(SourceError):
+    """The source answered 404: the page, space or user does not exist or is not visible to the account."""
+
+
+class SourceUnavailable(SourceError, ServiceUnavailable):
+    """The content source cannot be reached or keeps failing after retries."""
+
+
+# --- slack --------------------------------------------------------------------------------------------
+
 
 class SlackRequestRejected(KbError):
     """A request claiming to come from Slack failed verification; nothing in it was acted on."""
@@ -109,3 +160,22 @@ class InvalidInteraction(KbError):
 
 class SlackUnavailable(ServiceUnavailable):
     """The Slack Web API cannot be reached or keeps rate-limiting after retries."""
+
+
+class SlackUserNotFound(KbError):
+    """A person the product must reach has no Slack account it can find (no email, or none matching)."""
+
+
+# --- analytics and operations -------------------------------------------------------------------------
+
+
+class InvalidEvent(KbError):
+    """An analytics record cannot be stored; the message is the reason it is dead-lettered with."""
+
+
+class AnalyticsQueryError(KbError):
+    """An analytics query failed or a file could not be opened; the message says which and why."""
+
+
+class BackupError(KbError):
+    """A backup cannot be written or restored as asked; the message says what to do instead."""

@@ -8,13 +8,19 @@ from __future__ import annotations
 
 import sys
 
-from common.exit_codes import EXIT_OK
-from common.job_runner import run_job
-from common.runtime import run_analytics_ingest
+from common.analytics.ingest import ingest
+from common.config import Settings
+from common.errors import EXIT_OK
+from common.runtime.events import build_event_source, build_period_files
+from common.runtime.jobs import run_job
+
+
+def _ingest(settings: Settings) -> tuple[dict[str, object], int]:
+    return ingest(build_event_source(settings), build_period_files(settings)).as_dict(), EXIT_OK
 
 
 def main() -> int:
-    return run_job("analytics_ingest", lambda settings: (run_analytics_ingest(settings).as_dict(), EXIT_OK))
+    return run_job("analytics_ingest", _ingest)
 
 
 if __name__ == "__main__":

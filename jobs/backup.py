@@ -10,21 +10,21 @@ from __future__ import annotations
 import sys
 from datetime import UTC, datetime
 
-from common.backup import backup, backup_target_from
 from common.config import Settings
-from common.embeddings import embedder_from_settings
-from common.exit_codes import EXIT_OK
-from common.job_runner import run_job
-from common.vectorstore import ChunkStore
+from common.errors import EXIT_OK
+from common.ops.backup import backup, retention_folder
+from common.runtime.ai import build_embedder
+from common.runtime.jobs import run_job
+from common.runtime.ops import build_backup_target
+from common.runtime.store import build_store
 
 
 def _backup(settings: Settings) -> tuple[dict[str, object], int]:
-    cadence = "weekly" if datetime.now(UTC).weekday() == 6 else "daily"
-    location = f"{settings.backup_root}/{cadence}"
+    location = f"{settings.backup_root}/{retention_folder(datetime.now(UTC))}"
     manifest = backup(
-        ChunkStore.from_settings(settings),
-        backup_target_from(location, settings),
-        model_id=embedder_from_settings(settings).model_id,
+        build_store(settings),
+        build_backup_target(settings, location),
+        model_id=build_embedder(settings).model_id,
     )
     return {"location": location, "name": manifest.name, "chunks": manifest.chunk_count}, EXIT_OK
 

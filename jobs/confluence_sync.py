@@ -9,11 +9,13 @@ from __future__ import annotations
 import sys
 
 from common.config import Settings
-from common.exit_codes import EXIT_ERRORS, EXIT_OK
-from common.job_runner import run_job
+from common.errors import EXIT_ERRORS, EXIT_OK
+from common.infra.sharding import shard
 from common.logs import bind_context
-from common.runtime import build_source, run_sync
-from common.task_sharding import shard
+from common.runtime.ingestion import build_synchronizer
+from common.runtime.jobs import run_job
+from common.runtime.sources import build_source
+from common.runtime.store import build_store
 
 
 def _sync(settings: Settings) -> tuple[dict[str, object], int]:
@@ -22,7 +24,7 @@ def _sync(settings: Settings) -> tuple[dict[str, object], int]:
     spaces = shard(
         source.space_keys(), index=settings.cloud_run_task_index, count=settings.cloud_run_task_count
     )
-    summary = run_sync(settings, source=source, spaces=spaces)
+    summary = build_synchronizer(settings, source=source, store=build_store(settings)).run(spaces=spaces)
     return {"spaces": spaces, **summary.as_dict()}, EXIT_ERRORS if summary.errors else EXIT_OK
 
 

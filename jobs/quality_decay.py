@@ -8,13 +8,25 @@ from __future__ import annotations
 
 import sys
 
-from common.exit_codes import EXIT_OK
-from common.job_runner import run_job
-from common.runtime import run_quality_decay
+from common.config import Settings
+from common.errors import EXIT_OK
+from common.quality.daily import run_daily_quality
+from common.runtime.events import build_publisher
+from common.runtime.jobs import run_job
+from common.runtime.quality import build_feedback
+from common.runtime.store import build_store
+
+
+def _decay(settings: Settings) -> tuple[dict[str, object], int]:
+    store = build_store(settings)
+    summary = run_daily_quality(
+        store=store, feedback=build_feedback(settings, store), publisher=build_publisher(settings)
+    )
+    return summary.as_dict(), EXIT_OK
 
 
 def main() -> int:
-    return run_job("quality_decay", lambda settings: (run_quality_decay(settings).as_dict(), EXIT_OK))
+    return run_job("quality_decay", _decay)
 
 
 if __name__ == "__main__":

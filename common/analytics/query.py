@@ -17,13 +17,9 @@ from typing import Any
 import duckdb
 
 from common.analytics.schema import TABLES, migrate
-from common.errors import KbError
+from common.errors import AnalyticsQueryError
 
 _TEMPLATE = "_schema"
-
-
-class AnalyticsQueryError(KbError):
-    """An analytics query failed or a file could not be opened; the message says which and why."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,7 @@ from typing import Any
 import duckdb
 
 from common.analytics.query import period_views, run
-from common.quality import VOTE_KINDS
+from common.store.votes import VOTE_KINDS
 
 TOP = 10
 NEGATIVE_VOTES = ("not_helpful", "incorrect")

@@ -21,6 +21,7 @@ from typing import Any
 import duckdb
 
 from common.analytics.schema import EVENT_LOG, KINDS, TYPED_TABLES, migrate
+from common.errors import InvalidEvent
 
 _ENVELOPE = frozenset({"kind", "version", "event_id", "occurred_at"})
 _PERIOD = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
@@ -57,10 +58,6 @@ class _Staged:
     payload: str
 
 
-class _Invalid(ValueError):
-    """A record that cannot be stored; its message is the reason given back to the caller."""
-
-
 def open_store(path: Path) -> duckdb.DuckDBPyConnection:
     path.parent.mkdir(parents=True, exist_ok=True)
     conn = duckdb.connect(str(path))
@@ -92,7 +89,7 @@ def append_records(conn: duckdb.DuckDBPyConnection, records: Sequence[Mapping[st
     for record in records:
         try:
             row = _stage(record, columns)
-        except _Invalid as exc:
+        except InvalidEvent as exc:
             rejected.append(Rejected(record, str(exc)))
             continue
         if row.event_id in staged:
@@ -173,41 +170,41 @@ def _typed_columns(conn: duckdb.DuckDBPyConnection) -> dict[str, list[_Column]]:
 def _stage(record: Mapping[str, Any], columns: Mapping[str, list[_Column]]) -> _Staged:
     kind = record.get("kind")
     if kind is None:
-        raise _Invalid("missing kind")
+        raise InvalidEvent("missing kind")
     if not isinstance(kind, str) or kind not in KINDS:
-        raise _Invalid(f"unknown kind {kind!r}; known kinds: {', '.join(sorted(KINDS))}")
+        raise InvalidEvent(f"unknown kind {kind!r}; known kinds: {', '.join(sorted(KINDS))}")
     event_id = record.get("event_id")
     if not isinstance(event_id, str) or not event_id:
-        raise _Invalid("missing event_id" if event_id is None else "event_id must be a non-empty string")
+        raise InvalidEvent("missing event_id" if event_id is None else "event_id must be a non-empty string")
     version = record.get("version")
     if not isinstance(version, int) or isinstance(version, bool) or not 1 <= version < 2**31:
-        raise _Invalid(f"version must be a positive integer, got {version!r}")
+        raise InvalidEvent(f"version must be a positive integer, got {version!r}")
     occurred_at = _timestamp(record.get("occurred_at"), "occurred_at").isoformat()
     spec = KINDS[kind]
     excluded = _ENVELOPE | spec.dropped
     payload = {key: value for key, value in record.items() if key not in excluded}
     for column in columns[spec.table] if spec.table else ():
         if column.name not in payload:
-            raise _Invalid(f"missing field {column.name!r} for kind {kind!r}")
+            raise InvalidEvent(f"missing field {column.name!r} for kind {kind!r}")
         payload[column.name] = _checked(payload[column.name], column)
     try:
         text = _JSON.encode(payload)
         (event_id + text).encode()
     except (TypeError, ValueError) as exc:
-        raise _Invalid(f"fields are not storable as UTF-8 JSON: {exc}") from None
+        raise InvalidEvent(f"fields are not storable as UTF-8 JSON: {exc}") from None
     return _Staged(event_id, kind, version, occurred_at, text)
 
 
 def _checked(value: Any, column: _Column) -> Any:
-    """The value as it will be stored (timestamps normalised to UTC), or _Invalid saying why it cannot be."""
+    """The value as it will be stored (timestamps normalised to UTC), or InvalidEvent saying why not."""
     if value is None:
         if column.nullable:
             return None
-        raise _Invalid(f"field {column.name!r} must not be null")
+        raise InvalidEvent(f"field {column.name!r} must not be null")
     if column.type == "TIMESTAMP WITH TIME ZONE":
         return _timestamp(value, column.name).isoformat()
     if not _CHECKS[column.type](value):
-        raise _Invalid(
+        raise InvalidEvent(
             f"field {column.name!r} must be {column.type}, got {type(value).__name__} {value!r:.80}"
         )
     return value
@@ -215,19 +212,19 @@ def _checked(value: Any, column: _Column) -> Any:
 
 def _timestamp(value: Any, name: str) -> datetime:
     if value is None:
-        raise _Invalid(f"missing {name}")
+        raise InvalidEvent(f"missing {name}")
     if not isinstance(value, str):
-        raise _Invalid(f"{name} must be an ISO 8601 string, got {type(value).__name__}")
+        raise InvalidEvent(f"{name} must be an ISO 8601 string, got {type(value).__name__}")
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
-        raise _Invalid(f"{name} {value!r:.80} is not an ISO 8601 timestamp") from None
+        raise InvalidEvent(f"{name} {value!r:.80} is not an ISO 8601 timestamp") from None
     if parsed.tzinfo is None:
-        raise _Invalid(f"{name} {value!r:.80} has no UTC offset; send it as UTC, e.g. ending in +00:00")
+        raise InvalidEvent(f"{name} {value!r:.80} has no UTC offset; send it as UTC, e.g. ending in +00:00")
     try:
         return parsed.astimezone(UTC)
     except OverflowError:
-        raise _Invalid(f"{name} {value!r:.80} is out of range") from None
+        raise InvalidEvent(f"{name} {value!r:.80} is out of range") from None
 
 
 def _is_int(value: Any) -> bool:

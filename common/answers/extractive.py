@@ -14,11 +14,8 @@ from typing import Literal
 
 import numpy as np
 
-from common.answers.llm_writer import LlmAnswerWriter
-from common.answers.writer import NOT_FOUND_TEXT, Answer, AnswerWriter, Passage
-from common.config import Settings
-from common.embeddings import Embedder, Vectors
-from common.llm import LlmClient
+from common.ai.embeddings import Embedder, Vectors
+from common.answers.writer import NOT_FOUND_TEXT, Answer, Passage
 
 DEFAULT_MIN_SIMILARITY = 0.40
 """Below this cosine the best sentence does not answer the question (chosen on the sample space)."""
@@ -219,10 +216,3 @@ def _compose(units: list[_Unit], similarity: Vectors) -> Answer:
 
 def _declined() -> Answer:
     return Answer(text=NOT_FOUND_TEXT, cited=(), grounded=False, writer="offline")
-
-
-def answer_writer_from_settings(settings: Settings, embedder: Embedder) -> AnswerWriter:
-    """The LLM writer only when an LLM is configured; otherwise this one, which needs no network."""
-    if settings.llm_api_url:
-        return LlmAnswerWriter(LlmClient.from_settings(settings), model=settings.llm_model)
-    return ExtractiveWriter(embedder)

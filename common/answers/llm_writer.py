@@ -12,9 +12,9 @@ from collections.abc import Sequence
 
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
+from common.ai.llm import LlmClient
 from common.answers.writer import NOT_FOUND_TEXT, Answer, Passage
 from common.errors import LlmError
-from common.llm import LlmClient
 
 PASSAGES_BUDGET_CHARS = 12_000
 """About 3,000 tokens of passages: enough for five merged passages, small enough for any model's window."""

@@ -17,9 +17,9 @@ from urllib.parse import quote, quote_plus
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
-from common.chunks import Classification, SourceKind
 from common.confluence.models import PageRef, Person, SourcePage
 from common.errors import SourceError
+from common.store.chunk import Classification, SourceKind
 
 _STRICT = ConfigDict(frozen=True, extra="forbid", strict=True)
 """Unknown keys are refused: a misspelt `clasification` must not silently leave a page at the default."""

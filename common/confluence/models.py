@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from common.chunks import Classification, SourceKind
+from common.store.chunk import Classification, SourceKind
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,13 +21,12 @@ from atlassian import Confluence
 from atlassian.errors import ApiError
 from urllib3.exceptions import MaxRetryError
 
-from common.chunks import Classification, SourceKind
-from common.config import Settings
 from common.confluence.models import PageRef, SourcePage
 from common.confluence.rest_mapping import display_name, page_from_content, ref_from_content
 from common.confluence.rest_session import RetryPolicy, build_session
-from common.errors import ConfigError, SourceError, SourceUnavailable
+from common.errors import SourceError, SourceNotFound, SourceUnavailable
 from common.logs import get_logger
+from common.store.chunk import Classification, SourceKind
 
 T = TypeVar("T")
 
@@ -61,10 +60,6 @@ CREDENTIALS_HINT = (
     "check CONFLUENCE_USER and CONFLUENCE_API_TOKEN (Cloud: account email + API token; Data Center: a "
     "personal access token with CONFLUENCE_USER unset) and that the account may view the configured spaces"
 )
-
-
-class _NotFound(SourceError):
-    """A 404, kept distinct so user look-ups can treat it as "unknown user" rather than a failure."""
 
 
 def _cql_string(value: str) -> str:
@@ -157,28 +152,6 @@ class RestPageSource:
             **auth,
         )
 
-    @classmethod
-    def from_settings(cls, settings: Settings) -> RestPageSource:
-        if settings.confluence_url is None:
-            raise ConfigError("CONFLUENCE_URL is not set: set it to e.g. https://acme.atlassian.net/wiki.")
-        if settings.confluence_api_token is None:
-            raise ConfigError(
-                "CONFLUENCE_API_TOKEN is not set: use an API token with CONFLUENCE_USER (Cloud) "
-                "or a personal access token (Data Center)."
-            )
-        if not settings.space_keys:
-            raise ConfigError("CONFLUENCE_SPACES is empty: list the space keys to sync, e.g. ENG,HR.")
-        return cls(
-            url=settings.confluence_url,
-            user=settings.confluence_user or None,
-            token=settings.confluence_api_token.get_secret_value(),
-            spaces=settings.space_keys,
-            timeout_seconds=settings.confluence_timeout_seconds,
-            max_retries=settings.confluence_max_retries,
-            max_retry_after_seconds=settings.confluence_max_retry_after_seconds,
-            page_limit=settings.confluence_page_limit,
-        )
-
     def close(self) -> None:
         self._client.close()
 
@@ -226,7 +199,7 @@ class RestPageSource:
                 user = self._json(partial(lookup, ref), doing=f"looking up user {ref!r}", not_found="")
             except SourceUnavailable:
                 raise
-            except _NotFound:
+            except SourceNotFound:
                 continue
             except SourceError as exc:
                 refused = exc
@@ -369,7 +342,7 @@ class RestPageSource:
         if status in (401, 403):
             return SourceError(f"Confluence refused {doing} with {status} ({detail}): {CREDENTIALS_HINT}.")
         if status == 404:
-            return _NotFound(f"{not_found} (404 from {url}).")
+            return SourceNotFound(f"{not_found} (404 from {url}).")
         if status == 429 or status >= 500:
             return SourceUnavailable(self._exhausted_message(response, status, url, doing))
         return SourceError(f"Confluence answered {status} to {doing} ({url}): {detail}")

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from common.answers.writer import Answer, Passage
-from common.search import SearchResult
+from common.search.retriever import SearchResult
 from common.slack.feedback_blocks import SOURCE_LINK_ACTION, AnswerRef, feedback_actions
 
 SECTION_CHARS = 2900

@@ -19,17 +19,18 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from common.access_tracking import AccessRecorder
-from common.answer_composer import ComposedAnswer, compose_answer
+from common.answers.composer import ComposedAnswer, compose_answer
 from common.answers.writer import NOT_FOUND_TEXT, AnswerWriter
-from common.claims import Claims
 from common.errors import KbError, ServiceUnavailable, SlackUnavailable
-from common.events import BotResponse, EventPublisher, QueryRecord
+from common.events.model import BotResponse, QueryRecord
+from common.events.publishers import EventPublisher
+from common.infra.claims import Claims
 from common.logs import bind_context, get_logger
-from common.search import HybridRetriever, SearchResult
+from common.search.access_tracking import AccessRecorder
+from common.search.retriever import HybridRetriever, SearchResult
 from common.slack.answer_blocks import answer_blocks, not_found_blocks
 from common.slack.channel_policy import ChannelPolicy
-from common.slack.events import Question
+from common.slack.questions import Question
 
 log = get_logger(__name__)
 

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from common.chunks import Classification
-from common.config import Settings
+from common.store.chunk import Classification
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,15 +19,6 @@ class ChannelPolicy:
     channel_ceiling: Classification
     private_ceiling: Classification
     dm_ceiling: Classification
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> ChannelPolicy:
-        return cls(
-            allowed_channels=settings.slack_channel_ids,
-            channel_ceiling=settings.slack_channel_max_classification,
-            private_ceiling=settings.slack_private_max_classification,
-            dm_ceiling=settings.slack_dm_max_classification,
-        )
 
     def answers_in(self, channel: str, channel_type: str) -> bool:
         return channel_type == "im" or not self.allowed_channels or channel in self.allowed_channels

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from common.errors import InvalidInteraction
-from common.quality import VoteKind
+from common.store.votes import VoteKind
 
 FEEDBACK_BLOCK_ID = "kb_feedback"
 VOTE_ACTION_PREFIX = "kb_vote_"

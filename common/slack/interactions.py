@@ -19,11 +19,12 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackClientError
 from slack_sdk.webhook import WebhookClient
 
-from common.errors import InvalidInteraction, KbError, ServiceUnavailable
-from common.events import BehaviouralSignal, EventPublisher, PageReviewed
-from common.feedback import FeedbackReceipt, FeedbackService
+from common.errors import InvalidInteraction, KbError
+from common.events.model import BehaviouralSignal
+from common.events.publishers import EventPublisher
+from common.infra.http_reply import HttpReply
 from common.logs import get_logger
-from common.quality import VOTE_KINDS, VoteKind
+from common.quality.feedback import FeedbackReceipt, FeedbackService
 from common.slack.feedback_blocks import (
     CORRECTION_ACTION,
     CORRECTION_BLOCK,
@@ -41,15 +42,17 @@ from common.slack.feedback_blocks import (
 from common.slack.payload import object_field, object_list_field
 from common.slack.quick_knowledge_flow import MODAL as QUICK_MODAL
 from common.slack.quick_knowledge_flow import SHORTCUT, SLASH_COMMAND, QuickKnowledgeFlow
-from common.slack.reply import SlackReply
 from common.slack.signing import rejection
-from common.votes import Vote
+from common.store.votes import VOTE_KINDS, Vote, VoteKind
 
 log = get_logger(__name__)
 
 RESPONSE_URL_TIMEOUT_SECONDS = 5
 NOT_COUNTED_YET = (
     "Thanks. The knowledge base is briefly unavailable, so your vote is saved and will count in a minute."
+)
+REVIEW_NOT_RECORDED_YET = (
+    "Thanks. The knowledge base is briefly unavailable, so your review is saved and will show in a minute."
 )
 
 
@@ -73,7 +76,7 @@ class InteractionHandler:
         self._work: list[Future[None]] = []
         self._quick = quick_knowledge(self._later) if quick_knowledge else None
 
-    def handle(self, *, body: bytes, headers: Mapping[str, str]) -> SlackReply:
+    def handle(self, *, body: bytes, headers: Mapping[str, str]) -> HttpReply:
         refused = rejection(body=body, headers=headers, secret=self._secret, now=self._clock().timestamp())
         if refused is not None:
             return refused
@@ -91,9 +94,9 @@ class InteractionHandler:
                 return self._message_shortcut(payload)
         except InvalidInteraction as exc:
             log.warning("slack_interaction_invalid", error=str(exc))
-            return SlackReply(400, {"error": str(exc)})
+            return HttpReply(400, {"error": str(exc)})
         log.info("slack_interaction_ignored", type=kind)
-        return SlackReply(200)
+        return HttpReply(200)
 
     def drain(self) -> None:
         """Wait for every after-acknowledgement task (tests, and shutdown so nothing is cut off)."""
@@ -102,7 +105,7 @@ class InteractionHandler:
 
     # --- block_actions ------------------------------------------------------------------------------
 
-    def _block_actions(self, payload: dict[str, Any]) -> SlackReply:
+    def _block_actions(self, payload: dict[str, Any]) -> HttpReply:
         user_id = _user_id(payload)
         for action in object_list_field(payload, "actions"):
             action_id = str(action.get("action_id", ""))
@@ -126,7 +129,7 @@ class InteractionHandler:
                 )
             else:
                 raise InvalidInteraction(f"Unknown action {action_id!r}: this app has no such button.")
-        return SlackReply(200)
+        return HttpReply(200)
 
     def _vote(self, payload: dict[str, Any], ref: AnswerRef, kind: VoteKind, user_id: str) -> None:
         votes = _votes(ref, kind=kind, user_id=user_id, at=self._clock())
@@ -154,24 +157,20 @@ class InteractionHandler:
     def _mark_reviewed(self, payload: dict[str, Any], *, page_id: str, user_id: str) -> None:
         if not page_id:
             raise InvalidInteraction("The review button names no page.")
-        writer = self._feedback.writer
         reviewer = self._email_of(user_id) or user_id
-        try:
-            changes = writer.mark_reviewed(page_id, reviewer=reviewer)
-            text = f"✅ Marked as reviewed by <@{user_id}>: its answers rank as verified again."
-            self._publisher.publish([PageReviewed(page_id=page_id, reviewer=reviewer, chunks=len(changes))])
-        except ServiceUnavailable as exc:
-            log.warning("review_not_recorded", page_id=page_id, error=str(exc))
-            text = "The knowledge base is briefly unavailable; please press the button again in a minute."
+        receipt = self._feedback.review(page_id, reviewer=reviewer, at=self._clock())
+        text = (
+            f"✅ Marked as reviewed by <@{user_id}>: its answers rank as verified again."
+            if receipt.counted
+            else REVIEW_NOT_RECORDED_YET
+        )
         response_url = payload.get("response_url")
         if response_url:
             self._later(lambda: self._post(str(response_url), text=text, replace_original=False))
 
-    # --- view_submission ----------------------------------------------------------------------------
-
     # --- quick knowledge ----------------------------------------------------------------------------
 
-    def _slash_command(self, form: dict[str, str]) -> SlackReply:
+    def _slash_command(self, form: dict[str, str]) -> HttpReply:
         if form.get("command") != SLASH_COMMAND or self._quick is None:
             raise InvalidInteraction(f"Unknown command {form.get('command')!r}.")
         channel = form.get("channel_id", "")
@@ -181,9 +180,9 @@ class InteractionHandler:
             link=f"https://slack.com/app_redirect?channel={channel}",
             channel=channel,
         )
-        return SlackReply(200)
+        return HttpReply(200)
 
-    def _message_shortcut(self, payload: dict[str, Any]) -> SlackReply:
+    def _message_shortcut(self, payload: dict[str, Any]) -> HttpReply:
         if payload.get("callback_id") != SHORTCUT or self._quick is None:
             raise InvalidInteraction(f"Unknown shortcut {payload.get('callback_id')!r}.")
         message = object_field(payload, "message")
@@ -196,11 +195,11 @@ class InteractionHandler:
             link=f"https://{domain}.slack.com/archives/{channel}/p{ts.replace('.', '')}",
             channel=channel,
         )
-        return SlackReply(200)
+        return HttpReply(200)
 
     # --- view_submission ----------------------------------------------------------------------------
 
-    def _view_submission(self, payload: dict[str, Any]) -> SlackReply:
+    def _view_submission(self, payload: dict[str, Any]) -> HttpReply:
         view = object_field(payload, "view")
         if view.get("callback_id") == QUICK_MODAL and self._quick is not None:
             user_id = _user_id(payload)
@@ -219,7 +218,7 @@ class InteractionHandler:
             object_field(object_field(values, PROBLEM_KIND_BLOCK), PROBLEM_KIND_ACTION), "selected_option"
         )
         if not chosen:
-            return SlackReply(
+            return HttpReply(
                 200, {"response_action": "errors", "errors": {PROBLEM_KIND_BLOCK: "Pick what is wrong."}}
             )
         kind = _vote_kind(str(chosen.get("value")))
@@ -242,7 +241,7 @@ class InteractionHandler:
             self._feedback.notify_owners(votes, receipt)
 
         self._later(after)
-        return SlackReply(200)
+        return HttpReply(200)
 
     # --- helpers ------------------------------------------------------------------------------------
 

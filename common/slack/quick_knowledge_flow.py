@@ -16,20 +16,19 @@ from typing import Any, cast
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackClientError
 
-from common.chunks import Classification
 from common.errors import InvalidInteraction, KbError
-from common.indexing import Indexer
+from common.infra.http_reply import HttpReply
+from common.ingestion.indexer import Indexer
+from common.ingestion.quick_knowledge import QuickEntry, save_entry
 from common.logs import get_logger
-from common.quick_knowledge import QuickEntry, save_entry
 from common.slack.payload import object_field
-from common.slack.reply import SlackReply
+from common.store.chunk import CLASSIFICATIONS, Classification
 
 log = get_logger(__name__)
 
 MODAL = "kb_quick_knowledge"
 SHORTCUT = "kb_save_message"
 SLASH_COMMAND = "/kb-add"
-CLASSIFICATIONS: tuple[Classification, ...] = ("public", "internal", "confidential")
 
 
 def quick_knowledge_modal(*, text: str, link: str, channel: str, space_key: str) -> dict[str, Any]:
@@ -88,7 +87,7 @@ class QuickKnowledgeFlow:
         except SlackClientError as exc:
             log.error("quick_knowledge_modal_not_opened", error=str(exc))
 
-    def submit(self, payload: dict[str, Any], *, author_email: str, author_name: str) -> SlackReply:
+    def submit(self, payload: dict[str, Any], *, author_email: str, author_name: str) -> HttpReply:
         view = object_field(payload, "view")
         values = object_field(object_field(view, "state"), "values")
         try:
@@ -108,7 +107,7 @@ class QuickKnowledgeFlow:
         if classification not in CLASSIFICATIONS:
             errors["classification"] = f"One of {', '.join(CLASSIFICATIONS)}."
         if errors:
-            return SlackReply(200, {"response_action": "errors", "errors": errors})
+            return HttpReply(200, {"response_action": "errors", "errors": errors})
         user_id = str(object_field(payload, "user").get("id", ""))
         entry = QuickEntry(
             title=value("title"),
@@ -122,7 +121,7 @@ class QuickKnowledgeFlow:
         )
         channel = str(meta.get("channel") or user_id)
         self._later(lambda: self._save(entry, channel=channel, user_id=user_id))
-        return SlackReply(200)
+        return HttpReply(200)
 
     def _save(self, entry: QuickEntry, *, channel: str, user_id: str) -> None:
         try:

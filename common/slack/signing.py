@@ -15,8 +15,8 @@ import hmac
 from collections.abc import Mapping
 
 from common.errors import SlackRequestRejected
+from common.infra.http_reply import HttpReply
 from common.logs import get_logger
-from common.slack.reply import SlackReply
 
 log = get_logger(__name__)
 
@@ -46,11 +46,11 @@ def verify_slack_request(*, body: bytes, headers: Mapping[str, str], secret: str
         raise SlackRequestRejected("The Slack signature does not match: check SLACK_SIGNING_SECRET.")
 
 
-def rejection(*, body: bytes, headers: Mapping[str, str], secret: str, now: float) -> SlackReply | None:
+def rejection(*, body: bytes, headers: Mapping[str, str], secret: str, now: float) -> HttpReply | None:
     """The 401 to answer when the request is not verifiably from Slack; None when it is."""
     try:
         verify_slack_request(body=body, headers=headers, secret=secret, now=now)
     except SlackRequestRejected as exc:
         log.warning("slack_request_rejected", reason=str(exc))
-        return SlackReply(401, {"error": str(exc)})
+        return HttpReply(401, {"error": str(exc)})
     return None

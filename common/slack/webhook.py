@@ -16,9 +16,9 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from common.errors import InvalidInteraction, ServiceUnavailable
+from common.infra.http_reply import HttpReply
 from common.logs import get_logger
-from common.slack.events import Challenge, Ignored, Question, parse_event
-from common.slack.reply import SlackReply
+from common.slack.questions import Challenge, Ignored, Question, parse_event
 from common.slack.signing import rejection
 
 log = get_logger(__name__)
@@ -46,7 +46,7 @@ class EventsWebhook:
         self._queued: OrderedDict[str, None] = OrderedDict()
         self._lock = threading.Lock()
 
-    def handle(self, *, body: bytes, headers: Mapping[str, str]) -> SlackReply:
+    def handle(self, *, body: bytes, headers: Mapping[str, str]) -> HttpReply:
         refused = rejection(body=body, headers=headers, secret=self._secret, now=self._clock().timestamp())
         if refused is not None:
             return refused
@@ -54,24 +54,24 @@ class EventsWebhook:
             parsed = parse_event(body)
         except InvalidInteraction as exc:
             log.warning("slack_event_invalid", error=str(exc))
-            return SlackReply(400, {"error": str(exc)})
+            return HttpReply(400, {"error": str(exc)})
         if isinstance(parsed, Challenge):
-            return SlackReply(200, {"challenge": parsed.challenge})
+            return HttpReply(200, {"challenge": parsed.challenge})
         if isinstance(parsed, Ignored):
             log.info("slack_event_ignored", reason=parsed.reason)
-            return SlackReply(200)
+            return HttpReply(200)
         return self._queue_question(parsed, retry=_retry_number(headers))
 
-    def _queue_question(self, question: Question, *, retry: int | None) -> SlackReply:
+    def _queue_question(self, question: Question, *, retry: int | None) -> HttpReply:
         with self._lock:
             if question.event_id in self._queued:
                 log.info("slack_event_duplicate", event_id=question.event_id, retry=retry)
-                return SlackReply(200)
+                return HttpReply(200)
         try:
             self._queue.submit(question)
         except ServiceUnavailable as exc:
             log.error("question_not_queued", event_id=question.event_id, error=str(exc))
-            return SlackReply(503, {"error": "The question queue is unavailable; Slack will retry."})
+            return HttpReply(503, {"error": "The question queue is unavailable; Slack will retry."})
         with self._lock:
             self._queued[question.event_id] = None
             while len(self._queued) > REMEMBERED_EVENTS:
@@ -83,7 +83,7 @@ class EventsWebhook:
             channel_type=question.channel_type,
             retry=retry,
         )
-        return SlackReply(200)
+        return HttpReply(200)
 
 
 def _retry_number(headers: Mapping[str, str]) -> int | None:

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from common.events import ChunkAccessed
-from common.exit_codes import EXIT_UNAVAILABLE
-from common.pubsub_queue import PubSubPublisher
+from common.errors import EXIT_UNAVAILABLE
+from common.events.model import ChunkAccessed
+from common.infra.pubsub import PubSubPublisher
 from common.slack.feedback_blocks import AnswerRef
 from common.slack.interactions import NOT_COUNTED_YET
 from tests.support.confluence_standin import ConfluenceStandin

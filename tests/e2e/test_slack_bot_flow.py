@@ -21,11 +21,11 @@ from werkzeug.serving import make_server
 
 from common.config import get_settings, load_settings
 from common.confluence.folder_source import FolderPageSource
-from common.pubsub_queue import PubSubPublisher
-from common.runtime import run_sync
-from common.slack.events import parse_event
+from common.infra.pubsub import PubSubPublisher
+from common.slack.questions import parse_event
 from tests.support.paths import REPO_ROOT
 from tests.support.pubsub_emulator import PubSubEmulator
+from tests.support.runs import run_sync
 from tests.support.sample_space import IT_SECTION, copy_sample_space
 from tests.support.slack_payloads import SLACK_FIXTURES as FIXTURES
 from tests.support.slack_signing import sign

@@ -6,7 +6,7 @@ import math
 from datetime import UTC, datetime
 from typing import Any
 
-from common.chunks import Chunk, ChunkMetadata
+from common.store.chunk import Chunk, ChunkMetadata
 
 DIMENSION = 384
 

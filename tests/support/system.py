@@ -20,7 +20,8 @@ from typing import Any, Self
 import httpx
 
 from common.config import Settings, load_settings
-from common.vectorstore import ChunkStore
+from common.runtime.store import build_store
+from common.store.chunk_store import ChunkStore
 from tests.support.chroma_server import ChromaServer
 from tests.support.confluence_standin import ConfluenceStandin
 from tests.support.function_service import FunctionService, isolated_environment
@@ -190,7 +191,7 @@ class System:
         return load_settings(kb_home=Path(self.env["KB_HOME"]) / "inspector", chroma_url=self.chroma.url)
 
     def store(self) -> ChunkStore:
-        return ChunkStore.from_settings(self.settings)
+        return build_store(self.settings)
 
     def function_logs(self, target: str) -> list[dict[str, Any]]:
         return _json_lines(self.functions[target].log_path.read_text(errors="replace"))

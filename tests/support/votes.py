@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from common.quality import VoteKind
-from common.votes import Vote
+from common.store.votes import Vote, VoteKind
 
 
 def vote(

@@ -1,0 +1,66 @@
+"""`kb ask` and `kb serve`: the Slack bot from a terminal, and every endpoint on one local port."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from common.answers.composer import compose_answer
+from common.cli.support import out, reports_errors, settings_with_logging
+from common.runtime.ai import build_answer_writer
+from common.runtime.search import build_access_recorder, build_retriever
+from common.runtime.slack import build_channel_policy
+from common.runtime.store import build_store
+
+
+@click.command()
+@click.argument("question")
+@click.option(
+    "--conversation",
+    type=click.Choice(["channel", "group", "im"]),
+    default="im",
+    show_default=True,
+    help="Answer as the bot would in a public channel, a private channel or a direct message.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the answer and its sources as JSON.")
+@reports_errors
+def ask(question: str, conversation: str, as_json: bool) -> None:
+    """Print what the Slack bot would answer to QUESTION."""
+    settings = settings_with_logging()
+    store = build_store(settings)
+    composed = compose_answer(
+        retriever=build_retriever(settings, store),
+        writer=build_answer_writer(settings),
+        question=question,
+        ceiling=build_channel_policy(settings).ceiling(conversation),
+    )
+    recorder = build_access_recorder(settings, store)
+    recorder.record(composed.shown() if composed.found else [], source="cli")
+    recorder.close()
+    sources = [
+        {"number": p.number, "title": p.title, "url": p.url, "space": r.space_key, "owner": r.owner}
+        for p, r in zip(composed.passages, composed.results, strict=True)
+        if p.number in composed.answer.cited
+    ]
+    if as_json:
+        click.echo(json.dumps({"answer": composed.answer.text, "found": composed.found, "sources": sources}))
+        return
+    out.print(composed.answer.text)
+    for source in sources:
+        where = f"{source['url']} ({source['space']}, {source['owner']})"
+        out.print(f"  [{source['number']}] {source['title']} — {where}")
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8080, show_default=True, type=int)
+@reports_errors
+def serve(host: str, port: int) -> None:
+    """Serve /slack/events, /slack/actions and /search on one port (point a tunnel at it)."""
+    from common.cli.serve import create_local_app
+
+    settings = settings_with_logging()
+    app, _ = create_local_app(settings)
+    out.print(f"Serving on http://{host}:{port}: /slack/events, /slack/actions, /search, /healthz")
+    app.run(host=host, port=port, threaded=True)

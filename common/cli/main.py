@@ -1,0 +1,37 @@
+"""`kb`, the command line: thin commands that parse flags, call the library and print.
+
+One module per command group; exit statuses are those of `common.errors`.
+"""
+
+from __future__ import annotations
+
+import click
+
+from common.cli.analytics import analytics, report
+from common.cli.bot import ask, serve
+from common.cli.content import search, sync
+from common.cli.evaluation import eval_command
+from common.cli.ops import backup_command, rebuild_quality_command, restore_command
+from common.cli.quality import decay, review_queue_command
+
+
+@click.group()
+def main() -> None:
+    """The knowledge base: sync Confluence into Chroma, search it, and keep its quality up."""
+
+
+for command in (
+    sync,
+    search,
+    eval_command,
+    decay,
+    review_queue_command,
+    ask,
+    serve,
+    analytics,
+    report,
+    backup_command,
+    restore_command,
+    rebuild_quality_command,
+):
+    main.add_command(command)

@@ -1,0 +1,42 @@
+"""What every `kb` command shares: the consoles, settings with logging, and typed errors as exit codes."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from functools import wraps
+from typing import ParamSpec, TypeVar
+
+from rich.console import Console
+
+from common.config import Settings, get_settings
+from common.errors import EXIT_CONFIG, EXIT_UNAVAILABLE, KbError, exit_code_for
+from common.logs import configure_logging
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+err = Console(stderr=True)
+out = Console()
+
+
+def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
+    """Turn the product's typed errors into a one-line message and an exit status, never a traceback."""
+
+    @wraps(command)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return command(*args, **kwargs)
+        except KbError as exc:
+            code = exit_code_for(exc)
+            label = {EXIT_CONFIG: "Configuration problem", EXIT_UNAVAILABLE: "Unavailable"}.get(code, "Error")
+            err.print(f"[red]{label}:[/red] {exc}")
+            sys.exit(code)
+
+    return run
+
+
+def settings_with_logging() -> Settings:
+    settings = get_settings()
+    configure_logging(log_format=settings.log_format, level=settings.log_level)
+    return settings

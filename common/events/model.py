@@ -1,0 +1,156 @@
+"""Analytics events: plain typed values that every part of the product produces.
+
+Every event has a unique `event_id` (so a consumer can drop duplicates), a `kind` with a schema `version`,
+the time it happened, and the ids that join it to others. `to_record` is their one wire format (JSON
+lines in the spool, Pub/Sub message data); `common.analytics.schema` maps each kind onto its DuckDB table.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Event:
+    kind: ClassVar[str]
+    version: ClassVar[int] = 1
+    event_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    occurred_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    def to_record(self) -> dict[str, Any]:
+        record = asdict(self)
+        record["occurred_at"] = self.occurred_at.isoformat()
+        return {"kind": self.kind, "version": self.version, **record}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChunkAccessed(Event):
+    """A chunk was shown to someone as a search result."""
+
+    kind: ClassVar[str] = "chunk_access"
+    chunk_id: str
+    page_id: str
+    query_id: str
+    rank: int
+    source: str
+    """Where it was shown: `search_api`, `cli`, `slack`."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EvalResult(Event):
+    """One retrieval mode's scores from a `kb eval` run."""
+
+    kind: ClassVar[str] = "eval_result"
+    run_id: str
+    dataset: str
+    qrels: str
+    mode: str
+    ndcg_at_10: float
+    recall_at_100: float
+    mrr_at_10: float
+    queries: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UserFeedback(Event):
+    """A person rated an answer's use of a chunk (one event per vote, replacing votes included)."""
+
+    kind: ClassVar[str] = "user_feedback"
+    vote_id: str
+    chunk_id: str
+    page_id: str
+    answer_id: str
+    user_id: str
+    vote: str
+    comment: str
+    question: str
+    quality_before: float | None
+    quality_after: float | None
+    """None when Chroma was down and the vote was kept for replay."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BehaviouralSignal(Event):
+    """Something people did around an answer that hints at its quality; analytics only, never ranking."""
+
+    kind: ClassVar[str] = "behavioural_signal"
+    signal: str
+    """`source_click`, `follow_up`, `reaction`."""
+    answer_id: str
+    user_id: str
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OwnerNotified(Event):
+    kind: ClassVar[str] = "owner_notified"
+    owner: str
+    page_id: str
+    reason: str
+    slack_user_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OwnerUnreachable(Event):
+    """An owner who should have been told about a problem could not be found on Slack."""
+
+    kind: ClassVar[str] = "owner_unreachable"
+    owner: str
+    page_id: str
+    reason: str
+    error: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PageReviewed(Event):
+    kind: ClassVar[str] = "page_reviewed"
+    page_id: str
+    reviewer: str
+    chunks: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class QueryRecord(Event):
+    """A question asked (Slack) or a search run (API, CLI)."""
+
+    kind: ClassVar[str] = "query_record"
+    question_id: str
+    user_id: str
+    """Pseudonymised on publishing when ANALYTICS_USER_SALT is set."""
+    channel_type: str
+    query: str
+    results: int
+    top_score: float
+    latency_ms: float
+    source: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BotResponse(Event):
+    """What the bot answered to a question (the answer text itself stays in Slack)."""
+
+    kind: ClassVar[str] = "bot_response"
+    answer_id: str
+    question_id: str
+    writer: str
+    grounded: bool
+    cited_chunk_ids: list[str]
+    latency_ms: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class QualityReport(Event):
+    """A snapshot of the collection's quality after a decay run: aggregates only, no per-chunk score."""
+
+    kind: ClassVar[str] = "quality_report"
+    chunks: int
+    mean: float
+    p10: float
+    p50: float
+    p90: float
+    overdue: int
+    below_threshold: int
+    verified: int

@@ -1,0 +1,45 @@
+"""The models: the embedder, the LLM client when one is configured, and what is built on them."""
+
+from __future__ import annotations
+
+from common.ai.embeddings import SentenceTransformerEmbedder, get_embedder
+from common.ai.llm import LlmClient
+from common.answers.extractive import ExtractiveWriter
+from common.answers.llm_writer import LlmAnswerWriter
+from common.answers.writer import AnswerWriter
+from common.config import Settings
+from common.errors import ConfigError
+from common.ingestion.enrichment import Enricher, OfflineEnricher
+from common.ingestion.llm_enrichment import LlmEnricher
+
+
+def build_embedder(settings: Settings) -> SentenceTransformerEmbedder:
+    """One per process and model settings: the model loads once, not per request."""
+    return get_embedder(
+        settings.embedding_model_path, settings.embedding_device, settings.embedding_batch_size
+    )
+
+
+def build_llm_client(settings: Settings) -> LlmClient:
+    if settings.llm_api_url is None:
+        raise ConfigError("LLM_API_URL is not set; the LLM client is only built when an LLM is configured.")
+    return LlmClient(
+        base_url=settings.llm_api_url,
+        api_key=settings.llm_api_key.get_secret_value() if settings.llm_api_key else None,
+        model=settings.llm_model,
+        timeout_seconds=settings.llm_timeout_seconds,
+    )
+
+
+def build_answer_writer(settings: Settings) -> AnswerWriter:
+    """The LLM writer only when an LLM is configured; otherwise the extractive one, which needs no network."""
+    if settings.llm_api_url:
+        return LlmAnswerWriter(build_llm_client(settings), model=settings.llm_model)
+    return ExtractiveWriter(build_embedder(settings))
+
+
+def build_enricher(settings: Settings) -> Enricher:
+    """The LLM enricher only when an LLM is configured; otherwise the offline one."""
+    if settings.llm_api_url:
+        return LlmEnricher(build_llm_client(settings))
+    return OfflineEnricher(build_embedder(settings))

@@ -1,0 +1,64 @@
+"""Quality: the policy, the writer every vote and review goes through, and who tells owners."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from common.config import Settings
+from common.events.publishers import EventPublisher
+from common.quality.feedback import FeedbackService
+from common.quality.model import QualityPolicy
+from common.quality.notices import OwnerNotices
+from common.quality.pending import PendingWrites
+from common.quality.writer import QualityWriter
+from common.runtime.events import build_publisher
+from common.runtime.infra import build_record_files, build_web_client
+from common.slack.owner_notices import SlackOwnerNotices
+from common.store.chunk_store import ChunkStore
+from common.store.votes import VoteStore
+
+
+def build_quality_policy(settings: Settings) -> QualityPolicy:
+    return QualityPolicy(
+        points={
+            "helpful": settings.quality_vote_helpful,
+            "not_helpful": -settings.quality_vote_not_helpful,
+            "outdated": -settings.quality_vote_outdated,
+            "incorrect": -settings.quality_vote_incorrect,
+        },
+        review_interval=timedelta(days=settings.review_interval_days),
+        floor=settings.quality_decay_floor,
+        half_life_days=settings.quality_decay_half_life_days,
+        alert_threshold=settings.quality_alert_threshold,
+    )
+
+
+def build_quality_writer(settings: Settings, store: ChunkStore) -> QualityWriter:
+    return QualityWriter(store=store, votes=VoteStore(store), policy=build_quality_policy(settings))
+
+
+def build_pending_writes(settings: Settings) -> PendingWrites:
+    return PendingWrites(
+        votes=build_record_files(settings, "pending-votes"),
+        reviews=build_record_files(settings, "pending-reviews"),
+    )
+
+
+def build_owner_notices(settings: Settings, store: ChunkStore) -> OwnerNotices | None:
+    """Owners are told in Slack only when a Slack bot token is configured."""
+    if settings.slack_bot_token is None:
+        return None
+    return SlackOwnerNotices(
+        store=store, slack=build_web_client(settings), publisher=build_publisher(settings)
+    )
+
+
+def build_feedback(
+    settings: Settings, store: ChunkStore, *, publisher: EventPublisher | None = None
+) -> FeedbackService:
+    return FeedbackService(
+        writer=build_quality_writer(settings, store),
+        pending=build_pending_writes(settings),
+        publisher=publisher or build_publisher(settings),
+        notifier=build_owner_notices(settings, store),
+    )

@@ -1,0 +1,65 @@
+"""The Slack bot: where it answers, the answer worker, and the interactivity handler."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from common.config import Settings
+from common.errors import ConfigError
+from common.runtime.ai import build_answer_writer
+from common.runtime.events import build_publisher
+from common.runtime.infra import build_claims, build_web_client
+from common.runtime.ingestion import build_indexer
+from common.runtime.quality import build_feedback
+from common.runtime.search import build_access_recorder, build_retriever
+from common.slack.answering import AnswerService
+from common.slack.channel_policy import ChannelPolicy
+from common.slack.interactions import InteractionHandler
+from common.slack.quick_knowledge_flow import QuickKnowledgeFlow
+from common.store.chunk_store import ChunkStore
+
+
+def build_channel_policy(settings: Settings) -> ChannelPolicy:
+    return ChannelPolicy(
+        allowed_channels=settings.slack_channel_ids,
+        channel_ceiling=settings.slack_channel_max_classification,
+        private_ceiling=settings.slack_private_max_classification,
+        dm_ceiling=settings.slack_dm_max_classification,
+    )
+
+
+def build_interaction_handler(settings: Settings, store: ChunkStore) -> InteractionHandler:
+    if settings.slack_signing_secret is None:
+        raise ConfigError("SLACK_SIGNING_SECRET is not set: copy it from the Slack app's Basic Information.")
+    publisher = build_publisher(settings)
+    slack = build_web_client(settings)
+
+    def quick_knowledge(later: Callable[[Callable[[], None]], None]) -> QuickKnowledgeFlow:
+        return QuickKnowledgeFlow(
+            slack=slack,
+            indexer=lambda: build_indexer(settings, store, source_kind="slack"),
+            space_key=settings.slack_knowledge_space,
+            later=later,
+        )
+
+    return InteractionHandler(
+        signing_secret=settings.slack_signing_secret.get_secret_value(),
+        feedback=build_feedback(settings, store, publisher=publisher),
+        slack=slack,
+        publisher=publisher,
+        quick_knowledge=quick_knowledge,
+    )
+
+
+def build_answer_service(settings: Settings, store: ChunkStore) -> AnswerService:
+    recorder = build_access_recorder(settings, store)
+    recorder.start()
+    return AnswerService(
+        slack=build_web_client(settings),
+        retriever=build_retriever(settings, store),
+        writer=build_answer_writer(settings),
+        claims=build_claims(settings, "answered-events"),
+        policy=build_channel_policy(settings),
+        recorder=recorder,
+        publisher=build_publisher(settings),
+    )

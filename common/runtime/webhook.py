@@ -1,0 +1,41 @@
+"""Builds the events webhook from settings, importing nothing heavy.
+
+Kept apart from `common.runtime` (which pulls in Chroma and the embedding model) so the `slack_events`
+function starts and answers Slack fast: its import path is settings, logging, Slack parsing and Pub/Sub.
+"""
+
+from __future__ import annotations
+
+from common.config import Settings
+from common.errors import ConfigError
+from common.infra.pubsub import PubSubPublisher
+from common.slack.question_queue import PubSubQuestionQueue
+from common.slack.webhook import EventsWebhook, QuestionQueue
+
+PUBLISH_TIMEOUT_SECONDS = 2.0
+"""Slack gives the webhook 3 s; a publish that takes longer answers 503 and Slack retries the event."""
+
+
+def build_question_publisher(settings: Settings) -> PubSubQuestionQueue:
+    if not settings.gcp_project:
+        raise ConfigError(
+            "GCP_PROJECT is not set: the events webhook hands questions to Pub/Sub in the cloud "
+            "(run `kb serve` to answer in process on one machine)."
+        )
+    return PubSubQuestionQueue(
+        PubSubPublisher(
+            settings.gcp_project,
+            settings.questions_topic,
+            endpoint=settings.pubsub_endpoint,
+            timeout=PUBLISH_TIMEOUT_SECONDS,
+        )
+    )
+
+
+def build_events_webhook(settings: Settings, queue: QuestionQueue | None = None) -> EventsWebhook:
+    if settings.slack_signing_secret is None:
+        raise ConfigError("SLACK_SIGNING_SECRET is not set: copy it from the Slack app's Basic Information.")
+    return EventsWebhook(
+        signing_secret=settings.slack_signing_secret.get_secret_value(),
+        queue=queue or build_question_publisher(settings),
+    )

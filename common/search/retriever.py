@@ -1,0 +1,188 @@
+"""Finding the passages that answer a question: dense and keyword retrieval, fused, then ranked.
+
+1. Dense: the query's embedding against Chroma (exact enough with `ef_search` 200).
+2. Keyword: BM25 over the same chunks (`common.keyword_index`), which local Chroma cannot do.
+3. Fusion: convex combination of max-normalised scores (`common.fusion`, weights chosen on BEIR SciFact).
+4. Filters in process over the over-fetched candidates; Chroma's own `where` only as a fallback when the
+   filters leave too few.
+5. Ranking signals from Chroma metadata (`common.ranking`): quality, freshness, verified reviews.
+6. At most `max_per_page` chunks of one page, and neighbouring chunks of a page merged into one passage.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+
+from common.ai.embeddings import Embedder
+from common.search.filters import SearchFilters
+from common.search.fusion import convex_fusion
+from common.search.keyword_cache import KeywordIndexCache
+from common.search.ranking import RankingWeights, ScoreParts, score
+from common.store.chunk import CLASSIFICATIONS, within_ceiling
+from common.store.chunk_store import ChunkStore, StoredChunk
+from common.store.review import is_verified
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResult:
+    chunk_id: str
+    chunk_ids: tuple[str, ...]
+    """Every chunk this passage covers (more than one when neighbours were merged)."""
+    text: str
+    page_id: str
+    page_title: str
+    url: str
+    space_key: str
+    parent_headers: tuple[str, ...]
+    chunk_type: str
+    owner: str
+    updated_at: str
+    reviewed_at: str | None
+    verified: bool
+    classification: str
+    quality_score: float
+    scores: ScoreParts
+
+    def as_dict(self) -> dict[str, object]:
+        data = asdict(self)
+        data["scores"] = self.scores.as_dict()
+        return data
+
+
+@dataclass(frozen=True, slots=True)
+class _Candidate:
+    chunk: StoredChunk
+    parts: ScoreParts
+
+
+class HybridRetriever:
+    def __init__(
+        self,
+        *,
+        store: ChunkStore,
+        embedder: Embedder,
+        keywords: KeywordIndexCache,
+        alpha: float,
+        candidates: int,
+        max_per_page: int,
+        weights: RankingWeights,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._store = store
+        self._embedder = embedder
+        self._keywords = keywords
+        self._alpha = alpha
+        self._candidates = candidates
+        self._max_per_page = max_per_page
+        self._weights = weights
+        self._clock = clock
+
+    def search(self, query: str, *, top_k: int, filters: SearchFilters) -> list[SearchResult]:
+        vector = [float(v) for v in self._embedder.embed([query])[0]]
+        chunks, dense = self._dense(vector, where=None)
+        keyword = {hit.chunk_id: hit.score for hit in self._keywords.get().search(query, k=self._candidates)}
+        missing = [chunk_id for chunk_id in keyword if chunk_id not in chunks]
+        chunks.update({chunk.id: chunk for chunk in self._store.get_chunks(ids=missing)})
+        ranked = self._rank(chunks, dense, keyword, filters)
+        if len(ranked) < top_k and filters.narrows:
+            chunks, dense = self._dense(vector, where=_where(filters))
+            ranked = self._rank(chunks, dense, {k: v for k, v in keyword.items() if k in chunks}, filters)
+        return self._passages(ranked, top_k)
+
+    def _dense(
+        self, vector: list[float], *, where: dict[str, object] | None
+    ) -> tuple[dict[str, StoredChunk], dict[str, float]]:
+        hits = self._store.query(vector, n_results=self._candidates, where=where)
+        return {chunk.id: chunk for chunk, _ in hits}, {chunk.id: 1.0 - distance for chunk, distance in hits}
+
+    def _rank(
+        self,
+        chunks: dict[str, StoredChunk],
+        dense: dict[str, float],
+        keyword: dict[str, float],
+        filters: SearchFilters,
+    ) -> list[_Candidate]:
+        fused = convex_fusion(dense, keyword, alpha=self._alpha)
+        now = self._clock()
+        candidates = [
+            _Candidate(
+                chunk,
+                score(
+                    dense=dense.get(chunk_id, 0.0),
+                    keyword=keyword.get(chunk_id, 0.0),
+                    relevance=relevance,
+                    meta=chunk.metadata,
+                    weights=self._weights,
+                    now=now,
+                ),
+            )
+            for chunk_id, relevance in fused.items()
+            if (chunk := chunks.get(chunk_id)) is not None and filters.matches(chunk.metadata)
+        ]
+        return sorted(candidates, key=lambda c: (-c.parts.final, c.chunk.id))
+
+    def _passages(self, ranked: list[_Candidate], top_k: int) -> list[SearchResult]:
+        """Best first, at most `max_per_page` per page; a chosen chunk absorbs chosen neighbours."""
+        chosen: list[list[_Candidate]] = []
+        per_page: dict[str, int] = {}
+        for candidate in ranked:
+            meta = candidate.chunk.metadata
+            group = next((g for g in chosen if _adjacent(g, candidate)), None)
+            if group is not None:
+                group.append(candidate)
+                continue
+            if per_page.get(meta.page_id, 0) >= self._max_per_page or len(chosen) >= top_k:
+                continue
+            per_page[meta.page_id] = per_page.get(meta.page_id, 0) + 1
+            chosen.append([candidate])
+        return [self._result(group) for group in chosen]
+
+    def _result(self, group: list[_Candidate]) -> SearchResult:
+        best = group[0]
+        ordered = sorted(group, key=lambda c: c.chunk.metadata.chunk_index)
+        meta = best.chunk.metadata
+        return SearchResult(
+            chunk_id=best.chunk.id,
+            chunk_ids=tuple(c.chunk.id for c in ordered),
+            text="\n\n".join(c.chunk.text for c in ordered),
+            page_id=meta.page_id,
+            page_title=meta.page_title,
+            url=meta.url,
+            space_key=meta.space_key,
+            parent_headers=meta.parent_headers,
+            chunk_type=meta.chunk_type,
+            owner=meta.owner,
+            updated_at=meta.updated_at.isoformat(),
+            reviewed_at=meta.reviewed_at.isoformat() if meta.reviewed_at else None,
+            verified=is_verified(meta, self._weights.review_interval, self._clock()),
+            classification=meta.classification,
+            quality_score=meta.quality_score,
+            scores=best.parts,
+        )
+
+
+def _adjacent(group: list[_Candidate], candidate: _Candidate) -> bool:
+    """Neighbouring chunks of one section read better as one passage than as two results."""
+    meta = candidate.chunk.metadata
+    return any(
+        member.chunk.metadata.page_id == meta.page_id
+        and member.chunk.metadata.parent_headers == meta.parent_headers
+        and abs(member.chunk.metadata.chunk_index - meta.chunk_index) == 1
+        for member in group
+    )
+
+
+def _where(filters: SearchFilters) -> dict[str, object]:
+    """The same filters as a Chroma `where`, for the slow path when in-process filtering left too few."""
+    allowed = [level for level in CLASSIFICATIONS if within_ceiling(level, filters.max_classification)]
+    clauses: list[dict[str, object]] = [{"classification": {"$in": allowed}}]
+    for field, values in (
+        ("space_key", filters.spaces),
+        ("doc_type", filters.doc_types),
+        ("chunk_type", filters.chunk_types),
+    ):
+        if values:
+            clauses.append({field: {"$in": list(values)}})
+    return clauses[0] if len(clauses) == 1 else {"$and": clauses}

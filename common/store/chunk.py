@@ -1,0 +1,202 @@
+"""The chunk: the unit the knowledge base stores, ranks, cites and scores.
+
+`ChunkMetadata` carries every field of the development plan's metadata list plus what ingestion needs. Chroma
+accepts only flat str/int/float/bool values, so lists travel as JSON strings and datetimes as ISO strings;
+`to_chroma_metadata` and `from_chroma_metadata` are the only two places that know this.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cache
+from typing import Annotated, Any, Literal, get_args
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
+
+from common.errors import ChunkValidationError
+
+ChunkType = Literal["text", "code", "table", "list"]
+Classification = Literal["public", "internal", "confidential"]
+DocType = Literal["policy", "how-to", "reference", "FAQ"]
+Complexity = Literal["beginner", "intermediate", "advanced"]
+Audience = Literal["all-employees", "engineers", "managers", "new-hires", "it-admins", "security"]
+SourceKind = Literal["confluence", "folder", "slack"]
+
+CLASSIFICATIONS: tuple[Classification, ...] = get_args(Classification)
+"""Least to most confidential: a ceiling admits its own level and every level before it."""
+
+
+def within_ceiling(level: Classification, ceiling: Classification) -> bool:
+    return CLASSIFICATIONS.index(level) <= CLASSIFICATIONS.index(ceiling)
+
+
+NEUTRAL_QUALITY_SCORE = 50.0
+METADATA_SCHEMA_VERSION = 1
+
+JSON_LIST_FIELDS = ("topics", "audience", "parent_headers", "labels")
+DATETIME_FIELDS = ("created_at", "updated_at", "reviewed_at")
+OPTIONAL_FIELDS = ("reviewed_by", "reviewed_at")
+
+LEARNED_FIELDS = (
+    "quality_score",
+    "feedback_score",
+    "access_count",
+    "feedback_count",
+    "reviewed_by",
+    "reviewed_at",
+)
+"""Fields only this system writes (votes, accesses, reviews): a re-sync must never overwrite them."""
+
+ChromaValue = str | int | float | bool
+ChromaMetadata = dict[str, ChromaValue]
+
+
+class ChunkMetadata(BaseModel):
+    """Everything Chroma stores about a chunk besides its text and embedding."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    # Core identifiers
+    page_id: str = Field(min_length=1)
+    page_title: str = Field(min_length=1)
+    chunk_type: ChunkType
+    chunk_index: int = Field(ge=0)
+
+    # Source info
+    space_key: str = Field(min_length=1)
+    url: str
+    author: str
+    created_at: datetime
+    updated_at: datetime
+
+    # Quality (native)
+    quality_score: float = Field(NEUTRAL_QUALITY_SCORE, ge=0.0, le=100.0)
+    feedback_score: float = Field(
+        NEUTRAL_QUALITY_SCORE, ge=0.0, le=100.0, description="What votes alone say; quality adds decay."
+    )
+    access_count: int = Field(0, ge=0)
+    feedback_count: int = Field(0, ge=0)
+
+    # Governance (native)
+    owner: str
+    reviewed_by: str | None = None
+    reviewed_at: datetime | None = None
+    classification: Classification = "internal"
+
+    # AI metadata
+    doc_type: DocType = "reference"
+    topics: tuple[str, ...] = ()
+    audience: tuple[Audience, ...] = ()
+    complexity: Complexity = "intermediate"
+    summary: str = ""
+
+    # Structure
+    parent_headers: tuple[str, ...] = ()
+
+    # Ingestion
+    labels: tuple[str, ...] = ()
+    source: SourceKind = "confluence"
+    page_version: int = Field(1, ge=1)
+    content_hash: str = Field(
+        min_length=8, description="Of the embedded text and model: unchanged = no re-embed."
+    )
+    ingested_at: float = Field(ge=0.0, description="Unix seconds, a number so range filters work.")
+    language: str = ""
+    schema_version: int = METADATA_SCHEMA_VERSION
+
+    @field_validator("created_at", "updated_at", "reviewed_at")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """A chunk ready for the store: `embedding` is None only when the caller keeps the stored one."""
+
+    id: str
+    text: str
+    metadata: ChunkMetadata
+    embedding: tuple[float, ...] | None = None
+
+
+def to_chroma_metadata(meta: ChunkMetadata) -> ChromaMetadata:
+    return {name: _to_chroma_value(name, value) for name, value in meta.model_dump().items()}
+
+
+def from_chroma_metadata(raw: dict[str, Any], *, chunk_id: str | None = None) -> ChunkMetadata:
+    """Parse what Chroma returned; any defect raises `ChunkValidationError` naming the field."""
+    values: dict[str, Any] = dict(raw)
+    for name in JSON_LIST_FIELDS:
+        if name in values:
+            values[name] = _json_list(name, values[name], chunk_id)
+    for name in OPTIONAL_FIELDS:
+        if values.get(name) == "":
+            values[name] = None
+    try:
+        return ChunkMetadata.model_validate(values)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or "?"
+        raise ChunkValidationError(field, first["msg"], chunk_id=chunk_id) from exc
+
+
+def validate_fields(fields: dict[str, Any], *, chunk_id: str | None = None) -> ChromaMetadata:
+    """Check a partial update against the model and return it in Chroma's representation.
+
+    Partial updates are how quality and governance change, so they get the same validation as whole
+    records: an unknown field, a wrong type or an out-of-range value is refused before it reaches the store.
+    """
+    out: ChromaMetadata = {}
+    for name, value in fields.items():
+        adapter = _field_adapter(name)
+        if adapter is None:
+            raise ChunkValidationError(name, "not a chunk metadata field", chunk_id=chunk_id)
+        try:
+            validated = adapter.validate_python(value)
+        except ValidationError as exc:
+            raise ChunkValidationError(name, exc.errors()[0]["msg"], chunk_id=chunk_id) from exc
+        out[name] = _to_chroma_value(name, validated)
+    return out
+
+
+@cache
+def _field_adapter(name: str) -> TypeAdapter[Any] | None:
+    field = ChunkMetadata.model_fields.get(name)
+    if field is None:
+        return None
+    annotation: Any = field.annotation
+    if field.metadata:
+        annotation = Annotated[(annotation, *field.metadata)]
+    return TypeAdapter(annotation)
+
+
+def _to_chroma_value(name: str, value: Any) -> ChromaValue:
+    if name in JSON_LIST_FIELDS:
+        return json.dumps(list(value), ensure_ascii=False)
+    if isinstance(value, datetime):
+        aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+        return aware.astimezone(UTC).isoformat()
+    if value is None:
+        return ""
+    return value  # type: ignore[no-any-return]
+
+
+def _json_list(field: str, value: Any, chunk_id: str | None) -> tuple[str, ...]:
+    if isinstance(value, list | tuple):
+        return tuple(str(v) for v in value)
+    if not isinstance(value, str):
+        raise ChunkValidationError(
+            field, f"expected a JSON array string, got {type(value).__name__}", chunk_id=chunk_id
+        )
+    try:
+        parsed = json.loads(value) if value else []
+    except json.JSONDecodeError as exc:
+        raise ChunkValidationError(field, f"not valid JSON ({exc.msg})", chunk_id=chunk_id) from exc
+    if not isinstance(parsed, list) or not all(isinstance(v, str) for v in parsed):
+        raise ChunkValidationError(field, "expected a JSON array of strings", chunk_id=chunk_id)
+    return tuple(parsed)

@@ -1,0 +1,215 @@
+"""Events over the Pub/Sub emulator into monthly DuckDB files in GCS (fake-gcs-server): once each, whatever
+happens in between."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from common.analytics.ingest import Delivery, PubSubSource, ingest
+from common.analytics.period_files import BucketPeriodFiles
+from common.config import Settings, get_settings, load_settings
+from common.events.model import ChunkAccessed, Event
+from common.events.publishers import SpoolPublisher
+from common.events.pubsub_publisher import PubSubEventPublisher
+from common.infra.pubsub import PubSubPublisher
+from common.runtime.events import (
+    build_event_source,
+    build_period_files,
+    build_publisher,
+    close_publishers,
+)
+from common.runtime.infra import build_blob_store
+from tests.support.pubsub_emulator import PubSubEmulator
+from tests.support.runs import run_analytics_ingest
+
+PROJECT = "kb-analytics-tests"
+
+
+@pytest.fixture
+def settings(pubsub_emulator: PubSubEmulator, gcs_bucket: str, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    suffix = uuid.uuid4().hex[:8]
+    topic, dead = f"kb-analytics-{suffix}", f"kb-analytics-dead-{suffix}"
+    pubsub_emulator.create_topic(PROJECT, topic)
+    pubsub_emulator.create_topic(PROJECT, dead)
+    pubsub_emulator.create_pull_subscription(PROJECT, topic, f"{topic}-ingest")
+    pubsub_emulator.create_pull_subscription(PROJECT, dead, f"{dead}-inspect")
+    for name, value in {
+        "GCP_PROJECT": PROJECT,
+        "PUBSUB_ENDPOINT": pubsub_emulator.host,
+        "ANALYTICS_TOPIC": topic,
+        "ANALYTICS_SUBSCRIPTION": f"{topic}-ingest",
+        "ANALYTICS_DEAD_LETTER_TOPIC": dead,
+    }.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    return get_settings()
+
+
+def _events(count: int) -> list[Event]:
+    return [
+        ChunkAccessed(chunk_id=f"c{n}", page_id="p1", query_id=f"q{n // 5}", rank=n % 5 + 1, source="slack")
+        for n in range(count)
+    ]
+
+
+def _publish(settings: Settings, events: Sequence[Event], tmp_path: Path) -> None:
+    publisher = PubSubEventPublisher(
+        PubSubPublisher(PROJECT, settings.analytics_topic, endpoint=settings.pubsub_endpoint),
+        buffer_dir=tmp_path / "buffer",
+    )
+    publisher.publish(events)
+    publisher.flush()
+    assert publisher.pending == 0
+
+
+def _count(settings: Settings, tmp_path: Path, table: str = "chunk_access_log") -> tuple[int, int]:
+    """(rows, distinct event ids) of a table over every month's file in the bucket."""
+    files = BucketPeriodFiles(build_blob_store(settings)).local_copies(
+        tmp_path / f"read-{uuid.uuid4().hex[:6]}"
+    )
+    rows = distinct = 0
+    for path in files:
+        with duckdb.connect(str(path), read_only=True) as conn:
+            found = conn.execute(f"SELECT count(*), count(DISTINCT event_id) FROM {table}").fetchone()
+            assert found is not None
+            rows, distinct = rows + int(found[0]), distinct + int(found[1])
+    return rows, distinct
+
+
+def test_published_events_land_once_in_the_months_file(settings: Settings, tmp_path: Path) -> None:
+    _publish(settings, _events(300), tmp_path)
+
+    summary = run_analytics_ingest(settings)
+
+    assert summary.inserted == 300
+    assert _count(settings, tmp_path) == (300, 300)
+
+
+def test_duplicated_messages_land_once(settings: Settings, tmp_path: Path) -> None:
+    events = _events(50)
+    _publish(settings, events, tmp_path)
+    _publish(settings, events, tmp_path)
+
+    summary = run_analytics_ingest(settings)
+
+    assert (summary.inserted, summary.duplicates) == (50, 50)
+    assert _count(settings, tmp_path) == (50, 50)
+
+
+class _CrashBeforeAck:
+    """The real subscription, but the process 'dies' after saving the file and before acknowledging: the
+    messages become deliverable again at once, as they would when their ack deadline passed."""
+
+    def __init__(self, source: PubSubSource, emulator: PubSubEmulator, subscription: str) -> None:
+        self._source = source
+        self._emulator = emulator
+        self._subscription = subscription
+
+    def receive(self, max_messages: int) -> list[Delivery]:
+        return self._source.receive(max_messages)
+
+    def ack(self, deliveries: Sequence[Delivery]) -> None:
+        self._emulator.subscriber.modify_ack_deadline(
+            request={
+                "subscription": self._subscription,
+                "ack_ids": [d.token for d in deliveries],
+                "ack_deadline_seconds": 0,
+            }
+        )
+        raise SystemExit("crashed between upload and ack")
+
+    def dead_letter(self, delivery: Delivery, reason: str) -> None:
+        self._source.dead_letter(delivery, reason)
+
+
+def test_a_crash_between_upload_and_ack_loses_nothing_and_duplicates_nothing(
+    settings: Settings, pubsub_emulator: PubSubEmulator, tmp_path: Path
+) -> None:
+    _publish(settings, _events(120), tmp_path)
+    source = build_event_source(settings)
+    subscription = f"projects/{PROJECT}/subscriptions/{settings.analytics_subscription}"
+
+    with pytest.raises(SystemExit):
+        ingest(_CrashBeforeAck(source, pubsub_emulator, subscription), build_period_files(settings))
+    after_restart = run_analytics_ingest(settings)
+
+    assert after_restart.duplicates > 0
+    assert _count(settings, tmp_path) == (120, 120)
+
+
+def test_two_ingest_runs_at_once_lose_nothing(settings: Settings, tmp_path: Path) -> None:
+    _publish(settings, _events(2000), tmp_path)
+    summaries = []
+
+    def run() -> None:
+        summaries.append(ingest(build_event_source(settings), build_period_files(settings), batch_size=100))
+
+    runs = [threading.Thread(target=run) for _ in range(2)]
+    for thread in runs:
+        thread.start()
+    for thread in runs:
+        thread.join(timeout=300)
+
+    assert sum(s.inserted for s in summaries) == 2000
+    assert _count(settings, tmp_path) == (2000, 2000)
+
+
+def test_a_malformed_message_goes_to_the_dead_letter_topic_with_its_reason(
+    settings: Settings, pubsub_emulator: PubSubEmulator, tmp_path: Path
+) -> None:
+    raw = PubSubPublisher(PROJECT, settings.analytics_topic, endpoint=settings.pubsub_endpoint)
+    raw.publish(b"this is not an event")
+    _publish(settings, _events(3), tmp_path)
+
+    summary = run_analytics_ingest(settings)
+
+    [dead] = pubsub_emulator.pull(PROJECT, f"{settings.analytics_dead_letter_topic}-inspect")
+    assert summary.dead_lettered == 1 and summary.inserted == 3
+    assert dead.message.data == b"this is not an event"
+    assert "not an event" in dead.message.attributes["reason"]
+    assert run_analytics_ingest(settings).received == 0  # acknowledged, not redelivered
+
+
+def test_events_that_cannot_be_published_wait_in_the_buffer_and_go_out_later(
+    settings: Settings, pubsub_emulator: PubSubEmulator, tmp_path: Path
+) -> None:
+    topic = f"kb-analytics-late-{uuid.uuid4().hex[:8]}"
+    publisher = PubSubEventPublisher(
+        PubSubPublisher(PROJECT, topic, endpoint=settings.pubsub_endpoint, timeout=1.0),
+        buffer_dir=tmp_path / "buffer",
+    )
+    publisher.publish(_events(5))
+    publisher.flush()
+    assert publisher.pending == 5  # the topic does not exist yet
+
+    pubsub_emulator.create_topic(PROJECT, topic)
+    pubsub_emulator.create_pull_subscription(PROJECT, topic, f"{topic}-read")
+    publisher.flush()
+
+    assert publisher.pending == 0
+    assert len(pubsub_emulator.pull(PROJECT, f"{topic}-read", wait_for=5)) == 5
+
+
+def test_events_still_queued_when_the_process_ends_are_sent_before_it_exits(
+    settings: Settings, pubsub_emulator: PubSubEmulator
+) -> None:
+    build_publisher(settings).publish(_events(7))
+
+    close_publishers()  # what the interpreter runs at exit
+
+    assert run_analytics_ingest(settings).inserted == 7
+
+
+def test_the_embedded_default_ingests_the_spool_into_files_under_kb_home(kb_home: Path) -> None:
+    SpoolPublisher(kb_home / "spool").publish(_events(10))
+
+    summary = run_analytics_ingest(load_settings())
+
+    assert summary.inserted == 10
+    assert list((kb_home / "analytics").glob("*.duckdb"))

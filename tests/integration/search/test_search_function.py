@@ -1,0 +1,127 @@
+"""The `search` function target through functions-framework's real app, over the synced sample space."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask.testing import FlaskClient
+from functions_framework import create_app
+
+from common.config import get_settings, load_settings
+from common.confluence.folder_source import FolderPageSource
+from tests.support.chroma_server import free_port
+from tests.support.paths import REPO_ROOT
+from tests.support.runs import run_sync
+from tests.support.sample_space import IT_SECTION, copy_sample_space
+
+
+@pytest.fixture(scope="module")
+def synced_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("search-fn")
+    home = root / "kb-home"
+    run_sync(
+        load_settings(kb_home=home), source=FolderPageSource(copy_sample_space(root / "it", only=IT_SECTION))
+    )
+    return home
+
+
+@pytest.fixture
+def client(synced_home: Path, kb_home: Path) -> Iterator[FlaskClient]:
+    shutil.copytree(synced_home, kb_home)
+    # functions-framework loads functions/main.py anew (as module `main`) per app: fresh per-process caches.
+    app = create_app(target="search", source=str(REPO_ROOT / "functions" / "main.py"))
+    yield app.test_client()
+
+
+def test_healthz_answers_without_touching_the_store(
+    client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CHROMA_URL", f"http://127.0.0.1:{free_port()}")
+
+    response = client.get("/healthz")
+
+    assert response.status_code == 200 and response.json == {"status": "ok"}
+
+
+def test_a_question_gets_cited_results(client: FlaskClient) -> None:
+    response = client.post("/", json={"query": "How do I connect to the VPN from home?", "top_k": 3})
+
+    assert response.status_code == 200
+    results = response.json["results"]  # type: ignore[index]
+    assert len(results) == 3
+    first = results[0]
+    assert {
+        "chunk_id",
+        "page_title",
+        "url",
+        "space_key",
+        "text",
+        "parent_headers",
+        "chunk_type",
+        "scores",
+    } <= set(first)
+
+
+@pytest.mark.parametrize(
+    ("body", "mentions"),
+    [
+        (b"not json", "not JSON"),
+        (b"[1, 2]", "JSON object"),
+        (b"{}", "query"),
+        (b'{"query": "   "}', "query"),
+        (b'{"query": "' + b"x" * 2001 + b'"}', "query"),
+        (b'{"query": "vpn", "top_k": 0}', "top_k"),
+        (b'{"query": "vpn", "top_k": "ten"}', "top_k"),
+        (b'{"query": "vpn", "filters": {"colour": "red"}}', "colour"),
+        (b'{"query": "vpn", "filters": {"spaces": 7}}', "spaces"),
+        (b'{"query": "vpn", "sort": "date"}', "sort"),
+    ],
+)
+def test_bad_input_gets_a_400_that_says_what_is_wrong(
+    client: FlaskClient, body: bytes, mentions: str
+) -> None:
+    response = client.post("/", data=body, content_type="application/json")
+
+    assert response.status_code == 400
+    assert mentions in response.json["error"]["message"]  # type: ignore[index]
+
+
+def test_a_configured_key_is_required(client: FlaskClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SEARCH_API_KEY", "s3cret")
+    get_settings.cache_clear()
+
+    refused = client.post("/", json={"query": "vpn"}, headers={"Authorization": "Bearer wrong"})
+    allowed = client.post("/", json={"query": "vpn"}, headers={"Authorization": "Bearer s3cret"})
+
+    assert (refused.status_code, allowed.status_code) == (401, 200)
+
+
+def test_chroma_down_gets_a_503_with_a_retry_hint_and_no_trace(
+    client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CHROMA_URL", f"http://127.0.0.1:{free_port()}")
+    monkeypatch.setenv("CHROMA_RETRIES", "0")
+    get_settings.cache_clear()
+
+    response = client.post("/", json={"query": "vpn"})
+
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "30"
+    assert "Traceback" not in response.get_data(as_text=True)
+
+
+def test_every_result_shown_is_recorded_as_an_access(client: FlaskClient, kb_home: Path) -> None:
+    response = client.post("/", json={"query": "printer on the third floor", "top_k": 2})
+
+    query_id = response.json["query_id"]  # type: ignore[index]
+    events = [
+        json.loads(line)
+        for spool in (kb_home / "spool").glob("*.jsonl")
+        for line in spool.read_text().splitlines()
+    ]
+    shown = {cid for result in response.json["results"] for cid in result["chunk_ids"]}  # type: ignore[index]
+    assert {e["chunk_id"] for e in events if e["query_id"] == query_id} == shown
