@@ -34,6 +34,7 @@ lint: install
 	$(BIN)/ruff check common functions jobs tests bench
 	$(BIN)/ruff format --check common functions jobs tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-logo
 
 bench-ingest: install
 	$(BIN)/python bench/ingest.py

@@ -1,1 +1,1 @@
-"""TODO"""
+"""Models: the embedder and its tokenizer (offline, bundled), and the client for an OpenAI-compatible LLM."""

@@ -1,10 +1,10 @@
 """Moving events from where they wait (a Pub/Sub subscription, or the local spool) into the monthly DuckDB
 files, losing nothing and duplicating nothing.
 
-A batch is acknowledged only after every file it touched was saved; a crash in between means redelivery,
-and the store drops events whose `event_id` it already holds. A month's file is saved over exactly the version
-it was read from (`common.period_files`); when another run saved first, the batch is applied again to the
-new version. Messages that are not events, and events the store refuses, go to the dead-letter destination
+A batch is acknowledged only after every file it touched was saved; a crash in between means redelivery, and
+the store drops events whose `event_id` it already holds. A month's file is saved over exactly the version it
+was read from (`common.analytics.period_files`); when another run saved first, the batch is applied again to
+the new version. Messages that are not events, and events the store refuses, go to the dead-letter destination
 with the reason, and are acknowledged: retrying cannot fix them.
 """
 

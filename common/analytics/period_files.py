@@ -8,7 +8,6 @@ On one machine the same edit happens in place under a file lock.
 
 from __future__ import annotations
 
-import fcntl
 import tempfile
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -16,6 +15,7 @@ from pathlib import Path
 from typing import Protocol
 
 from common.analytics.store import file_name
+from common.infra.background import machine_lock
 from common.infra.blob_store import GcsBlobStore
 
 PREFIX = "analytics/"
@@ -38,12 +38,8 @@ class FolderPeriodFiles:
     @contextmanager
     def edit(self, period: str) -> Iterator[Path]:
         self._directory.mkdir(parents=True, exist_ok=True)
-        with (self._directory / f".{period}.lock").open("a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                yield self._directory / file_name(period)
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
+        with machine_lock(self._directory / f".{period}.lock"):
+            yield self._directory / file_name(period)
 
     def local_copies(self, directory: Path) -> list[Path]:
         return sorted(self._directory.glob("*.duckdb")) if self._directory.is_dir() else []

@@ -4,7 +4,7 @@ Every event lands raw in `event_log`; a kind that has a typed table is also writ
 field of the same name, so reports can be plain SQL. The `CREATE TABLE` statements below are the contract
 for producers: a record of kind K carries `kind`, `version`, `event_id`, `occurred_at` (ISO 8601 with a UTC
 offset) and every column of K's table (NOT NULL columns must not be null). Extra fields are kept in
-`event_log.payload` only. Kinds without an event class in `common.events` yet:
+`event_log.payload` only. Kinds without an event class in `common.events.model` yet:
 
 - `query_record`: one search. `results` counts the hits, `top_score` is the best retrieval score (NULL
   without hits), `source` is where it ran (`slack`, `search_api`, `cli`).

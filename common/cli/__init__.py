@@ -1,1 +1,1 @@
-"""TODO"""
+"""`kb`, the command line: one module per command group, each parsing flags, calling `common` and printing."""

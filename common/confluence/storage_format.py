@@ -18,8 +18,8 @@ What each macro becomes:
   `profile`, `roadmap`, math (LaTeX source reads as noise), … Macro parameters never become text.
 Emoticons and placeholders render nothing; layouts are transparent.
 
-A page that is not well-formed XML is still read: `common.storage_markup` repairs it into a tree, and
-`ParsedPage.recovered` says so; this module logs nothing, the caller does.
+A page that is not well-formed XML is still read: `common.confluence.storage_markup` repairs it into a tree,
+and `ParsedPage.recovered` says so; this module logs nothing, the caller does.
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ from typing import Any
 
 from common.errors import KbError
 from common.events.model import Event
+from common.infra.background import Periodic
 from common.infra.pubsub import PubSubPublisher
 from common.logs import get_logger
 
@@ -31,16 +32,14 @@ class PubSubEventPublisher:
         self._publisher = publisher
         # One file per publisher: two publishers in a process must never send each other's buffer.
         self._buffer = buffer_dir / f"events-{uuid.uuid4().hex[:12]}.jsonl"
-        self._flush_seconds = flush_seconds
         self._queue: queue.Queue[dict[str, Any]] = queue.Queue()
         self._send_lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._sender = Periodic(name="event-publisher", seconds=flush_seconds, tick=self.flush)
 
     def publish(self, events: Sequence[Event]) -> None:
         for event in events:
             self._queue.put(event.to_record())
-        self._start()
+        self._sender.start()
 
     @property
     def pending(self) -> int:
@@ -55,20 +54,7 @@ class PubSubEventPublisher:
             self._send_round()
 
     def close(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
-        self.flush()
-
-    def _start(self) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="event-publisher", daemon=True)
-            self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stop.wait(self._flush_seconds):
-            with self._send_lock:
-                self._send_round()
+        self._sender.close()
 
     def _send_round(self) -> None:
         """The buffer file is rewritten, never emptied first, so a crash mid-round re-sends, never drops."""

@@ -110,7 +110,7 @@ def chunk_page(
     *,
     title: str,
     blocks: Sequence[Block],
-    max_tokens: int = 256,
+    max_tokens: int,
     count_tokens: Callable[[str], int] = tokens.count_tokens,
 ) -> list[ChunkDraft]:
     """Cut a page into drafts; every draft's embedding input is at most `max_tokens` word pieces."""

@@ -8,7 +8,7 @@ audience zero-shot, by comparing the page's mean chunk embedding (already comput
 free) with embeddings of short label descriptions, nudged by cues a reader would use (a title that says
 "FAQ", numbered steps). Topics are the page's labels, then its heading words; complexity comes from a
 readability score and the share of code; the summary is the page's lead sentences. `LlmEnricher`
-(`common.llm_enrichment`) replaces it when an LLM is configured.
+(`common.ingestion.llm_enrichment`) replaces it when an LLM is configured.
 """
 
 from __future__ import annotations

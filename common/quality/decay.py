@@ -1,10 +1,10 @@
 """The daily sweep that lowers the quality of content past its review interval.
 
-It recomputes `quality_score` from each chunk's stored `feedback_score` and timestamps (`common.quality`)
-and writes only the chunks whose score moved, a page of chunks at a time with one batch update. Being a
-recomputation rather than a subtraction, a second run on the same day writes nothing, and a review (which
-resets the clock) is never undone by it. Like every quality writer it re-reads what it wrote from: a vote
-or review that landed between its read and its write is recomputed, not overwritten.
+It recomputes `quality_score` from each chunk's stored `feedback_score` and timestamps
+(`common.quality.model`) and writes only the chunks whose score moved, a page of chunks at a time with one
+batch update. Being a recomputation rather than a subtraction, a second run on the same day writes nothing,
+and a review (which resets the clock) is never undone by it. Like every quality writer it re-reads what it
+wrote from: a vote or review that landed between its read and its write is recomputed, not overwritten.
 """
 
 from __future__ import annotations

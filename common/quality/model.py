@@ -10,7 +10,7 @@ Two numbers live on each chunk in Chroma:
   the clock, which restores the score at once. Decay never raises a score that is already below the floor.
 
 Everything that writes these fields computes them here, from stored inputs, so any writer can recompute them
-from scratch at any time; that is what makes concurrent writers safe (`common.quality_writer`).
+from scratch at any time; that is what makes concurrent writers safe (`common.quality.writer`).
 See docs/quality.md for the defaults and why.
 """
 

@@ -1,7 +1,8 @@
 """Builds the events webhook from settings, importing nothing heavy.
 
-Kept apart from `common.runtime` (which pulls in Chroma and the embedding model) so the `slack_events`
-function starts and answers Slack fast: its import path is settings, logging, Slack parsing and Pub/Sub.
+Kept apart from the rest of `common.runtime` (which pulls in Chroma and the embedding model) so the
+`slack_events` function starts and answers Slack fast: its import path is settings, logging, Slack parsing and
+Pub/Sub.
 """
 
 from __future__ import annotations

@@ -1,1 +1,2 @@
-"""TODO"""
+"""Search: keyword index, dense and keyword fusion, ranking signals, filters, access counting, the JSON
+API."""

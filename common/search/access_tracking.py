@@ -9,17 +9,16 @@ counts back for the next one, so an outage delays counts but never drops them wh
 
 from __future__ import annotations
 
-import fcntl
 import threading
 import uuid
 from collections import Counter
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 
 from common.errors import KbError
 from common.events.model import ChunkAccessed
 from common.events.publishers import EventPublisher
+from common.infra.background import Periodic, machine_lock
 from common.logs import get_logger
 from common.search.retriever import SearchResult
 from common.store.chunk_store import ChunkStore
@@ -34,12 +33,10 @@ class AccessRecorder:
         self._store = store
         self._publisher = publisher
         self._lock_file = lock_file
-        self._flush_seconds = flush_seconds
         self._pending: Counter[str] = Counter()
         self._pending_lock = threading.Lock()
         self._flush_lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._flusher = Periodic(name="access-flusher", seconds=flush_seconds, tick=self.flush)
 
     def record(self, results: Sequence[SearchResult], *, source: str, query_id: str | None = None) -> str:
         """Tally one showing of each result's chunks and publish access events; returns the query id."""
@@ -64,7 +61,7 @@ class AccessRecorder:
             if not counts:
                 return 0
             try:
-                with self._exclusive():
+                with machine_lock(self._lock_file):
                     return self._apply(counts)
             except KbError as exc:
                 with self._pending_lock:
@@ -73,15 +70,10 @@ class AccessRecorder:
                 return 0
 
     def start(self) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="access-flusher", daemon=True)
-            self._thread.start()
+        self._flusher.start()
 
     def close(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
-        self.flush()
+        self._flusher.close()
 
     def _apply(self, counts: Counter[str]) -> int:
         current = self._store.get_metadata(ids=list(counts))
@@ -90,17 +82,3 @@ class AccessRecorder:
         if gone:
             log.info("access_counts_for_deleted_chunks", chunks=len(gone))
         return self._store.batch_update_metadata(updates) if updates else 0
-
-    def _run(self) -> None:
-        while not self._stop.wait(self._flush_seconds):
-            self.flush()
-
-    @contextmanager
-    def _exclusive(self) -> Iterator[None]:
-        self._lock_file.parent.mkdir(parents=True, exist_ok=True)
-        with self._lock_file.open("a") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)

@@ -1,9 +1,9 @@
 """The process's keyword index: loaded once, rebuilt from Chroma when Chroma has moved on.
 
-A search process loads the saved artifact (`common.keyword_artifact`) on first use, building it from Chroma
-if there is none. At most every `refresh_seconds`, in a background thread, it reloads the artifact if another
-process (the sync job) saved a newer one, then asks Chroma, cheaply, whether chunks were written after the
-index was built or the chunk count changed; if so it rebuilds and swaps the new index in, so a chunk
+A search process loads the saved artifact (`common.search.keyword_artifact`) on first use, building it from
+Chroma if there is none. At most every `refresh_seconds`, in a background thread, it reloads the artifact if
+another process (the sync job) saved a newer one, then asks Chroma, cheaply, whether chunks were written after
+the index was built or the chunk count changed; if so it rebuilds and swaps the new index in, so a chunk
 written straight to Chroma (quick knowledge, a sync in another process) becomes keyword-searchable within a
 minute and no query ever waits for a rebuild — except the very first one on an empty machine.
 """

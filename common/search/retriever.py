@@ -1,11 +1,12 @@
 """Finding the passages that answer a question: dense and keyword retrieval, fused, then ranked.
 
 1. Dense: the query's embedding against Chroma (exact enough with `ef_search` 200).
-2. Keyword: BM25 over the same chunks (`common.keyword_index`), which local Chroma cannot do.
-3. Fusion: convex combination of max-normalised scores (`common.fusion`, weights chosen on BEIR SciFact).
+2. Keyword: BM25 over the same chunks (`common.search.keyword_index`), which local Chroma cannot do.
+3. Fusion: convex combination of max-normalised scores (`common.search.fusion`, weights chosen on BEIR
+   SciFact).
 4. Filters in process over the over-fetched candidates; Chroma's own `where` only as a fallback when the
    filters leave too few.
-5. Ranking signals from Chroma metadata (`common.ranking`): quality, freshness, verified reviews.
+5. Ranking signals from Chroma metadata (`common.search.ranking`): quality, freshness, verified reviews.
 6. At most `max_per_page` chunks of one page, and neighbouring chunks of a page merged into one passage.
 """
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any, cast
 from urllib.parse import parse_qs
@@ -22,6 +21,7 @@ from slack_sdk.webhook import WebhookClient
 from common.errors import InvalidInteraction, KbError
 from common.events.model import BehaviouralSignal
 from common.events.publishers import EventPublisher
+from common.infra.background import TaskPool
 from common.infra.http_reply import HttpReply
 from common.logs import get_logger
 from common.quality.feedback import FeedbackReceipt, FeedbackService
@@ -72,8 +72,7 @@ class InteractionHandler:
         self._slack = slack
         self._publisher = publisher
         self._clock = clock
-        self._after_ack = ThreadPoolExecutor(max_workers=2, thread_name_prefix="after-ack")
-        self._work: list[Future[None]] = []
+        self._after_ack = TaskPool(name="after-ack", workers=2)
         self._quick = quick_knowledge(self._later) if quick_knowledge else None
 
     def handle(self, *, body: bytes, headers: Mapping[str, str]) -> HttpReply:
@@ -100,8 +99,7 @@ class InteractionHandler:
 
     def drain(self) -> None:
         """Wait for every after-acknowledgement task (tests, and shutdown so nothing is cut off)."""
-        while self._work:
-            self._work.pop().result()
+        self._after_ack.drain()
 
     # --- block_actions ------------------------------------------------------------------------------
 
@@ -296,9 +294,7 @@ class InteractionHandler:
             except KbError as exc:
                 log.error("after_ack_task_failed", error=str(exc))
 
-        # Tasks that finished cleanly are dropped, so a long-lived instance does not keep every future.
-        self._work = [task for task in self._work if not task.done() or task.exception() is not None]
-        self._work.append(self._after_ack.submit(guarded))
+        self._after_ack.submit(guarded)
 
 
 def _form(body: bytes) -> dict[str, str]:

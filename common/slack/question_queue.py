@@ -8,16 +8,13 @@ retry can fix. On a laptop (`kb serve`) the same service answers in a background
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
-from common.logs import get_logger
+from common.infra.background import TaskPool
 from common.slack.questions import Question
 
 if TYPE_CHECKING:
     from common.infra.pubsub import PubSubPublisher
-
-log = get_logger(__name__)
 
 
 class PubSubQuestionQueue:
@@ -31,14 +28,11 @@ class PubSubQuestionQueue:
 class InProcessQuestionQueue:
     def __init__(self, answer: Callable[[Question], object], *, workers: int = 4) -> None:
         self._answer = answer
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="answer")
-        self._pending: list[Future[object]] = []
+        self._tasks = TaskPool(name="answer", workers=workers)
 
     def submit(self, question: Question) -> None:
-        self._pending = [task for task in self._pending if not task.done() or task.exception() is not None]
-        self._pending.append(self._pool.submit(self._answer, question))
+        self._tasks.submit(lambda: self._answer(question))
 
     def drain(self) -> None:
         """Wait for every question taken so far to be answered (tests, shutdown)."""
-        while self._pending:
-            self._pending.pop().result()
+        self._tasks.drain()

@@ -20,7 +20,6 @@ import numpy as np
 from chromadb.api.models.Collection import Collection
 
 from common.errors import ChunkNotFound, StoreError
-from common.logs import get_logger
 from common.store.chunk import (
     ChromaMetadata,
     Chunk,
@@ -33,7 +32,6 @@ from common.store.companions import Companion
 from common.store.connection import ChromaConnection
 
 T = TypeVar("T")
-log = get_logger(__name__)
 
 READ_PAGE_SIZE = 1000
 

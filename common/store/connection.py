@@ -2,7 +2,7 @@
 and the mapping of Chroma's many failure shapes onto `StoreUnavailable` (retry later) and `StoreError`
 (fix the request), so nothing above it ever sees an httpx or chromadb exception.
 
-- every call has a timeout (set by `common.chroma_client`);
+- every call has a timeout (set by `common.store.client`);
 - transport errors are retried with exponential backoff and jitter; nothing else is, because a refused
   request will be refused again;
 - the breaker fails fast while the server is down and lets a trial call through after a pause.

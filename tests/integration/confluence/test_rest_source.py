@@ -56,6 +56,20 @@ def make_source(
     )
 
 
+def _source_at(url: str, *, user: str | None, token: str, max_retries: int = 5) -> RestPageSource:
+    return RestPageSource(
+        url=url,
+        user=user,
+        token=token,
+        spaces=[SPACE],
+        timeout_seconds=30.0,
+        max_retries=max_retries,
+        max_retry_after_seconds=120.0,
+        page_limit=50,
+        backoff_factor=0.01,
+    )
+
+
 def add_pages(standin: ConfluenceStandin, count: int, *, start: datetime | None = None) -> list[str]:
     """`count` pages modified one minute apart, oldest first."""
     first = start or datetime(2024, 3, 1, 9, 0, tzinfo=UTC)
@@ -340,14 +354,14 @@ def test_retry_after_beyond_the_cap_fails_at_once(confluence: ConfluenceStandin)
 def test_unreachable_confluence_raises_source_unavailable() -> None:
     with ConfluenceStandin() as standin:
         url, user, token = standin.url, standin.user, standin.token
-    source = RestPageSource(url=url, user=user, token=token, max_retries=1, backoff_factor=0.01)
+    source = _source_at(url, user=user, token=token, max_retries=1)
 
     with pytest.raises(SourceUnavailable, match="Cannot reach Confluence"):
         source.get_page("1")
 
 
 def test_401_raises_source_error_naming_the_credentials(confluence: ConfluenceStandin) -> None:
-    source = RestPageSource(url=confluence.url, user=confluence.user, token="wrong", spaces=[SPACE])
+    source = _source_at(confluence.url, user=confluence.user, token="wrong")
 
     with pytest.raises(SourceError, match="CONFLUENCE_API_TOKEN") as caught:
         source.list_pages(SPACE)

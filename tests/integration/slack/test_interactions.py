@@ -399,6 +399,34 @@ def test_a_vote_while_chroma_is_down_is_kept_and_counted_when_it_is_back(
         server.stop()
 
 
+def test_a_review_while_chroma_is_down_is_kept_and_applied_when_it_is_back(
+    client: FlaskClient,
+    monkeypatch: pytest.MonkeyPatch,
+    slack: SlackStandin,
+    it_chunks: list[StoredChunk],
+    tmp_path: Path,
+) -> None:
+    server = ChromaServer(tmp_path / "chroma").start()
+    try:
+        _configure(monkeypatch, server.url, slack, CHROMA_BREAKER_RESET_SECONDS="0.001", CHROMA_RETRIES="0")
+        store = _load(it_chunks)
+        ref = _answer(store, chunks=1)
+        server.stop()
+
+        response = _post(
+            client, _click(slack, "kb_mark_reviewed", VPN_PAGE, user=OWNER_SLACK_ID, reply_to="down")
+        )
+
+        assert response.status_code == 200
+        assert "saved" in slack.responses["down"][0]["text"]
+        server.start()
+        _post(client, _click(slack, "kb_vote_helpful", ref.to_value(), user="U2", reply_to="up"))
+        metas = store.get_metadata(where={"page_id": VPN_PAGE}).values()
+        assert {m.reviewed_by for m in metas} == {OWNER_EMAIL}
+    finally:
+        server.stop()
+
+
 def test_a_vote_counts_even_when_its_event_cannot_be_published_yet(
     client: FlaskClient, store: ChunkStore, slack: SlackStandin, kb_home: Path
 ) -> None:

@@ -25,6 +25,8 @@ from common.ingestion.chunking import ChunkDraft, chunk_page
 from tests.support.paths import STORAGE_FORMAT_FIXTURES
 
 ALL_FIXTURES = sorted(STORAGE_FORMAT_FIXTURES.glob("*.storage.xhtml"))
+MAX_TOKENS = 256
+"""The bundled model's limit, which CHUNK_MAX_TOKENS defaults to."""
 TITLE = "Operations handbook"
 WORDS = ["deploy", "the", "service", "rollback", "naïve", "x86_64", "€42.50", "e.g.", "(see)"]
 
@@ -51,7 +53,7 @@ def prose(words: int, seed: int = 7) -> str:
 
 @pytest.mark.parametrize("path", ALL_FIXTURES, ids=lambda path: path.name.split("__")[1])
 def test_every_chunk_of_every_fixture_fits_the_model(path: Path) -> None:
-    drafts = chunk_page(title=TITLE, blocks=fixture_blocks(path.name))
+    drafts = chunk_page(title=TITLE, blocks=fixture_blocks(path.name), max_tokens=MAX_TOKENS)
 
     assert_all_fit(drafts)
 
@@ -72,7 +74,7 @@ def test_keys_are_unique_within_a_page(path: Path) -> None:
 
 def test_a_3000_word_paragraph_splits_within_budget_and_loses_no_word() -> None:
     paragraph = prose(3000)
-    drafts = chunk_page(title=TITLE, blocks=[Paragraph(paragraph)])
+    drafts = chunk_page(title=TITLE, blocks=[Paragraph(paragraph)], max_tokens=MAX_TOKENS)
 
     assert_all_fit(drafts)
     assert len(drafts) > 10
@@ -81,7 +83,9 @@ def test_a_3000_word_paragraph_splits_within_budget_and_loses_no_word() -> None:
 
 def test_a_400_row_table_repeats_its_header_in_every_chunk() -> None:
     rows = tuple((f"svc-{index}", f"team {index % 7}", prose(12, seed=index)) for index in range(400))
-    drafts = chunk_page(title=TITLE, blocks=[Table(header=("Service", "Owner", "Notes"), rows=rows)])
+    drafts = chunk_page(
+        title=TITLE, blocks=[Table(header=("Service", "Owner", "Notes"), rows=rows)], max_tokens=MAX_TOKENS
+    )
 
     assert_all_fit(drafts)
     assert len(drafts) > 10
@@ -90,7 +94,9 @@ def test_a_400_row_table_repeats_its_header_in_every_chunk() -> None:
 
 def test_a_split_table_keeps_every_row_whole_and_once() -> None:
     rows = tuple((f"svc-{index}", prose(12, seed=index)) for index in range(400))
-    drafts = chunk_page(title=TITLE, blocks=[Table(header=("Service", "Notes"), rows=rows)])
+    drafts = chunk_page(
+        title=TITLE, blocks=[Table(header=("Service", "Notes"), rows=rows)], max_tokens=MAX_TOKENS
+    )
 
     lines = [line for draft in drafts for line in draft.text.split("\n")[1:]]
     assert lines == [Table.render_row(row) for row in rows]
@@ -98,7 +104,7 @@ def test_a_split_table_keeps_every_row_whole_and_once() -> None:
 
 def test_a_600_line_code_block_splits_at_line_boundaries_verbatim() -> None:
     code = "\n".join(f"    result_{index} = compute({index}, 'x')  # step {index}" for index in range(600))
-    drafts = chunk_page(title=TITLE, blocks=[Code(text=code, language="python")])
+    drafts = chunk_page(title=TITLE, blocks=[Code(text=code, language="python")], max_tokens=MAX_TOKENS)
 
     assert_all_fit(drafts)
     assert len(drafts) > 10
@@ -108,14 +114,16 @@ def test_a_600_line_code_block_splits_at_line_boundaries_verbatim() -> None:
 
 def test_a_long_list_splits_at_item_boundaries() -> None:
     items = tuple(f"- step {index}: {prose(10, seed=index)}" for index in range(300))
-    drafts = chunk_page(title=TITLE, blocks=[ListBlock(items=items)])
+    drafts = chunk_page(title=TITLE, blocks=[ListBlock(items=items)], max_tokens=MAX_TOKENS)
 
     assert_all_fit(drafts)
     assert [line for draft in drafts for line in draft.text.split("\n")] == list(items)
 
 
 def test_a_word_longer_than_the_budget_is_cut() -> None:
-    drafts = chunk_page(title=TITLE, blocks=[Paragraph("x" * 5000), Code(text="y" * 3000)])
+    drafts = chunk_page(
+        title=TITLE, blocks=[Paragraph("x" * 5000), Code(text="y" * 3000)], max_tokens=MAX_TOKENS
+    )
 
     assert_all_fit(drafts)
     assert "".join(draft.text for draft in drafts) == "x" * 5000 + "y" * 3000
@@ -142,7 +150,7 @@ def test_the_guarantee_holds_even_when_counts_do_not_add_up() -> None:
 
 def test_headings_become_the_parent_headers_of_what_follows() -> None:
     blocks = fixture_blocks("xwiki__madinlinecomments__table_inline-comment-markers.storage.xhtml")
-    drafts = chunk_page(title=TITLE, blocks=blocks)
+    drafts = chunk_page(title=TITLE, blocks=blocks, max_tokens=MAX_TOKENS)
 
     numbered = next(draft for draft in drafts if draft.chunk_type == "list")
     assert numbered.parent_headers == (
@@ -152,7 +160,11 @@ def test_headings_become_the_parent_headers_of_what_follows() -> None:
 
 
 def test_text_before_the_first_heading_has_no_parent_headers() -> None:
-    drafts = chunk_page(title=TITLE, blocks=[Paragraph("Intro."), Heading(1, "Setup"), Paragraph("Steps.")])
+    drafts = chunk_page(
+        title=TITLE,
+        blocks=[Paragraph("Intro."), Heading(1, "Setup"), Paragraph("Steps.")],
+        max_tokens=MAX_TOKENS,
+    )
 
     assert [(draft.text, draft.parent_headers) for draft in drafts] == [
         ("Intro.", ()),
@@ -164,11 +176,15 @@ def test_a_heading_replaces_its_siblings_and_deeper_levels_in_the_path() -> None
     blocks: list[Block] = [Heading(1, "Guide"), Heading(2, "Linux"), Heading(3, "Apt"), Heading(2, "Mac")]
     blocks.append(Paragraph("Brew."))
 
-    assert chunk_page(title=TITLE, blocks=blocks)[0].parent_headers == ("Guide", "Mac")
+    assert chunk_page(title=TITLE, blocks=blocks, max_tokens=MAX_TOKENS)[0].parent_headers == ("Guide", "Mac")
 
 
 def test_minor_headings_are_prose_not_parent_headers() -> None:
-    drafts = chunk_page(title=TITLE, blocks=[Heading(2, "Setup"), Heading(4, "Tip"), Paragraph("Use sudo.")])
+    drafts = chunk_page(
+        title=TITLE,
+        blocks=[Heading(2, "Setup"), Heading(4, "Tip"), Paragraph("Use sudo.")],
+        max_tokens=MAX_TOKENS,
+    )
 
     assert [(draft.text, draft.parent_headers) for draft in drafts] == [("Tip\nUse sudo.", ("Setup",))]
 
@@ -179,14 +195,16 @@ def test_consecutive_prose_and_panels_merge_into_one_text_chunk() -> None:
         Panel(kind="warning", title="", body="Careful."),
         Paragraph("Last."),
     ]
-    drafts = chunk_page(title=TITLE, blocks=blocks)
+    drafts = chunk_page(title=TITLE, blocks=blocks, max_tokens=MAX_TOKENS)
 
     assert [draft.text for draft in drafts] == ["First.\nWarning: Careful.\nLast."]
 
 
 def test_panels_keep_their_kind_in_the_chunk_text() -> None:
     drafts = chunk_page(
-        title=TITLE, blocks=fixture_blocks("xwiki__misc2__info-note-tip-plantuml_children.storage.xhtml")
+        title=TITLE,
+        blocks=fixture_blocks("xwiki__misc2__info-note-tip-plantuml_children.storage.xhtml"),
+        max_tokens=MAX_TOKENS,
     )
 
     text = next(draft.text for draft in drafts if draft.chunk_type == "text")
@@ -195,7 +213,9 @@ def test_panels_keep_their_kind_in_the_chunk_text() -> None:
 
 
 def test_prose_never_merges_across_a_heading() -> None:
-    drafts = chunk_page(title=TITLE, blocks=[Paragraph("A."), Heading(2, "B"), Paragraph("C.")])
+    drafts = chunk_page(
+        title=TITLE, blocks=[Paragraph("A."), Heading(2, "B"), Paragraph("C.")], max_tokens=MAX_TOKENS
+    )
 
     assert [draft.text for draft in drafts] == ["A.", "C."]
 
@@ -208,7 +228,7 @@ def test_code_tables_and_lists_become_chunks_of_their_own_type() -> None:
         ListBlock(items=("- one",)),
         Paragraph("After."),
     ]
-    drafts = chunk_page(title=TITLE, blocks=blocks)
+    drafts = chunk_page(title=TITLE, blocks=blocks, max_tokens=MAX_TOKENS)
 
     assert [(draft.chunk_type, draft.language) for draft in drafts] == [
         ("text", ""),
@@ -220,7 +240,11 @@ def test_code_tables_and_lists_become_chunks_of_their_own_type() -> None:
 
 
 def test_fixture_code_chunks_carry_their_language() -> None:
-    drafts = chunk_page(title=TITLE, blocks=fixture_blocks("xwiki__codett__code-macro_ri-page.storage.xhtml"))
+    drafts = chunk_page(
+        title=TITLE,
+        blocks=fixture_blocks("xwiki__codett__code-macro_ri-page.storage.xhtml"),
+        max_tokens=MAX_TOKENS,
+    )
 
     assert ("code", "sql", "select 1") in [(draft.chunk_type, draft.language, draft.text) for draft in drafts]
 
@@ -238,7 +262,9 @@ def test_fixture_tables_repeat_their_header_in_every_chunk() -> None:
 
 def test_a_lead_in_ending_in_a_colon_travels_with_the_list_it_introduces() -> None:
     drafts = chunk_page(
-        title=TITLE, blocks=fixture_blocks("xwiki__nested__panel_task-list_space-home.storage.xhtml")
+        title=TITLE,
+        blocks=fixture_blocks("xwiki__nested__panel_task-list_space-home.storage.xhtml"),
+        max_tokens=MAX_TOKENS,
     )
 
     tasks = next(draft for draft in drafts if draft.chunk_type == "list")
@@ -247,13 +273,19 @@ def test_a_lead_in_ending_in_a_colon_travels_with_the_list_it_introduces() -> No
 
 
 def test_a_lead_in_travels_with_code_too() -> None:
-    drafts = chunk_page(title=TITLE, blocks=[Paragraph("Run this:"), Code(text="make test", language="bash")])
+    drafts = chunk_page(
+        title=TITLE,
+        blocks=[Paragraph("Run this:"), Code(text="make test", language="bash")],
+        max_tokens=MAX_TOKENS,
+    )
 
     assert [(draft.chunk_type, draft.text) for draft in drafts] == [("code", "Run this:\nmake test")]
 
 
 def test_a_paragraph_not_ending_in_a_colon_stays_prose() -> None:
-    drafts = chunk_page(title=TITLE, blocks=[Paragraph("Run this."), Code(text="make test")])
+    drafts = chunk_page(
+        title=TITLE, blocks=[Paragraph("Run this."), Code(text="make test")], max_tokens=MAX_TOKENS
+    )
 
     assert [draft.chunk_type for draft in drafts] == ["text", "code"]
 
@@ -261,7 +293,7 @@ def test_a_paragraph_not_ending_in_a_colon_stays_prose() -> None:
 def test_only_the_first_chunk_of_a_split_table_carries_the_lead_in() -> None:
     rows = tuple((f"svc-{index}", prose(12, seed=index)) for index in range(100))
     blocks: list[Block] = [Paragraph("Services:"), Table(header=("Name", "Notes"), rows=rows)]
-    drafts = chunk_page(title=TITLE, blocks=blocks)
+    drafts = chunk_page(title=TITLE, blocks=blocks, max_tokens=MAX_TOKENS)
 
     assert [draft.text.startswith("Services:\nName | Notes\n") for draft in drafts[:2]] == [True, False]
 
@@ -272,8 +304,14 @@ def test_editing_one_section_changes_only_that_sections_chunks() -> None:
     edited = list(blocks)
     edited[target] = Paragraph(prose(400))
 
-    before = {(draft.key, draft.text): draft for draft in chunk_page(title=TITLE, blocks=blocks)}
-    after = {(draft.key, draft.text): draft for draft in chunk_page(title=TITLE, blocks=edited)}
+    before = {
+        (draft.key, draft.text): draft
+        for draft in chunk_page(title=TITLE, blocks=blocks, max_tokens=MAX_TOKENS)
+    }
+    after = {
+        (draft.key, draft.text): draft
+        for draft in chunk_page(title=TITLE, blocks=edited, max_tokens=MAX_TOKENS)
+    }
     removed = [draft for identity, draft in before.items() if identity not in after]
     added = [draft for identity, draft in after.items() if identity not in before]
 
@@ -291,14 +329,14 @@ def test_adding_a_block_to_one_section_leaves_the_next_sections_chunks_alone() -
         Paragraph("b."),
     ]
 
-    before = chunk_page(title=TITLE, blocks=blocks)
-    after = chunk_page(title=TITLE, blocks=edited)
+    before = chunk_page(title=TITLE, blocks=blocks, max_tokens=MAX_TOKENS)
+    after = chunk_page(title=TITLE, blocks=edited, max_tokens=MAX_TOKENS)
     assert before[-1] == after[-1]
 
 
 def test_sections_with_the_same_heading_path_get_distinct_keys() -> None:
     blocks: list[Block] = [Heading(2, "Example"), Paragraph("One."), Heading(2, "Example"), Paragraph("Two.")]
-    keys = [draft.key for draft in chunk_page(title=TITLE, blocks=blocks)]
+    keys = [draft.key for draft in chunk_page(title=TITLE, blocks=blocks, max_tokens=MAX_TOKENS)]
 
     assert len(set(keys)) == 2
 
@@ -319,12 +357,16 @@ def test_empty_text_never_produces_a_chunk() -> None:
         Heading(1, "Empty section"),
     ]
 
-    assert chunk_page(title=TITLE, blocks=blocks) == []
+    assert chunk_page(title=TITLE, blocks=blocks, max_tokens=MAX_TOKENS) == []
 
 
 def test_very_long_headings_are_dropped_from_the_top_of_the_path_to_leave_room() -> None:
     outer = "Outer " + prose(150)
-    drafts = chunk_page(title=TITLE, blocks=[Heading(1, outer), Heading(2, "Inner"), Paragraph(prose(300))])
+    drafts = chunk_page(
+        title=TITLE,
+        blocks=[Heading(1, outer), Heading(2, "Inner"), Paragraph(prose(300))],
+        max_tokens=MAX_TOKENS,
+    )
 
     assert_all_fit(drafts)
     assert {draft.parent_headers for draft in drafts} == {("Inner",)}
@@ -332,4 +374,4 @@ def test_very_long_headings_are_dropped_from_the_top_of_the_path_to_leave_room()
 
 def test_a_title_that_leaves_no_room_for_text_is_refused() -> None:
     with pytest.raises(ChunkValidationError, match="page_title"):
-        chunk_page(title=prose(300), blocks=[Paragraph("Hello.")])
+        chunk_page(title=prose(300), blocks=[Paragraph("Hello.")], max_tokens=MAX_TOKENS)
