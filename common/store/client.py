@@ -7,7 +7,9 @@ hides both quirks so `ChunkStore` only ever sees httpx transport errors for an u
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import chromadb
@@ -38,8 +40,26 @@ class ServerAddress:
         return f"{'https' if self.ssl else 'http'}://{self.host}:{self.port}"
 
 
+_embedded: dict[str, ClientAPI] = {}
+_embedded_lock = threading.Lock()
+
+
 def embedded_client(path: str) -> ClientAPI:
-    return chromadb.PersistentClient(path=path, settings=ChromaSettings(anonymized_telemetry=False))
+    """The process's one client for the embedded store at `path`, made under a lock and never closed.
+
+    Chroma caches one system per path in a class-level dict that it fills without a lock. Two threads making
+    the first client at once (the first requests of `kb serve`) start two systems, and the loser's failed
+    start pops and stops the system the winner is using: "Could not connect to tenant default_tenant",
+    "'RustBindingsAPI' object has no attribute 'bindings'", a `KeyError` on the path. Closing a client would
+    stop the shared system under every other user of the path, so the client lives as long as the process.
+    """
+    key = str(Path(path).resolve())
+    with _embedded_lock:
+        client = _embedded.get(key)
+        if client is None:
+            client = chromadb.PersistentClient(path=key, settings=ChromaSettings(anonymized_telemetry=False))
+            _embedded[key] = client
+        return client
 
 
 def http_client(url: str, *, token: str | None, timeout_seconds: float) -> ClientAPI:

@@ -10,6 +10,7 @@ and the mapping of Chroma's many failure shapes onto `StoreUnavailable` (retry l
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -47,6 +48,7 @@ class ChromaConnection:
         self._client: ClientAPI | None = None
         self._col: Collection | None = None
         self._companions: dict[str, Collection] = {}
+        self._connecting = threading.RLock()
 
     @property
     def client(self) -> ClientAPI:
@@ -58,11 +60,12 @@ class ChromaConnection:
         """A small collection beside the main one, on the same client; only valid inside a `call`.
 
         Looked up once per client: asking the server for it on every vote would double the calls."""
-        found = self._companions.get(name)
-        if found is None:
-            found = self.client.get_or_create_collection(name, embedding_function=None)
-            self._companions[name] = found
-        return found
+        with self._connecting:
+            found = self._companions.get(name)
+            if found is None:
+                found = self.client.get_or_create_collection(name, embedding_function=None)
+                self._companions[name] = found
+            return found
 
     def call(self, operation: str, fn: Callable[[Collection], T]) -> T:
         if not self._breaker.allow():
@@ -111,16 +114,18 @@ class ChromaConnection:
         return result
 
     def _collection(self) -> Collection:
-        if self._col is None:
-            client = self._connect()
-            self._col = client.get_or_create_collection(
-                self._collection_name,
-                configuration={"hnsw": {"space": "cosine", "ef_search": self._ef_search}},
-                embedding_function=None,
-            )
-            self._client = client
-            self._companions = {}
-        return self._col
+        """Connected once, by one thread: the first requests of a process arrive together."""
+        with self._connecting:
+            if self._col is None:
+                client = self._connect()
+                self._col = client.get_or_create_collection(
+                    self._collection_name,
+                    configuration={"hnsw": {"space": "cosine", "ef_search": self._ef_search}},
+                    embedding_function=None,
+                )
+                self._client = client
+                self._companions = {}
+            return self._col
 
     def _with_retries(self, operation: str, fn: Callable[[Collection], T]) -> T:
         retrying = Retrying(
