@@ -54,9 +54,8 @@ def synced_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def voted_chunks(synced_home: Path) -> list[str]:
     """Read from the synced original, so no client of the copy under test is made before the requests."""
-    return sorted(build_store(load_settings(kb_home=synced_home)).get_metadata(where={"page_id": VPN_PAGE}))[
-        :3
-    ]
+    store = build_store(load_settings(kb_home=synced_home))
+    return sorted(store.get_metadata(where={"page_id": VPN_PAGE}))[:3]
 
 
 @pytest.fixture
