@@ -1,7 +1,8 @@
 """Structured logging: JSON lines that Cloud Logging parses on Cloud Run, readable lines on a terminal.
 
-Every log call passes its ids (page, chunk, request, event) as keyword fields; `bind_context` adds ids for
-the rest of a request or job run through structlog's context variables.
+Every log call passes its ids (page, chunk, request, event) as keyword fields; `log_context` adds ids to
+every line logged inside a request, an event or a job, through structlog's context variables, and takes
+them away when it ends, so a line written after a job never carries that job's fields.
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import structlog
@@ -39,8 +42,12 @@ def get_logger(name: str) -> structlog.typing.FilteringBoundLogger:
     return logger
 
 
-def bind_context(**ids: str) -> None:
-    structlog.contextvars.bind_contextvars(**ids)
+@contextmanager
+def log_context(**ids: str) -> Iterator[None]:
+    """Ids for every line logged inside the block (in this thread or task); the previous ones come back
+    after it."""
+    with structlog.contextvars.bound_contextvars(**ids):
+        yield
 
 
 def _interactive() -> bool:

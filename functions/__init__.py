@@ -1,1 +1,1 @@
-"""HTTP and CloudEvent entry points for functions-framework; each only translates and calls `common`."""
+"""HTTP entry points for functions-framework; each only translates and calls `common`."""

@@ -4,7 +4,7 @@ shapes the reply; no product rule lives here.
     functions-framework --source functions/main.py --target search
     functions-framework --source functions/main.py --target slack_events
     functions-framework --source functions/main.py --target slack_actions
-    functions-framework --source functions/main.py --target slack_answer   (CloudEvent from Pub/Sub)
+    functions-framework --source functions/main.py --target slack_answer   (Pub/Sub push)
 
 Only light modules are imported at the top: `slack_events` must answer Slack within 3 seconds even on a cold
 start, so Chroma and the embedding model are imported by the builders of the targets that need them, on
@@ -19,11 +19,10 @@ from typing import TYPE_CHECKING
 
 import flask
 import functions_framework
-from cloudevents.http.event import CloudEvent
-from werkzeug.exceptions import BadRequest
 
 from common.config import get_settings
-from common.logs import configure_logging, get_logger
+from common.infra.http_reply import TRACE_HEADER, request_id_from
+from common.logs import configure_logging, get_logger, log_context
 from common.runtime.webhook import build_events_webhook
 from common.slack.webhook import EventsWebhook
 
@@ -102,40 +101,40 @@ def _search() -> SearchEndpoint:
 
 @functions_framework.http
 def search(request: flask.Request) -> tuple[str, int, dict[str, str]]:
-    reply = _search().handle(
-        method=request.method,
-        path=request.path,
-        body=request.get_data(cache=False),
-        authorization=request.headers.get("Authorization"),
-    )
-    return reply.for_flask()
+    with log_context(request_id=request_id_from(request.headers.get(TRACE_HEADER)), target="search"):
+        reply = _search().handle(
+            method=request.method,
+            path=request.path,
+            body=request.get_data(cache=False),
+            authorization=request.headers.get("Authorization"),
+        )
+        return reply.for_flask()
 
 
 @functions_framework.http
 def slack_events(request: flask.Request) -> tuple[str, int, dict[str, str]]:
     """Slack's Events API Request URL: verify, queue the question, answer Slack at once."""
-    return _webhook().handle(body=request.get_data(cache=False), headers=dict(request.headers)).for_flask()
+    with log_context(request_id=request_id_from(request.headers.get(TRACE_HEADER)), target="slack_events"):
+        reply = _webhook().handle(body=request.get_data(cache=False), headers=dict(request.headers))
+        return reply.for_flask()
 
 
 @functions_framework.http
 def slack_actions(request: flask.Request) -> tuple[str, int, dict[str, str]]:
     """Slack's interactivity endpoint (feedback buttons, the problem modal, owners' review button)."""
-    reply = _interactions().handle(body=request.get_data(cache=False), headers=dict(request.headers))
-    return reply.for_flask()
+    with log_context(request_id=request_id_from(request.headers.get(TRACE_HEADER)), target="slack_actions"):
+        reply = _interactions().handle(body=request.get_data(cache=False), headers=dict(request.headers))
+        return reply.for_flask()
 
 
-@functions_framework.cloud_event
-def slack_answer(event: CloudEvent) -> None:
-    """A question from the Pub/Sub push subscription (`common.slack.push_worker`). A request that is not a
-    Pub/Sub delivery gets a 400."""
-    from common.errors import InvalidPushMessage
-    from common.infra.pubsub import decode_cloudevent
-    from common.slack.push_worker import answer_delivery
+@functions_framework.http
+def slack_answer(request: flask.Request) -> tuple[str, int, dict[str, str]]:
+    """The questions topic's push subscription delivers here (`common.slack.push_worker`)."""
+    from common.slack.push_worker import handle_push
 
     _logging()
-    try:
-        message = decode_cloudevent(event.get_data())
-    except InvalidPushMessage as exc:
-        log.warning("push_rejected", error=str(exc))
-        raise BadRequest(str(exc)) from exc
-    answer_delivery(message, _answers(), now=datetime.now(UTC))
+    with log_context(request_id=request_id_from(request.headers.get(TRACE_HEADER)), target="slack_answer"):
+        reply = handle_push(
+            method=request.method, body=request.get_data(cache=False), answers=_answers, now=datetime.now(UTC)
+        )
+        return reply.for_flask()

@@ -11,7 +11,6 @@ import sys
 from common.config import Settings
 from common.errors import EXIT_ERRORS, EXIT_OK
 from common.infra.sharding import shard
-from common.logs import bind_context
 from common.runtime.ingestion import build_synchronizer
 from common.runtime.jobs import run_job
 from common.runtime.sources import build_source
@@ -19,7 +18,6 @@ from common.runtime.store import build_store
 
 
 def _sync(settings: Settings) -> tuple[dict[str, object], int]:
-    bind_context(task=f"{settings.cloud_run_task_index}/{settings.cloud_run_task_count}")
     source = build_source(settings)
     spaces = shard(
         source.space_keys(), index=settings.cloud_run_task_index, count=settings.cloud_run_task_count

@@ -58,7 +58,8 @@ resource "google_pubsub_subscription" "questions_answer" {
   }
 
   # Outages are redelivered with backoff; after the 5th attempt slack_answer apologises to the asker and the
-  # message is parked on the dead-letter topic.
+  # message is parked on the dead-letter topic. The dead-letter policy is also what makes Pub/Sub send
+  # `deliveryAttempt` in each push, which slack_answer reads (common.infra.pubsub.MAX_DELIVERY_ATTEMPTS).
   retry_policy {
     minimum_backoff = "10s"
     maximum_backoff = "300s"

@@ -6,9 +6,13 @@ Routes: `POST /slack/events` (questions answered in a background thread instead 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import flask
 
 from common.config import Settings
+from common.infra.http_reply import TRACE_HEADER, HttpReply, request_id_from
+from common.logs import log_context
 from common.runtime.search import build_access_recorder, build_retriever, build_search_endpoint
 from common.runtime.slack import build_answer_service, build_interaction_handler
 from common.runtime.store import build_store
@@ -28,26 +32,29 @@ def create_local_app(settings: Settings) -> tuple[flask.Flask, InProcessQuestion
     endpoint = build_search_endpoint(settings, retriever=lambda: retriever, recorder=lambda: recorder)
     app = flask.Flask("kb-serve")
 
+    def served(target: str, handle: Callable[[flask.Request], HttpReply]) -> tuple[str, int, dict[str, str]]:
+        request = flask.request
+        with log_context(request_id=request_id_from(request.headers.get(TRACE_HEADER)), target=target):
+            return handle(request).for_flask()
+
     @app.post("/slack/events")
     def slack_events() -> tuple[str, int, dict[str, str]]:
-        request = flask.request
-        return webhook.handle(body=request.get_data(), headers=dict(request.headers)).for_flask()
+        return served("slack_events", lambda r: webhook.handle(body=r.get_data(), headers=dict(r.headers)))
 
     @app.post("/slack/actions")
     def slack_actions() -> tuple[str, int, dict[str, str]]:
-        request = flask.request
-        return interactions.handle(body=request.get_data(), headers=dict(request.headers)).for_flask()
+        return served(
+            "slack_actions", lambda r: interactions.handle(body=r.get_data(), headers=dict(r.headers))
+        )
 
     @app.route("/search", methods=["POST"])
     @app.route("/healthz", methods=["GET"])
     def search() -> tuple[str, int, dict[str, str]]:
-        request = flask.request
-        reply = endpoint.handle(
-            method=request.method,
-            path=request.path,
-            body=request.get_data(),
-            authorization=request.headers.get("Authorization"),
+        return served(
+            "search",
+            lambda r: endpoint.handle(
+                method=r.method, path=r.path, body=r.get_data(), authorization=r.headers.get("Authorization")
+            ),
         )
-        return reply.for_flask()
 
     return app, queue

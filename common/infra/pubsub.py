@@ -21,14 +21,10 @@ Deliveries arrive in these shapes:
   plus a top-level `deliveryAttempt` when the subscription has a dead-letter policy (real Pub/Sub only; the
   emulator never sends it). The emulator sends `"attributes": {}` for a message without attributes; the key
   may also be missing. `data` is `""` for an attribute-only message.
-* A `@functions_framework.cloud_event` function receives a CloudEvent whose `data` (read by
-  `decode_cloudevent`) is either
-  - from Eventarc: the push envelope above, `message` and `subscription`; or
-  - from functions-framework's own conversion (`event_conversion.py`) of a request that is not a
-    CloudEvent, i.e. a plain push POST or a legacy background event:
-    `{"message": {"@type": ".../google.pubsub.v1.PubsubMessage", "data", "attributes", "messageId",
-    "publishTime"}}`. The id and publish time survive (through the event's id and time) but `subscription`
-    and `deliveryAttempt` are dropped; they decode as `""` and None.
+
+`slack_answer` is a plain HTTP target reading this envelope itself: as a CloudEvent target,
+functions-framework's conversion of a push dropped `deliveryAttempt` and answered 500 to some bodies before
+our code ran.
 """
 
 from __future__ import annotations
@@ -66,7 +62,6 @@ class PushedMessage:
     attributes: dict[str, str]
     publish_time: str
     subscription: str
-    """Empty when functions-framework converted a plain push, which drops it."""
     delivery_attempt: int | None
     """Only set by subscriptions with a dead-letter policy."""
 
@@ -192,29 +187,16 @@ def decode_push(body: bytes) -> PushedMessage:
         raise InvalidPushMessage(f"Pub/Sub push body is not JSON: {exc}") from exc
     if not isinstance(envelope, dict):
         raise InvalidPushMessage("Pub/Sub push body must be a JSON object with `message` and `subscription`.")
-    return _decode_envelope(envelope, subscription_required=True)
+    return _decode_envelope(envelope)
 
 
-def decode_cloudevent(data: object) -> PushedMessage:
-    """Read the `data` of a Pub/Sub CloudEvent, from Eventarc or converted by functions-framework.
-
-    `data` is whatever the request carried (None, bytes, a list...) when it is not a Pub/Sub event."""
-    if not isinstance(data, Mapping):
-        raise InvalidPushMessage(f"The CloudEvent's data is {type(data).__name__}, not a Pub/Sub envelope.")
-    return _decode_envelope(data, subscription_required=False)
-
-
-def _decode_envelope(envelope: Mapping[str, Any], *, subscription_required: bool) -> PushedMessage:
+def _decode_envelope(envelope: Mapping[str, Any]) -> PushedMessage:
     message = envelope.get("message")
     if not isinstance(message, dict):
         raise InvalidPushMessage("Pub/Sub envelope has no `message` object.")
     message_id = _text(message, "messageId", "message.messageId")
     publish_time = _timestamp(_text(message, "publishTime", "message.publishTime"), message_id)
-    subscription = (
-        _text(envelope, "subscription", "subscription")
-        if subscription_required or "subscription" in envelope
-        else ""
-    )
+    subscription = _text(envelope, "subscription", "subscription")
     encoded = message.get("data", "")
     if not isinstance(encoded, str):
         raise InvalidPushMessage(f"Pub/Sub message {message_id}: `message.data` must be a base64 string.")

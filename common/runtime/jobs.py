@@ -7,20 +7,22 @@ from collections.abc import Callable, Mapping
 
 from common.config import Settings, get_settings
 from common.errors import KbError, exit_code_for
-from common.logs import bind_context, configure_logging, get_logger
+from common.logs import configure_logging, get_logger, log_context
 
 
 def run_job(name: str, work: Callable[[Settings], tuple[Mapping[str, object], int]]) -> int:
-    """`work` returns its summary (logged as one line) and the exit status it earned."""
+    """`work` returns its summary (logged as one line) and the exit status it earned. Every line logged
+    during the job carries `job` and its `task` (index/count), and none logged after it does."""
     log = get_logger(f"jobs.{name}")
     configure_logging()
-    try:
-        settings = get_settings()
-        configure_logging(log_format=settings.log_format, level=settings.log_level)
-        bind_context(job=name)
-        summary, status = work(settings)
-    except KbError as exc:
-        log.error(f"{name}_failed", error=str(exc), error_type=type(exc).__name__)
-        return exit_code_for(exc)
-    log.info(f"{name}_finished", **summary)
-    return status
+    with log_context(job=name):
+        try:
+            settings = get_settings()
+            configure_logging(log_format=settings.log_format, level=settings.log_level)
+            with log_context(task=f"{settings.cloud_run_task_index}/{settings.cloud_run_task_count}"):
+                summary, status = work(settings)
+                log.info(f"{name}_finished", **summary)
+                return status
+        except KbError as exc:
+            log.error(f"{name}_failed", error=str(exc), error_type=type(exc).__name__)
+            return exit_code_for(exc)

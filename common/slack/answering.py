@@ -25,7 +25,7 @@ from common.errors import KbError, ServiceUnavailable, SlackUnavailable
 from common.events.model import BotResponse, QueryRecord
 from common.events.publishers import EventPublisher
 from common.infra.claims import Claims
-from common.logs import bind_context, get_logger
+from common.logs import get_logger, log_context
 from common.search.access_tracking import AccessRecorder
 from common.search.retriever import HybridRetriever, SearchResult
 from common.slack.answer_blocks import answer_blocks, not_found_blocks
@@ -70,7 +70,10 @@ class AnswerService:
         self._recorder = recorder
 
     def answer(self, question: Question, *, last_attempt: bool = True) -> Outcome:
-        bind_context(event_id=question.event_id, channel=question.channel)
+        with log_context(event_id=question.event_id, channel=question.channel):
+            return self._answer_in_context(question, last_attempt=last_attempt)
+
+    def _answer_in_context(self, question: Question, *, last_attempt: bool) -> Outcome:
         if not self._policy.answers_in(question.channel, question.channel_type):
             log.info("question_outside_allowed_channels")
             return Outcome("not_for_us")

@@ -16,6 +16,8 @@ from typing import Any
 
 from hcl2.api import load as hcl_load
 
+from common.infra.pubsub import MAX_DELIVERY_ATTEMPTS
+
 PUBLIC_MEMBERS = ("allUsers", "allAuthenticatedUsers")
 SECRETISH = re.compile(r"(^|_)(TOKEN|SECRET|KEY|PASSWORD|SALT)(_|$)")
 ENV_KEY = re.compile(r"""["']?\b([A-Z][A-Z0-9_]*)\b["']?\s*(?::|=(?!=|>))""")
@@ -271,7 +273,9 @@ def identity_problems(tree: Tree) -> list[str]:
 
 
 def push_problems(tree: Tree, target_module: str = "slack_answer") -> list[str]:
-    """The push subscription to the answer worker authenticates with OIDC and dead-letters after 5 tries."""
+    """The push subscription to the answer worker authenticates with OIDC and dead-letters after as many
+    tries as the worker counts on (`MAX_DELIVERY_ATTEMPTS`): the policy is what makes Pub/Sub send
+    `deliveryAttempt`, and the worker apologises on the last one."""
     problems: list[str] = []
     pushes = [
         (block, push)
@@ -289,8 +293,10 @@ def push_problems(tree: Tree, target_module: str = "slack_answer") -> list[str]:
             problems.append(f"{block.name}: push without an OIDC token")
     for block, _ in to_target:
         dead = blocks(scalar(block.body.get("dead_letter_policy")))
-        if not dead or scalar(dead[0].get("max_delivery_attempts")) != 5:
-            problems.append(f"{block.name}: no dead_letter_policy with max_delivery_attempts = 5")
+        if not dead or scalar(dead[0].get("max_delivery_attempts")) != MAX_DELIVERY_ATTEMPTS:
+            problems.append(
+                f"{block.name}: no dead_letter_policy with max_delivery_attempts = {MAX_DELIVERY_ATTEMPTS}"
+            )
         if not blocks(scalar(block.body.get("retry_policy"))):
             problems.append(f"{block.name}: no retry_policy")
     return problems

@@ -50,7 +50,7 @@ class _Worker:
     """The `slack_answer` function on a real HTTP port, where the emulator pushes questions."""
 
     def __init__(self) -> None:
-        self.app = create_app(target="slack_answer", source=MAIN, signature_type="cloudevent")
+        self.app = create_app(target="slack_answer", source=MAIN)
         self.module = sys.modules["main"]
         self._server = make_server("127.0.0.1", 0, self.app, threaded=True)
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.01})

@@ -15,7 +15,6 @@ from tests.support.local_service import LocalService
 from tests.support.paths import REPO_ROOT
 
 MAIN = REPO_ROOT / "functions" / "main.py"
-CLOUDEVENT_TARGETS = frozenset({"slack_answer"})
 
 # Settings a developer's shell may hold that must not leak into a process under test.
 _PRODUCT_VARIABLES = frozenset(name.upper() for name in Settings.model_fields)
@@ -34,7 +33,6 @@ class FunctionService(LocalService):
         return True
 
     def command(self) -> list[str]:
-        signature = ["--signature-type", "cloudevent"] if self.target in CLOUDEVENT_TARGETS else []
         return [
             sys.executable,
             "-m",
@@ -43,7 +41,6 @@ class FunctionService(LocalService):
             str(MAIN),
             "--target",
             self.target,
-            *signature,
             "--host",
             "127.0.0.1",
             "--port",

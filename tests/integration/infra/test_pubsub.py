@@ -10,11 +10,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from functions_framework.event_conversion import background_event_to_cloud_event
-from werkzeug.test import EnvironBuilder
 
 from common.errors import QueueUnavailable, TopicNotFound
-from common.infra.pubsub import PubSubPublisher, decode_cloudevent, decode_push
+from common.infra.pubsub import PubSubPublisher, decode_push
 from tests.support.local_http import LocalHttpServer
 from tests.support.local_service import free_port
 from tests.support.pubsub_emulator import PubSubEmulator
@@ -142,26 +140,6 @@ def test_a_push_subscription_delivers_an_envelope_decode_push_reads(pushed_body:
     assert message.subscription.startswith(f"projects/{PROJECT}/subscriptions/push-")
     assert message.message_id and message.publish_time.endswith("Z")
     assert message.delivery_attempt is None
-
-
-def test_a_push_converted_by_functions_framework_decodes_like_the_push(pushed_body: bytes) -> None:
-    # What functions-framework does when a plain push POST reaches a @cloud_event function.
-    request = EnvironBuilder(
-        method="POST", path="/", data=pushed_body, content_type="application/json"
-    ).get_request()
-    event = background_event_to_cloud_event(request)
-
-    converted = decode_cloudevent(event.data)
-
-    pushed = decode_push(pushed_body)
-    assert event["type"] == "google.cloud.pubsub.topic.v1.messagePublished"
-    assert converted.subscription == ""
-    assert (converted.message_id, converted.data, converted.attributes, converted.publish_time) == (
-        pushed.message_id,
-        pushed.data,
-        pushed.attributes,
-        pushed.publish_time,
-    )
 
 
 def test_the_emulators_push_envelope_has_the_documented_fields(pushed_body: bytes) -> None:

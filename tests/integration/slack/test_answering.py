@@ -3,9 +3,11 @@ to the answer service in process; a Slack Web API stand-in records what the bot 
 
 from __future__ import annotations
 
+import base64
 import json
 import shutil
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,7 @@ from common.errors import ServiceUnavailable
 from common.runtime.slack import build_answer_service
 from common.runtime.store import build_store
 from common.slack.answering import SORRY, AnswerService
+from common.slack.push_worker import handle_push
 from common.slack.question_queue import InProcessQuestionQueue
 from common.slack.questions import Question, parse_event
 from common.slack.webhook import EventsWebhook
@@ -242,3 +245,81 @@ def test_kb_serve_answers_slack_and_search_on_one_port(slack: SlackStandin) -> N
     assert events.status_code == 200 and client.get("/healthz").status_code == 200
     assert search.get_json()["results"][0]["page_title"] in {"VPN Setup", "IT FAQ"}
     assert len(slack.calls_to("chat.postMessage")) == 1
+
+
+# --- the push worker: what Pub/Sub hears back ---------------------------------------------------------
+
+
+def _push_body(question: Question, *, attempt: int | None, published: datetime) -> bytes:
+    envelope: dict[str, Any] = {
+        "message": {
+            "data": base64.b64encode(question.to_json()).decode(),
+            "attributes": {"event_id": question.event_id},
+            "messageId": "m-1",
+            "publishTime": published.isoformat().replace("+00:00", "Z"),
+        },
+        "subscription": "projects/kb/subscriptions/kb-questions-answer",
+    }
+    if attempt is not None:
+        envelope["deliveryAttempt"] = attempt
+    return json.dumps(envelope).encode()
+
+
+def test_a_pushed_question_is_answered_and_acknowledged(service: AnswerService, slack: SlackStandin) -> None:
+    now = datetime.now(UTC)
+    body = _push_body(_question(_mention()), attempt=1, published=now)
+
+    reply = handle_push(method="POST", body=body, answers=lambda: service, now=now)
+
+    assert reply.status == 200
+    assert len(slack.calls_to("chat.postMessage")) == 1
+
+
+def test_an_outage_before_the_fifth_delivery_asks_pub_sub_to_deliver_again(
+    slack: SlackStandin, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    service = _service_with(monkeypatch, CHROMA_URL=f"http://127.0.0.1:{free_port()}", CHROMA_RETRIES="0")
+    now = datetime.now(UTC)
+    body = _push_body(_question(_mention()), attempt=4, published=now)
+
+    reply = handle_push(method="POST", body=body, answers=lambda: service, now=now)
+
+    assert reply.status == 503
+    assert slack.calls_to("chat.postMessage") == []
+
+
+def test_an_outage_on_the_fifth_delivery_apologises_whatever_the_age_of_the_question(
+    slack: SlackStandin, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    service = _service_with(monkeypatch, CHROMA_URL=f"http://127.0.0.1:{free_port()}", CHROMA_RETRIES="0")
+    now = datetime.now(UTC)
+    body = _push_body(_question(_mention()), attempt=5, published=now)
+
+    reply = handle_push(method="POST", body=body, answers=lambda: service, now=now)
+
+    assert reply.status == 200
+    assert slack.calls_to("chat.postMessage")[0].args["text"] == SORRY
+
+
+def test_without_a_delivery_attempt_the_age_of_the_question_decides_the_last_attempt(
+    slack: SlackStandin, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    service = _service_with(monkeypatch, CHROMA_URL=f"http://127.0.0.1:{free_port()}", CHROMA_RETRIES="0")
+    now = datetime.now(UTC)
+    fresh = _push_body(_question(_mention(event_id="EvFresh")), attempt=None, published=now)
+    old = _push_body(
+        _question(_mention(event_id="EvOld")), attempt=None, published=now - timedelta(minutes=6)
+    )
+
+    assert handle_push(method="POST", body=fresh, answers=lambda: service, now=now).status == 503
+    assert handle_push(method="POST", body=old, answers=lambda: service, now=now).status == 200
+    assert [call.args["text"] for call in slack.calls_to("chat.postMessage")] == [SORRY]
+
+
+def test_a_request_that_is_not_a_push_is_refused_without_building_the_answer_service() -> None:
+    def never() -> AnswerService:
+        raise AssertionError("garbage must not load the answer service")
+
+    now = datetime.now(UTC)
+    assert handle_push(method="POST", body=b"[1]", answers=never, now=now).status == 400
+    assert handle_push(method="GET", body=b"", answers=never, now=now).status == 405

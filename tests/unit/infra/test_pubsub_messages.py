@@ -1,4 +1,4 @@
-"""Decoding what Pub/Sub delivers (push bodies and CloudEvent data), without a server."""
+"""Decoding what Pub/Sub pushes, without a server."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from common.errors import InvalidPushMessage, KbError
-from common.infra.pubsub import PubSubPublisher, PushedMessage, decode_cloudevent, decode_push
+from common.infra.pubsub import PubSubPublisher, PushedMessage, decode_push
 
 SUBSCRIPTION = "projects/kb/subscriptions/answer"
 
@@ -74,22 +74,6 @@ def test_a_malformed_push_body_is_rejected_saying_what_is_wrong(body: bytes, com
 
 def test_invalid_push_message_is_one_of_the_products_errors() -> None:
     assert issubclass(InvalidPushMessage, KbError)
-
-
-def test_eventarc_cloudevent_data_decodes_with_its_subscription() -> None:
-    # Eventarc's Pub/Sub CloudEvent carries the push envelope as its data.
-    message = decode_cloudevent(_envelope())
-
-    assert (message.message_id, message.data, message.subscription) == ("42", b"hello", SUBSCRIPTION)
-
-
-def test_cloudevent_data_without_a_subscription_decodes_with_an_empty_one() -> None:
-    # functions-framework's conversion of a plain push POST: "@type" added, subscription dropped.
-    data = {
-        "message": {"@type": "type.googleapis.com/google.pubsub.v1.PubsubMessage", **_envelope()["message"]}
-    }
-
-    assert decode_cloudevent(data).subscription == ""
 
 
 def test_attribute_names_the_client_library_reserves_are_refused_before_publishing() -> None:
