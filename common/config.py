@@ -93,6 +93,9 @@ class Settings(BaseSettings):
     slack_dm_max_classification: Literal["public", "internal", "confidential"] = "internal"
     slack_knowledge_space: str = Field("SLACK", description="Default space of knowledge saved from Slack.")
     questions_topic: str = Field("kb-questions", description="Pub/Sub topic the webhook hands questions to.")
+    answer_claim_lease_seconds: float = Field(
+        120.0, gt=0, description="A claimed question not answered in this long is answered by a redelivery."
+    )
     analytics_user_salt: SecretStr | None = Field(
         None, description="When set, user ids in analytics events are salted hashes, not Slack ids."
     )

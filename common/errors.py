@@ -162,6 +162,11 @@ class SlackUnavailable(ServiceUnavailable):
     """The Slack Web API cannot be reached or keeps rate-limiting after retries."""
 
 
+class WorkInProgress(ServiceUnavailable):
+    """Another worker claimed this piece of work moments ago and may be doing it now: deliver it again
+    later, when it is either done (and dropped as a duplicate) or its lease has run out."""
+
+
 class SlackUserNotFound(KbError):
     """A person the product must reach has no Slack account it can find (no email, or none matching)."""
 

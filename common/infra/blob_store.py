@@ -104,6 +104,38 @@ class GcsBlobStore:
         blob = self._bucket.blob(name)
         self._call(name, lambda: blob.upload_from_string(data, timeout=TIMEOUT_SECONDS, retry=self._retry))
 
+    def write_bytes(self, name: str, data: bytes, *, replaces: int | None) -> BlobVersion:
+        """Write a small object only if its stored generation is still `replaces` (None: must be new)."""
+        blob = self._bucket.blob(name)
+        self._call(
+            name,
+            lambda: blob.upload_from_string(
+                data, if_generation_match=replaces or 0, timeout=TIMEOUT_SECONDS, retry=self._retry
+            ),
+        )
+        return BlobVersion(name, int(blob.generation))
+
+    def read_bytes(self, name: str) -> tuple[bytes, BlobVersion] | None:
+        """A small object and the generation read, for a later `write_bytes(replaces=...)`; None if absent."""
+        for _ in range(3):
+            found = self._call(
+                name, lambda: self._bucket.get_blob(name, timeout=TIMEOUT_SECONDS, retry=self._retry)
+            )
+            if found is None:
+                return None
+            generation = int(found.generation)
+            try:
+                data: bytes = self._call(
+                    name,
+                    lambda: found.download_as_bytes(
+                        if_generation_match=generation, timeout=TIMEOUT_SECONDS, retry=self._retry
+                    ),
+                )
+            except (BlobConflict, BlobMissing):
+                continue
+            return data, BlobVersion(name, generation)
+        raise BlobConflict(f"gs://{self._bucket_name}/{name} kept changing while it was read; try again.")
+
     def get_bytes(self, name: str) -> bytes | None:
         blob = self._bucket.blob(name)
         try:

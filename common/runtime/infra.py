@@ -26,11 +26,13 @@ def build_blob_store(
     )
 
 
-def build_claims(settings: Settings, purpose: str) -> Claims:
+def build_claims(settings: Settings, purpose: str, *, lease_seconds: float) -> Claims:
     """Shared by every instance through the bucket in the cloud; a folder under KB_HOME on one machine."""
     if settings.gcs_bucket:
-        return BucketClaims(build_blob_store(settings), prefix=f"claims/{purpose}/")
-    return FolderClaims(settings.kb_home / "claims" / purpose)
+        return BucketClaims(
+            build_blob_store(settings), prefix=f"claims/{purpose}/", lease_seconds=lease_seconds
+        )
+    return FolderClaims(settings.kb_home / "claims" / purpose, lease_seconds=lease_seconds)
 
 
 def build_record_files(settings: Settings, purpose: str) -> RecordFiles:

@@ -21,10 +21,10 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 from common.answers.composer import ComposedAnswer, compose_answer
 from common.answers.writer import NOT_FOUND_TEXT, AnswerWriter
-from common.errors import KbError, ServiceUnavailable, SlackUnavailable
+from common.errors import KbError, ServiceUnavailable, SlackUnavailable, WorkInProgress
 from common.events.model import BotResponse, QueryRecord
 from common.events.publishers import EventPublisher
-from common.infra.claims import Claims
+from common.infra.claims import Claim, Claims
 from common.logs import get_logger, log_context
 from common.search.access_tracking import AccessRecorder
 from common.search.retriever import HybridRetriever, SearchResult
@@ -81,9 +81,15 @@ class AnswerService:
         if question.is_follow_up and not history:
             log.info("follow_up_in_a_thread_without_the_bot")
             return Outcome("not_for_us")
-        if not self._claims.claim(question.event_id):
-            log.info("question_already_claimed")
+        claim = self._claims.claim(question.event_id)
+        if claim is Claim.DONE:
+            log.info("question_already_answered")
             return Outcome("duplicate")
+        if claim is Claim.HELD:
+            if last_attempt:
+                log.warning("question_left_to_the_worker_holding_it")
+                return Outcome("duplicate")
+            raise WorkInProgress(f"Question {question.event_id} is being answered by another worker.")
         self._react("reactions_add", question)
         try:
             outcome = self._answer(question, history)
@@ -101,7 +107,16 @@ class AnswerService:
             self._apologise(question)
             outcome = Outcome("failed")
         self._react("reactions_remove", question)
+        self._complete(question)
         return outcome
+
+    def _complete(self, question: Question) -> None:
+        """Once the asker has heard back, no redelivery may answer again. If the claim cannot be marked
+        done, the delivery is still acknowledged: the lease only matters to a redelivery, and there is none."""
+        try:
+            self._claims.complete(question.event_id)
+        except ServiceUnavailable as exc:
+            log.error("question_claim_not_completed", error=str(exc))
 
     def _answer(self, question: Question, history: Sequence[str]) -> Outcome:
         started = time.perf_counter()

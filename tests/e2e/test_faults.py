@@ -20,11 +20,12 @@ from common.events.model import ChunkAccessed
 from common.infra.pubsub import PubSubPublisher
 from common.slack.feedback_blocks import AnswerRef
 from common.slack.interactions import NOT_COUNTED_YET
+from common.slack.questions import Question, parse_event
 from tests.support.confluence_standin import ConfluenceStandin
 from tests.support.function_service import FunctionService
 from tests.support.pubsub_emulator import PubSubEmulator
 from tests.support.slack_payloads import button_click, mention
-from tests.support.slack_standin import SlackStandin
+from tests.support.slack_standin import SlackCall, SlackStandin
 from tests.support.system import ASKER, PROJECT, System
 
 pytestmark = pytest.mark.e2e
@@ -151,6 +152,46 @@ def test_feedback_given_while_pubsub_is_down_counts_at_once_and_its_events_follo
     finally:
         actions.stop()
         pubsub.stop()
+
+
+def test_a_question_whose_worker_is_killed_after_claiming_it_is_answered_once_by_a_redelivery(
+    system: System, slack_api: SlackStandin, tmp_path: Path
+) -> None:
+    """A worker of its own behind a push subscription of its own, so killing it touches no other test; the
+    lease is short so the redelivery does not wait two minutes."""
+    lease = 3.0
+    topic = f"kb-questions-killed-{uuid.uuid4().hex[:6]}"
+    env = system.env | {"QUESTIONS_TOPIC": topic, "ANSWER_CLAIM_LEASE_SECONDS": str(lease)}
+    worker = FunctionService("slack_answer", env, log_dir=tmp_path / "logs").start()
+    try:
+        system.pubsub.create_topic(PROJECT, topic)
+        system.pubsub.create_push_subscription(PROJECT, topic, f"{topic}-answer", f"{worker.url}/")
+        ts = f"{1700000000 + uuid.uuid4().int % 10_000_000}.000300"
+        parsed = parse_event(
+            json.dumps(mention(f"Ev{uuid.uuid4().hex}", "How do I set up the VPN?", ts=ts)).encode()
+        )
+        assert isinstance(parsed, Question)
+        killed = threading.Event()
+
+        def kill_the_worker() -> None:
+            worker.stop()
+            killed.set()
+
+        # The 👀 comes right after the claim and before the answer: the worker dies holding the claim.
+        slack_api.before_next("reactions.add", kill_the_worker, when=lambda args: args.get("timestamp") == ts)
+        PubSubPublisher(PROJECT, topic, endpoint=system.env["PUBSUB_ENDPOINT"]).publish(parsed.to_json())
+        assert killed.wait(timeout=120)
+        worker.start()
+
+        def in_thread(call: SlackCall) -> bool:
+            return call.args.get("thread_ts") == ts
+
+        [answer] = slack_api.wait_for_match("chat.postMessage", in_thread, timeout=120)
+        assert "VPN" in json.dumps(answer.args)
+        with pytest.raises(AssertionError, match="1 of 2"):
+            slack_api.wait_for_match("chat.postMessage", in_thread, count=2, timeout=3 * lease)
+    finally:
+        worker.stop()
 
 
 # --- GCS ----------------------------------------------------------------------------------------------

@@ -74,6 +74,7 @@ class SlackStandin(LocalHttpServer):
         self._view_seq = 0
         self._failures: dict[str, deque[_Failure]] = {}
         self._response_url_failures: deque[int] = deque()
+        self._hooks: list[tuple[str, Callable[[dict[str, Any]], bool], Callable[[], None]]] = []
         self.calls: list[SlackCall] = []
         self.responses: dict[str, list[dict[str, Any]]] = {}
         super().__init__()
@@ -158,6 +159,18 @@ class SlackStandin(LocalHttpServer):
             queue = self._failures.setdefault(method, deque())
             queue.extend(_Failure(status, retry_after, error) for _ in range(times))
 
+    def before_next(
+        self,
+        method: str,
+        action: Callable[[], None],
+        *,
+        when: Callable[[dict[str, Any]], bool] = lambda _: True,
+    ) -> None:
+        """Run `action` once, when the next call to `method` whose arguments `when` accepts arrives and
+        before it is answered: a way to break something at a known point (kill a worker mid-answer)."""
+        with self._lock:
+            self._hooks.append((method, when, action))
+
     def fail_response_url(self, times: int = 1, status: int = 500) -> None:
         with self._lock:
             self._response_url_failures.extend([status] * times)
@@ -188,6 +201,11 @@ class SlackStandin(LocalHttpServer):
             self._lock.notify_all()
             queue = self._failures.get(method)
             failure = queue.popleft() if queue else None
+            hook = next((h for h in self._hooks if h[0] == method and h[1](args)), None)
+            if hook is not None:
+                self._hooks.remove(hook)
+        if hook is not None:
+            hook[2]()
         if failure is not None:
             return _failure_reply(failure)
         handler = _HANDLERS.get(method)
