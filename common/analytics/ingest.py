@@ -24,7 +24,9 @@ from google.cloud import pubsub_v1
 from common.analytics.period_files import PeriodFiles
 from common.analytics.store import append_records, open_store, period_of
 from common.errors import BlobConflict, InvalidEvent, KbError, QueueUnavailable
+from common.events.pubsub_publisher import BATCH_SUFFIX, decode_batch
 from common.infra.pubsub import PubSubPublisher
+from common.infra.record_files import RecordFiles
 from common.logs import get_logger
 
 log = get_logger(__name__)
@@ -205,6 +207,65 @@ class SpoolSource:
             dead.write(
                 json.dumps({"reason": reason, "data": delivery.data.decode("utf-8", "replace")}) + "\n"
             )
+
+
+class BufferedEventsSource:
+    """The batches publishers wrote to the event buffer while Pub/Sub was failing
+    (`common.events.pubsub_publisher`): read straight into the files, so they land even if no publisher
+    instance is left to send them. A batch is removed once every event of it is stored."""
+
+    def __init__(self, buffer: RecordFiles, *, dead_letter: Callable[[Delivery, str], None]) -> None:
+        self._buffer = buffer
+        self._dead_letter = dead_letter
+        self._taken: set[str] = set()
+
+    def receive(self, max_messages: int) -> list[Delivery]:
+        deliveries: list[Delivery] = []
+        for name in self._buffer.names():
+            if name in self._taken or not name.endswith(BATCH_SUFFIX):
+                continue
+            self._taken.add(name)
+            data = self._buffer.read(name)
+            if data is not None:
+                deliveries += [Delivery(f"{name}:{n}", line) for n, line in enumerate(decode_batch(data))]
+            if len(deliveries) >= max_messages:
+                break
+        return deliveries
+
+    def ack(self, deliveries: Sequence[Delivery]) -> None:
+        for name in sorted({delivery.token.rsplit(":", 1)[0] for delivery in deliveries}):
+            self._buffer.remove(name)
+
+    def dead_letter(self, delivery: Delivery, reason: str) -> None:
+        self._dead_letter(delivery, reason)
+
+
+class Sources:
+    """Several sources read as one: each is emptied in turn, and acknowledgements go back where they came
+    from."""
+
+    def __init__(self, sources: Sequence[EventSource]) -> None:
+        self._sources = list(sources)
+        self._origin: dict[str, EventSource] = {}
+
+    def receive(self, max_messages: int) -> list[Delivery]:
+        for source in self._sources:
+            received = source.receive(max_messages)
+            if received:
+                self._origin.update((delivery.token, source) for delivery in received)
+                return received
+        return []
+
+    def ack(self, deliveries: Sequence[Delivery]) -> None:
+        for source in self._sources:
+            mine = [delivery for delivery in deliveries if self._origin.get(delivery.token) is source]
+            if mine:
+                source.ack(mine)
+        for delivery in deliveries:
+            self._origin.pop(delivery.token, None)
+
+    def dead_letter(self, delivery: Delivery, reason: str) -> None:
+        self._origin[delivery.token].dead_letter(delivery, reason)
 
 
 class PubSubSource:

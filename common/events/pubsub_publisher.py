@@ -1,11 +1,15 @@
-"""Events to Pub/Sub without ever slowing down or failing the request that produced them.
+"""Events to Pub/Sub without ever slowing down or failing the request that produced them, and without losing
+them when the instance goes away.
 
-`publish` only puts events on an in-memory queue; a background thread sends them to the analytics topic.
-Events it cannot send (Pub/Sub down, a timeout) are appended to this publisher's retry buffer file under
-KB_HOME and sent again on every later round, so an outage delays analytics but loses nothing while the
-instance lives (a Cloud Run instance's disk goes with it). The buffer's size is logged on every failure and
-exposed as `pending`.
-Consumers drop duplicates by `event_id`, so resending an event whose first send timed out but landed is safe.
+`publish` only puts events on an in-memory queue; a background thread sends them to the analytics topic
+every second. What Pub/Sub does not confirm is written, as one batch, to the event buffer: records under
+`event-buffer/` in `GCS_BUCKET` in the cloud (an instance's disk dies with it), a folder under KB_HOME on one
+machine. Every round of every instance sends the buffered batches again, and the analytics ingest job reads
+them straight into DuckDB too; consumers drop duplicates by `event_id`, so an event sent twice is stored once.
+
+While Pub/Sub is failing, new events go to the buffer before they are tried, so only the events of the
+current second are ever held in memory alone, and `close` (at exit, on Cloud Run's SIGTERM) sends or buffers
+those. A batch is rewritten with what is still unsent, never removed before Pub/Sub confirmed all of it.
 """
 
 from __future__ import annotations
@@ -13,27 +17,41 @@ from __future__ import annotations
 import json
 import queue
 import threading
+import time
 import uuid
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from common.errors import KbError
 from common.events.model import Event
 from common.infra.background import Periodic
 from common.infra.pubsub import PubSubPublisher
+from common.infra.record_files import RecordFiles
 from common.logs import get_logger
 
 log = get_logger(__name__)
 
+BATCH_SUFFIX = ".jsonl"
+
+
+def encode_batch(records: Sequence[dict[str, Any]]) -> bytes:
+    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records).encode()
+
+
+def decode_batch(data: bytes) -> list[bytes]:
+    """The batch's events, each as the bytes of one JSON record (what the ingest job and Pub/Sub carry)."""
+    return [line for line in data.splitlines() if line.strip()]
+
 
 class PubSubEventPublisher:
-    def __init__(self, publisher: PubSubPublisher, *, buffer_dir: Path, flush_seconds: float = 1.0) -> None:
+    def __init__(
+        self, publisher: PubSubPublisher, *, buffer: RecordFiles, flush_seconds: float = 1.0
+    ) -> None:
         self._publisher = publisher
-        # One file per publisher: two publishers in a process must never send each other's buffer.
-        self._buffer = buffer_dir / f"events-{uuid.uuid4().hex[:12]}.jsonl"
+        self._buffer = buffer
         self._queue: queue.Queue[dict[str, Any]] = queue.Queue()
         self._send_lock = threading.Lock()
+        self._healthy = True
         self._sender = Periodic(name="event-publisher", seconds=flush_seconds, tick=self.flush)
 
     def publish(self, events: Sequence[Event]) -> None:
@@ -43,10 +61,8 @@ class PubSubEventPublisher:
 
     @property
     def pending(self) -> int:
-        """Events waiting in the local retry buffer."""
-        if not self._buffer.exists():
-            return 0
-        return sum(1 for _ in self._buffer.open(encoding="utf-8"))
+        """Events waiting in the buffer (every instance's, in the cloud)."""
+        return sum(len(decode_batch(self._buffer.read(name) or b"")) for name in self._batches())
 
     def flush(self) -> None:
         """Send what is queued and buffered now (tests, shutdown, the end of a job)."""
@@ -57,13 +73,41 @@ class PubSubEventPublisher:
         self._sender.close()
 
     def _send_round(self) -> None:
-        """The buffer file is rewritten, never emptied first, so a crash mid-round re-sends, never drops."""
         queued = self._drain_queue()
         if queued:
-            self._append_buffer(queued)
-        records = self._read_buffer()
-        if not records:
-            return
+            if self._healthy:
+                self._send_new(queued)
+                if not self._healthy:
+                    return  # Pub/Sub just failed: the buffered batches wait for the next round
+            else:
+                self._buffer.write(_batch_name(), encode_batch(queued))
+        for name in self._batches():
+            if not self._resend(name):
+                return
+
+    def _send_new(self, records: list[dict[str, Any]]) -> None:
+        failed, error = self._send(records)
+        if failed:
+            self._buffer.write(_batch_name(), encode_batch(failed))
+            log.warning("events_buffered", buffered=len(failed), error=error)
+
+    def _resend(self, name: str) -> bool:
+        """Send one buffered batch; False when Pub/Sub is still failing (the rest wait for the next round)."""
+        data = self._buffer.read(name)
+        if data is None:
+            return True  # another instance sent it, or the ingest job stored it
+        records = [json.loads(line) for line in decode_batch(data)]
+        failed, error = self._send(records)
+        if failed:
+            self._buffer.write(name, encode_batch(failed))
+            log.warning("events_still_buffered", batch=name, buffered=len(failed), error=error)
+            return False
+        self._buffer.remove(name)
+        log.info("buffered_events_sent", batch=name, events=len(records))
+        return True
+
+    def _send(self, records: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], str]:
+        """The records Pub/Sub did not confirm, and why."""
         messages = [
             (
                 json.dumps(r, separators=(",", ":"), ensure_ascii=False).encode(),
@@ -77,11 +121,11 @@ class PubSubEventPublisher:
             failed, error = list(range(len(records))), str(exc)
         else:
             error = "Pub/Sub did not confirm them"
-        if failed:
-            self._rewrite_buffer([records[i] for i in failed])
-            log.warning("events_buffered", buffered=len(failed), error=error)
-            return
-        self._buffer.unlink(missing_ok=True)
+        self._healthy = not failed
+        return [records[i] for i in failed], error
+
+    def _batches(self) -> list[str]:
+        return [name for name in self._buffer.names() if name.endswith(BATCH_SUFFIX)]
 
     def _drain_queue(self) -> list[dict[str, Any]]:
         records = []
@@ -91,20 +135,7 @@ class PubSubEventPublisher:
             except queue.Empty:
                 return records
 
-    def _read_buffer(self) -> list[dict[str, Any]]:
-        if not self._buffer.exists():
-            return []
-        lines = self._buffer.read_text(encoding="utf-8").splitlines()
-        return [json.loads(line) for line in lines if line.strip()]
 
-    def _rewrite_buffer(self, records: list[dict[str, Any]]) -> None:
-        temporary = self._buffer.with_suffix(".tmp")
-        temporary.write_text(
-            "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8"
-        )
-        temporary.replace(self._buffer)
-
-    def _append_buffer(self, records: list[dict[str, Any]]) -> None:
-        self._buffer.parent.mkdir(parents=True, exist_ok=True)
-        with self._buffer.open("a", encoding="utf-8") as buffer:
-            buffer.writelines(json.dumps(record, ensure_ascii=False) + "\n" for record in records)
+def _batch_name() -> str:
+    """Oldest first when listed, unique across instances."""
+    return f"{time.time_ns():020d}-{uuid.uuid4().hex[:12]}{BATCH_SUFFIX}"

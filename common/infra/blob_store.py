@@ -118,23 +118,24 @@ class GcsBlobStore:
     def read_bytes(self, name: str) -> tuple[bytes, BlobVersion] | None:
         """A small object and the generation read, for a later `write_bytes(replaces=...)`; None if absent."""
         for _ in range(3):
-            found = self._call(
-                name, lambda: self._bucket.get_blob(name, timeout=TIMEOUT_SECONDS, retry=self._retry)
-            )
-            if found is None:
+            generation = self.generation(name)
+            if generation is None:
                 return None
-            generation = int(found.generation)
             try:
-                data: bytes = self._call(
-                    name,
-                    lambda: found.download_as_bytes(
-                        if_generation_match=generation, timeout=TIMEOUT_SECONDS, retry=self._retry
-                    ),
-                )
+                return self._bytes_at(name, generation), BlobVersion(name, generation)
             except (BlobConflict, BlobMissing):
                 continue
-            return data, BlobVersion(name, generation)
         raise BlobConflict(f"gs://{self._bucket_name}/{name} kept changing while it was read; try again.")
+
+    def _bytes_at(self, name: str, generation: int) -> bytes:
+        blob = self._bucket.blob(name)
+        data: bytes = self._call(
+            name,
+            lambda: blob.download_as_bytes(
+                if_generation_match=generation, timeout=TIMEOUT_SECONDS, retry=self._retry
+            ),
+        )
+        return data
 
     def get_bytes(self, name: str) -> bytes | None:
         blob = self._bucket.blob(name)

@@ -62,7 +62,7 @@ class _Record:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> _Record:
-        """A record this module did not write (or an older plain marker) counts as done: never answer twice."""
+        """A record this module did not write (an older plain marker) counts as done: never answer twice."""
         try:
             raw = json.loads(data)
             return cls(state=str(raw["state"]), at=float(raw["at"]), owner=str(raw["owner"]))

@@ -44,7 +44,7 @@ class FolderRecordFiles:
     def names(self) -> list[str]:
         if not self._directory.is_dir():
             return []
-        return sorted(p.name for p in self._directory.iterdir() if p.suffix == ".json")
+        return sorted(p.name for p in self._directory.iterdir() if not p.name.startswith("."))
 
     def remove(self, name: str) -> None:
         (self._directory / name).unlink(missing_ok=True)

@@ -10,13 +10,14 @@ from __future__ import annotations
 import atexit
 import threading
 
-from common.analytics.ingest import EventSource, PubSubSource, SpoolSource
+from common.analytics.ingest import BufferedEventsSource, EventSource, PubSubSource, Sources, SpoolSource
 from common.analytics.period_files import BucketPeriodFiles, FolderPeriodFiles, PeriodFiles
 from common.config import Settings
 from common.events.publishers import EventPublisher, PseudonymisingPublisher, SpoolPublisher
 from common.events.pubsub_publisher import PubSubEventPublisher
 from common.infra.pubsub import PubSubPublisher, subscriber_client
-from common.runtime.infra import build_blob_store
+from common.infra.record_files import RecordFiles
+from common.runtime.infra import build_blob_store, build_record_files
 
 
 class _Publishers:
@@ -45,7 +46,7 @@ class _Publishers:
             topic = PubSubPublisher(
                 settings.gcp_project, settings.analytics_topic, endpoint=settings.pubsub_endpoint
             )
-            sender = PubSubEventPublisher(topic, buffer_dir=settings.kb_home / "event-buffer")
+            sender = PubSubEventPublisher(topic, buffer=build_event_buffer(settings))
             self._background.append(sender)
             publisher = sender
         else:
@@ -77,14 +78,22 @@ def build_period_files(settings: Settings) -> PeriodFiles:
     return FolderPeriodFiles(settings.kb_home / "analytics")
 
 
+def build_event_buffer(settings: Settings) -> RecordFiles:
+    """Where events Pub/Sub has not confirmed wait: the bucket when there is one, so they outlive the
+    instance; else KB_HOME."""
+    return build_record_files(settings, "event-buffer")
+
+
 def build_event_source(settings: Settings) -> EventSource:
-    """The analytics subscription in the cloud, the spool on one machine."""
+    """The analytics subscription and the event buffer in the cloud, the spool on one machine."""
     if not settings.gcp_project:
         return SpoolSource(settings.kb_home / "spool")
-    return PubSubSource(
+    subscription = PubSubSource(
         subscription=f"projects/{settings.gcp_project}/subscriptions/{settings.analytics_subscription}",
         subscriber=subscriber_client(settings.pubsub_endpoint),
         dead_letters=PubSubPublisher(
             settings.gcp_project, settings.analytics_dead_letter_topic, endpoint=settings.pubsub_endpoint
         ),
     )
+    buffered = BufferedEventsSource(build_event_buffer(settings), dead_letter=subscription.dead_letter)
+    return Sources([subscription, buffered])

@@ -58,9 +58,7 @@ def build_answer_service(settings: Settings, store: ChunkStore) -> AnswerService
         slack=build_web_client(settings),
         retriever=build_retriever(settings, store),
         writer=build_answer_writer(settings),
-        claims=build_claims(
-            settings, "answered-events", lease_seconds=settings.answer_claim_lease_seconds
-        ),
+        claims=build_claims(settings, "answered-events", lease_seconds=settings.answer_claim_lease_seconds),
         policy=build_channel_policy(settings),
         recorder=recorder,
         publisher=build_publisher(settings),

@@ -112,7 +112,7 @@ class AnswerService:
 
     def _complete(self, question: Question) -> None:
         """Once the asker has heard back, no redelivery may answer again. If the claim cannot be marked
-        done, the delivery is still acknowledged: the lease only matters to a redelivery, and there is none."""
+        done, the delivery is still acknowledged: the lease matters only to a redelivery; there is none."""
         try:
             self._claims.complete(question.event_id)
         except ServiceUnavailable as exc:

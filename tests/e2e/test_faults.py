@@ -15,9 +15,12 @@ from pathlib import Path
 
 import pytest
 
+from common.config import load_settings
 from common.errors import EXIT_UNAVAILABLE
 from common.events.model import ChunkAccessed
+from common.infra.blob_store import GcsBlobStore
 from common.infra.pubsub import PubSubPublisher
+from common.runtime.infra import build_blob_store
 from common.slack.feedback_blocks import AnswerRef
 from common.slack.interactions import NOT_COUNTED_YET
 from common.slack.questions import Question, parse_event
@@ -27,6 +30,7 @@ from tests.support.pubsub_emulator import PubSubEmulator
 from tests.support.slack_payloads import button_click, mention
 from tests.support.slack_standin import SlackCall, SlackStandin
 from tests.support.system import ASKER, PROJECT, System
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -192,6 +196,52 @@ def test_a_question_whose_worker_is_killed_after_claiming_it_is_answered_once_by
             slack_api.wait_for_match("chat.postMessage", in_thread, count=2, timeout=3 * lease)
     finally:
         worker.stop()
+
+
+def test_events_of_an_instance_killed_while_pubsub_was_down_land_once_through_the_ingest_job(
+    system: System, pages: dict[str, str], slack_api: SlackStandin, tmp_path: Path
+) -> None:
+    """Its own Pub/Sub emulator, stopped, and its own slack_actions, killed once its unconfirmed events are
+    in the bucket: the instance's disk is gone with it, and the ingest job still stores each event once."""
+    pubsub = PubSubEmulator(tmp_path / "pubsub").start()
+    env = system.env | {"PUBSUB_ENDPOINT": pubsub.host, "ANALYTICS_TOPIC": f"kb-lost-{uuid.uuid4().hex[:6]}"}
+    actions = FunctionService("slack_actions", env, log_dir=tmp_path / "logs").start()
+    blobs = build_blob_store(load_settings(gcs_bucket=system.bucket, gcs_endpoint=system.env["GCS_ENDPOINT"]))
+    try:
+        pubsub.stop()
+        ref = _ref(system, pages["1104"])
+        thanked = _vote(system, actions.url, ref, user="U-instance-lost")
+        assert "Thanks" in json.dumps(slack_api.wait_for_response(thanked))
+        wait_until(
+            lambda: _buffered_vote_events(blobs, ref) == len(ref.cited),
+            timeout=60,
+            what="events in the bucket",
+        )
+    finally:
+        actions.stop()
+        pubsub.stop()
+
+    assert system.run_job("analytics_ingest").status == 0
+
+    rows = system.kb(
+        "analytics",
+        "query",
+        "SELECT count(*) AS n, count(DISTINCT chunk_id) AS chunks FROM user_feedback "
+        f"WHERE answer_id = '{ref.answer_id}'",
+        "--json",
+    )
+    assert json.loads(rows.stdout) == [{"n": len(ref.cited), "chunks": len(ref.cited)}]
+    assert _buffered_vote_events(blobs, ref) == 0
+
+
+def _buffered_vote_events(blobs: GcsBlobStore, ref: AnswerRef) -> int:
+    """`user_feedback` events of this answer waiting in the bucket's event buffer."""
+    waiting = 0
+    for name in blobs.names("event-buffer/"):
+        for line in (blobs.get_bytes(name) or b"").splitlines():
+            record = json.loads(line)
+            waiting += record["kind"] == "user_feedback" and record["answer_id"] == ref.answer_id
+    return waiting
 
 
 # --- GCS ----------------------------------------------------------------------------------------------

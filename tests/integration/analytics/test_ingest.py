@@ -3,6 +3,7 @@ happens in between."""
 
 from __future__ import annotations
 
+import json
 import threading
 import uuid
 from collections.abc import Sequence
@@ -18,7 +19,9 @@ from common.events.model import ChunkAccessed, Event
 from common.events.publishers import SpoolPublisher
 from common.events.pubsub_publisher import PubSubEventPublisher
 from common.infra.pubsub import PubSubPublisher
+from common.infra.record_files import FolderRecordFiles
 from common.runtime.events import (
+    build_event_buffer,
     build_event_source,
     build_period_files,
     build_publisher,
@@ -61,7 +64,7 @@ def _events(count: int) -> list[Event]:
 def _publish(settings: Settings, events: Sequence[Event], tmp_path: Path) -> None:
     publisher = PubSubEventPublisher(
         PubSubPublisher(PROJECT, settings.analytics_topic, endpoint=settings.pubsub_endpoint),
-        buffer_dir=tmp_path / "buffer",
+        buffer=FolderRecordFiles(tmp_path / "buffer"),
     )
     publisher.publish(events)
     publisher.flush()
@@ -182,7 +185,7 @@ def test_events_that_cannot_be_published_wait_in_the_buffer_and_go_out_later(
     topic = f"kb-analytics-late-{uuid.uuid4().hex[:8]}"
     publisher = PubSubEventPublisher(
         PubSubPublisher(PROJECT, topic, endpoint=settings.pubsub_endpoint, timeout=1.0),
-        buffer_dir=tmp_path / "buffer",
+        buffer=FolderRecordFiles(tmp_path / "buffer"),
     )
     publisher.publish(_events(5))
     publisher.flush()
@@ -213,3 +216,62 @@ def test_the_embedded_default_ingests_the_spool_into_files_under_kb_home(kb_home
 
     assert summary.inserted == 10
     assert list((kb_home / "analytics").glob("*.duckdb"))
+
+
+def test_events_pubsub_did_not_confirm_wait_in_the_bucket_not_on_the_instance(
+    settings: Settings, tmp_path: Path
+) -> None:
+    missing = f"kb-analytics-missing-{uuid.uuid4().hex[:8]}"
+    publisher = PubSubEventPublisher(
+        PubSubPublisher(PROJECT, missing, endpoint=settings.pubsub_endpoint, timeout=1.0),
+        buffer=build_event_buffer(settings),
+    )
+    publisher.publish(_events(4))
+    publisher.flush()
+
+    assert not (settings.kb_home / "event-buffer").exists()
+    assert publisher.pending == 4
+    assert build_blob_store(settings).names("event-buffer/")
+
+
+def test_events_buffered_by_a_lost_instance_are_sent_by_another(
+    settings: Settings, pubsub_emulator: PubSubEmulator
+) -> None:
+    topic = f"kb-analytics-later-{uuid.uuid4().hex[:8]}"
+    lost = PubSubEventPublisher(
+        PubSubPublisher(PROJECT, topic, endpoint=settings.pubsub_endpoint, timeout=1.0),
+        buffer=build_event_buffer(settings),
+    )
+    lost.publish(_events(6))
+    lost.flush()
+    pubsub_emulator.create_topic(PROJECT, topic)
+    pubsub_emulator.create_pull_subscription(PROJECT, topic, f"{topic}-read")
+    another = PubSubEventPublisher(
+        PubSubPublisher(PROJECT, topic, endpoint=settings.pubsub_endpoint),
+        buffer=build_event_buffer(settings),
+    )
+
+    another.flush()
+
+    assert another.pending == 0
+    received = pubsub_emulator.pull(PROJECT, f"{topic}-read", max_messages=20, wait_for=6)
+    assert sorted(json.loads(m.message.data)["chunk_id"] for m in received) == [f"c{n}" for n in range(6)]
+
+
+def test_the_ingest_job_stores_buffered_events_itself_each_once(settings: Settings, tmp_path: Path) -> None:
+    missing = f"kb-analytics-missing-{uuid.uuid4().hex[:8]}"
+    publisher = PubSubEventPublisher(
+        PubSubPublisher(PROJECT, missing, endpoint=settings.pubsub_endpoint, timeout=1.0),
+        buffer=build_event_buffer(settings),
+    )
+    events = _events(9)
+    publisher.publish(events)
+    publisher.flush()
+    publisher.publish(events[:3])  # sent again, as a redelivering instance would
+    publisher.flush()
+
+    summary = run_analytics_ingest(settings)
+
+    assert summary.inserted == 9
+    assert _count(settings, tmp_path) == (9, 9)
+    assert publisher.pending == 0
