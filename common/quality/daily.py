@@ -3,7 +3,8 @@
 1. Apply the votes and reviews kept during a Chroma outage, so the sweep decays from what people said.
 2. Sweep decay over every chunk (`common.quality.decay`).
 3. Publish the collection's quality snapshot for analytics.
-4. Tell the owners of pages the sweep pushed under the alert threshold.
+4. Tell the owners of pages the sweep pushed under the alert threshold, and deliver the owner notices Slack
+   refused earlier.
 """
 
 from __future__ import annotations
@@ -30,4 +31,5 @@ def run_daily_quality(
     publisher.publish([summary.report])
     for page_id in summary.pages_fell_under_threshold:
         feedback.notify_owners_of(Problem(page_id=page_id, kind="low_quality"))
+    feedback.deliver_pending_notices()
     return summary

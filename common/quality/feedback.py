@@ -125,6 +125,9 @@ class FeedbackService:
         if self._notifier is not None:
             self._notifier.notify(problem)
 
+    def deliver_pending_notices(self) -> int:
+        return self._notifier.deliver_pending() if self._notifier is not None else 0
+
     def _publish(self, votes: Sequence[Vote], changes: dict[str, QualityChange]) -> None:
         self._publisher.publish(
             [

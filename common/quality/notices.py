@@ -22,5 +22,10 @@ class Problem:
 
 class OwnerNotices(Protocol):
     def notify(self, problem: Problem) -> None:
-        """Tell the page's owner; failures are the implementation's to record, never the caller's."""
+        """Tell the page's owner; failures are the implementation's to record and retry, never the
+        caller's."""
+        ...
+
+    def deliver_pending(self) -> int:
+        """Deliver what earlier notices could not (the daily quality run calls it); returns how many."""
         ...

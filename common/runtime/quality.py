@@ -12,10 +12,13 @@ from common.quality.notices import OwnerNotices
 from common.quality.pending import PendingWrites
 from common.quality.writer import QualityWriter
 from common.runtime.events import build_publisher
-from common.runtime.infra import build_record_files, build_web_client
+from common.runtime.infra import build_claims, build_record_files, build_web_client
 from common.slack.owner_notices import SlackOwnerNotices
 from common.store.chunk_store import ChunkStore
 from common.store.votes import VoteStore
+
+OWNER_DIGEST_LEASE_SECONDS = 60.0
+"""Longer than posting one DM takes, retries included; a digest whose poster died is posted after it."""
 
 
 def build_quality_policy(settings: Settings) -> QualityPolicy:
@@ -49,7 +52,10 @@ def build_owner_notices(settings: Settings, store: ChunkStore) -> OwnerNotices |
     if settings.slack_bot_token is None:
         return None
     return SlackOwnerNotices(
-        store=store, slack=build_web_client(settings), publisher=build_publisher(settings)
+        store=store,
+        slack=build_web_client(settings),
+        publisher=build_publisher(settings),
+        claims=build_claims(settings, "owner-digests", lease_seconds=OWNER_DIGEST_LEASE_SECONDS),
     )
 
 

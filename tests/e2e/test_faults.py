@@ -27,7 +27,7 @@ from common.slack.questions import Question, parse_event
 from tests.support.confluence_standin import ConfluenceStandin
 from tests.support.function_service import FunctionService
 from tests.support.pubsub_emulator import PubSubEmulator
-from tests.support.slack_payloads import button_click, mention
+from tests.support.slack_payloads import button_click, mention, problem_report
 from tests.support.slack_standin import SlackCall, SlackStandin
 from tests.support.system import ASKER, PROJECT, System
 from tests.support.waiting import wait_until
@@ -242,6 +242,81 @@ def _buffered_vote_events(blobs: GcsBlobStore, ref: AnswerRef) -> int:
             record = json.loads(line)
             waiting += record["kind"] == "user_feedback" and record["answer_id"] == ref.answer_id
     return waiting
+
+
+# --- owner notices ------------------------------------------------------------------------------------
+
+
+def _digests_about(slack_api: SlackStandin, owner: str, title: str) -> list[SlackCall]:
+    return [
+        call
+        for call in slack_api.messages_to(owner)
+        if title in json.dumps(call.args.get("blocks")) and "kb_mark_reviewed" in json.dumps(call.args)
+    ]
+
+
+def _owner_sees(slack_api: SlackStandin, owner: str, title: str) -> str:
+    """The digest as the owner sees it now: its last update, or the message as posted."""
+    posted = _digests_about(slack_api, owner, title)[-1]
+    updates = [
+        c for c in slack_api.calls_to("chat.update") if c.args.get("ts") and title in json.dumps(c.args)
+    ]
+    return json.dumps((updates[-1] if updates else posted).args["blocks"])
+
+
+def test_an_owner_dm_slack_refuses_is_delivered_by_the_daily_quality_job(
+    system: System, pages: dict[str, str], slack_api: SlackStandin
+) -> None:
+    ref = _ref(system, pages["1104"])
+    correction = f"SSO moved to the new identity provider ({uuid.uuid4().hex[:6]})"
+    slack_api.fail_next("chat.postMessage", status=500, retry_after=None)
+
+    report = problem_report(ref.to_value(), "outdated", user=ASKER, correction=correction)
+    assert system.interact(report).status_code == 200
+    slack_api.wait_for_match("chat.postMessage", lambda c: correction in json.dumps(c.args), count=1)
+    assert system.run_job("quality_decay").status == 0
+
+    [_, delivered] = slack_api.wait_for_match(
+        "chat.postMessage", lambda c: correction in json.dumps(c.args), count=2
+    )
+    assert delivered in slack_api.messages_to("UTOM")
+
+
+def test_two_instances_hearing_of_a_pages_first_problems_at_once_send_its_owner_one_message(
+    system: System, pages: dict[str, str], slack_api: SlackStandin, tmp_path: Path
+) -> None:
+    other = FunctionService("slack_actions", system.env, log_dir=tmp_path / "logs").start()
+    try:
+        ref = _ref(system, pages["1100"])
+        run = uuid.uuid4().hex[:6]
+        reports = [
+            (
+                url,
+                problem_report(ref.to_value(), "incorrect", user=f"U-{n}-{run}", correction=f"fix {n} {run}"),
+            )
+            for n, url in enumerate([None, other.url])
+        ]
+        barrier = threading.Barrier(len(reports))
+
+        def send(url: str | None, payload: dict[str, object]) -> None:
+            barrier.wait()
+            assert system.interact(payload, url=url).status_code == 200
+
+        threads = [threading.Thread(target=send, args=report) for report in reports]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        wait_until(
+            lambda: bool(_digests_about(slack_api, "UPRIYA", "IT and Equipment")), timeout=60, what="a digest"
+        )
+        assert system.run_job("quality_decay").status == 0  # delivers what the race left pending, if anything
+    finally:
+        other.stop()
+
+    assert len(_digests_about(slack_api, "UPRIYA", "IT and Equipment")) == 1
+    shown = _owner_sees(slack_api, "UPRIYA", "IT and Equipment")
+    assert f"fix 0 {run}" in shown and f"fix 1 {run}" in shown
 
 
 # --- GCS ----------------------------------------------------------------------------------------------

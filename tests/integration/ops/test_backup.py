@@ -23,7 +23,7 @@ from common.runtime.store import build_store
 from common.store.chunk import METADATA_SCHEMA_VERSION, Chunk
 from common.store.chunk_store import ChunkStore, StoredChunk
 from common.store.companions import COMPANIONS, CompanionRecords
-from common.store.notices import Notice, NoticeStore
+from common.store.notices import Digest, NoticeItem, NoticeStore
 from common.store.sync_state import SyncCursors
 from common.store.votes import VoteStore
 from jobs import backup as backup_job
@@ -177,21 +177,26 @@ def test_every_companion_collection_comes_back_from_a_restore(
     VoteStore(source).put([vote("p0-0", page_id="p0")])
     SyncCursors(source).set("HB", "2026-11-25T10:00:00+00:00")
     day = datetime(2026, 11, 25, tzinfo=UTC).date()
-    notice = Notice(channel="D1", ts="1.2", user_id="UPRIYA", items=({"kind": "outdated"},))
-    NoticeStore(source).put(owner="priya@larkspur.example", page_id="p0", day=day, notice=notice)
+    digest = Digest(
+        owner="priya@larkspur.example", page_id="p0", day=day, channel="D1", ts="1.2", user_id="UP"
+    )
+    NoticeStore(source).save_posted(digest)
+    item = NoticeItem(kind="outdated", question="VPN?", comment="", at=datetime(2026, 11, 25, 9, tzinfo=UTC))
+    NoticeStore(source).add_item(digest, item)
     backup(source, target, model_id=MODEL, page_size=1)
     restored = embedded("restored")
 
     summary = restore(target, restored, model_id=MODEL)
 
-    assert summary.companions == {"votes": 1, "sync-state": 1, "notices": 1}
+    assert summary.companions == {"votes": 1, "sync-state": 1, "notices": 2}
     for companion in COMPANIONS:
         records = CompanionRecords(restored, companion)
         assert [dict(page) for page in records.pages(100)] == [
             dict(page) for page in CompanionRecords(source, companion).pages(100)
         ]
     assert SyncCursors(restored).get("HB") == "2026-11-25T10:00:00+00:00"
-    assert NoticeStore(restored).get(owner="priya@larkspur.example", page_id="p0", day=day) == notice
+    assert NoticeStore(restored).digest(owner=digest.owner, page_id="p0", day=day) == digest
+    assert NoticeStore(restored).items(digest) == [item]
 
 
 def test_a_backup_holding_records_of_an_unknown_companion_is_refused_before_writing(
