@@ -11,12 +11,14 @@ import atexit
 import threading
 
 from common.analytics.ingest import BufferedEventsSource, EventSource, PubSubSource, Sources, SpoolSource
-from common.analytics.period_files import BucketPeriodFiles, FolderPeriodFiles, PeriodFiles
+from common.analytics.period_files import PREFIX as ANALYTICS_PREFIX
+from common.analytics.period_files import PeriodFiles
 from common.config import Settings
 from common.events.publishers import EventPublisher, PseudonymisingPublisher, SpoolPublisher
 from common.events.pubsub_publisher import PubSubEventPublisher
 from common.infra.pubsub import PubSubPublisher, subscriber_client
 from common.infra.record_files import RecordFiles
+from common.infra.versioned_files import BucketFiles, FolderFiles
 from common.runtime.infra import build_blob_store, build_record_files
 
 
@@ -74,8 +76,8 @@ def close_publishers() -> None:
 
 def build_period_files(settings: Settings) -> PeriodFiles:
     if settings.gcs_bucket:
-        return BucketPeriodFiles(build_blob_store(settings))
-    return FolderPeriodFiles(settings.kb_home / "analytics")
+        return PeriodFiles(BucketFiles(build_blob_store(settings), prefix=ANALYTICS_PREFIX))
+    return PeriodFiles(FolderFiles(settings.kb_home / "analytics"))
 
 
 def build_event_buffer(settings: Settings) -> RecordFiles:

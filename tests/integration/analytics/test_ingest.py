@@ -13,7 +13,6 @@ import duckdb
 import pytest
 
 from common.analytics.ingest import Delivery, PubSubSource, ingest
-from common.analytics.period_files import BucketPeriodFiles
 from common.config import Settings, get_settings, load_settings
 from common.events.model import ChunkAccessed, Event
 from common.events.publishers import SpoolPublisher
@@ -73,9 +72,7 @@ def _publish(settings: Settings, events: Sequence[Event], tmp_path: Path) -> Non
 
 def _count(settings: Settings, tmp_path: Path, table: str = "chunk_access_log") -> tuple[int, int]:
     """(rows, distinct event ids) of a table over every month's file in the bucket."""
-    files = BucketPeriodFiles(build_blob_store(settings)).local_copies(
-        tmp_path / f"read-{uuid.uuid4().hex[:6]}"
-    )
+    files = build_period_files(settings).local_copies(tmp_path / f"read-{uuid.uuid4().hex[:6]}")
     rows = distinct = 0
     for path in files:
         with duckdb.connect(str(path), read_only=True) as conn:
