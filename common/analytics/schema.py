@@ -18,18 +18,19 @@ offset) and every column of K's table (NOT NULL columns must not be null). Extra
 No table holds a chunk's quality score: Chroma is its only home (plan phase 4), so the score fields of
 `user_feedback` events are dropped before anything is stored.
 
-Files are only ever migrated forward, each migration in its own transaction; `_migrations` records which
-ran. Never edit a released migration: add the next one.
+Migrations run through `common.infra.duckdb_migrations`: forward only; never edit a released one, add the
+next.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import duckdb
 
-Migration = Callable[[duckdb.DuckDBPyConnection], None]
+from common.infra.duckdb_migrations import Migration
+from common.infra.duckdb_migrations import migrate as apply_migrations
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,22 +125,4 @@ MIGRATIONS: tuple[Migration, ...] = (m001_create_event_log, m002_create_analytic
 
 def migrate(conn: duckdb.DuckDBPyConnection) -> list[int]:
     """Bring the connection's current database up to date; returns the versions it applied."""
-    conn.execute(
-        "CREATE TABLE IF NOT EXISTS _migrations"
-        " (version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMPTZ NOT NULL)"
-    )
-    done = {row[0] for row in conn.execute("SELECT version FROM _migrations").fetchall()}
-    applied = []
-    for version, migration in enumerate(MIGRATIONS, start=1):
-        if version in done:
-            continue
-        conn.execute("BEGIN TRANSACTION")
-        try:
-            migration(conn)
-            conn.execute("INSERT INTO _migrations VALUES (?, ?, now())", [version, migration.__name__])
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
-        applied.append(version)
-    return applied
+    return apply_migrations(conn, MIGRATIONS)

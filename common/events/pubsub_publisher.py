@@ -74,22 +74,31 @@ class PubSubEventPublisher:
 
     def _send_round(self) -> None:
         queued = self._drain_queue()
-        if queued:
-            if self._healthy:
-                self._send_new(queued)
-                if not self._healthy:
-                    return  # Pub/Sub just failed: the buffered batches wait for the next round
-            else:
+        try:
+            tried = bool(queued) and self._healthy
+            if tried:
+                queued = self._send_new(queued)
+            if queued:
                 self._buffer.write(_batch_name(), encode_batch(queued))
-        for name in self._batches():
-            if not self._resend(name):
-                return
+                queued = []
+            if self._healthy:
+                for name in self._batches():
+                    if not self._resend(name):
+                        return
+            elif not tried and (waiting := self._batches()):
+                self._resend(waiting[0])  # one probe a round while Pub/Sub is failing
+        except KbError as exc:
+            # The buffer itself is unreachable (Cloud Storage down): what this round held stays in memory.
+            for record in queued:
+                self._queue.put(record)
+            log.error("event_buffer_unavailable", held=self._queue.qsize(), error=str(exc))
 
-    def _send_new(self, records: list[dict[str, Any]]) -> None:
+    def _send_new(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Send the round's new events; returns those Pub/Sub did not confirm."""
         failed, error = self._send(records)
         if failed:
-            self._buffer.write(_batch_name(), encode_batch(failed))
             log.warning("events_buffered", buffered=len(failed), error=error)
+        return failed
 
     def _resend(self, name: str) -> bool:
         """Send one buffered batch; False when Pub/Sub is still failing (the rest wait for the next round)."""
@@ -97,10 +106,10 @@ class PubSubEventPublisher:
         if data is None:
             return True  # another instance sent it, or the ingest job stored it
         records = [json.loads(line) for line in decode_batch(data)]
-        failed, error = self._send(records)
+        failed, _ = self._send(records)
         if failed:
-            self._buffer.write(name, encode_batch(failed))
-            log.warning("events_still_buffered", batch=name, buffered=len(failed), error=error)
+            if len(failed) < len(records):
+                self._buffer.write(name, encode_batch(failed))
             return False
         self._buffer.remove(name)
         log.info("buffered_events_sent", batch=name, events=len(records))

@@ -82,8 +82,8 @@ def build_period_files(settings: Settings) -> PeriodFiles:
 
 def build_event_buffer(settings: Settings) -> RecordFiles:
     """Where events Pub/Sub has not confirmed wait: the bucket when there is one, so they outlive the
-    instance; else KB_HOME."""
-    return build_record_files(settings, "event-buffer")
+    instance; else KB_HOME. One buffer per topic: a batch is only ever sent on to the topic it was for."""
+    return build_record_files(settings, f"event-buffer/{settings.analytics_topic}")
 
 
 def build_event_source(settings: Settings) -> EventSource:

@@ -122,7 +122,8 @@ def test_a_question_is_answered_rated_reported_reviewed_and_reported_on(
     report = problem_report(value, "outdated", user=ASKER, correction=correction)
     assert system.interact(report).status_code == 200
     [notice] = slack_api.wait_for_match(
-        "chat.postMessage", lambda c: c.args["channel"] in {"UPRIYA", "DUPRIYA"}
+        "chat.postMessage",
+        lambda c: c.args["channel"] in {"UPRIYA", "DUPRIYA"} and "VPN Setup" in json.dumps(c.args),
     )
     assert correction in json.dumps(notice.args["blocks"]) and "kb_mark_reviewed" in json.dumps(notice.args)
     _click(system, "kb_mark_reviewed", pages["1101"], user="UPRIYA")

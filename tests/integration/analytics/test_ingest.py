@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import threading
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import duckdb
@@ -18,7 +18,7 @@ from common.events.model import ChunkAccessed, Event
 from common.events.publishers import SpoolPublisher
 from common.events.pubsub_publisher import PubSubEventPublisher
 from common.infra.pubsub import PubSubPublisher
-from common.infra.record_files import FolderRecordFiles
+from common.infra.record_files import FolderRecordFiles, RecordFiles
 from common.runtime.events import (
     build_event_buffer,
     build_event_source,
@@ -53,6 +53,24 @@ def settings(pubsub_emulator: PubSubEmulator, gcs_bucket: str, monkeypatch: pyte
     return get_settings()
 
 
+@pytest.fixture
+def publisher_for(settings: Settings) -> Iterator[Callable[..., PubSubEventPublisher]]:
+    """Event publishers the test makes, closed after it, so no sender outlives its test."""
+    made: list[PubSubEventPublisher] = []
+
+    def make(topic: str, *, buffer: RecordFiles | None = None, timeout: float = 10.0) -> PubSubEventPublisher:
+        publisher = PubSubEventPublisher(
+            PubSubPublisher(PROJECT, topic, endpoint=settings.pubsub_endpoint, timeout=timeout),
+            buffer=buffer or build_event_buffer(settings),
+        )
+        made.append(publisher)
+        return publisher
+
+    yield make
+    for publisher in made:
+        publisher.close()
+
+
 def _events(count: int) -> list[Event]:
     return [
         ChunkAccessed(chunk_id=f"c{n}", page_id="p1", query_id=f"q{n // 5}", rank=n % 5 + 1, source="slack")
@@ -66,7 +84,7 @@ def _publish(settings: Settings, events: Sequence[Event], tmp_path: Path) -> Non
         buffer=FolderRecordFiles(tmp_path / "buffer"),
     )
     publisher.publish(events)
-    publisher.flush()
+    publisher.close()
     assert publisher.pending == 0
 
 
@@ -177,13 +195,13 @@ def test_a_malformed_message_goes_to_the_dead_letter_topic_with_its_reason(
 
 
 def test_events_that_cannot_be_published_wait_in_the_buffer_and_go_out_later(
-    settings: Settings, pubsub_emulator: PubSubEmulator, tmp_path: Path
+    settings: Settings,
+    pubsub_emulator: PubSubEmulator,
+    tmp_path: Path,
+    publisher_for: Callable[..., PubSubEventPublisher],
 ) -> None:
     topic = f"kb-analytics-late-{uuid.uuid4().hex[:8]}"
-    publisher = PubSubEventPublisher(
-        PubSubPublisher(PROJECT, topic, endpoint=settings.pubsub_endpoint, timeout=1.0),
-        buffer=FolderRecordFiles(tmp_path / "buffer"),
-    )
+    publisher = publisher_for(topic, buffer=FolderRecordFiles(tmp_path / "buffer"), timeout=1.0)
     publisher.publish(_events(5))
     publisher.flush()
     assert publisher.pending == 5  # the topic does not exist yet
@@ -216,37 +234,32 @@ def test_the_embedded_default_ingests_the_spool_into_files_under_kb_home(kb_home
 
 
 def test_events_pubsub_did_not_confirm_wait_in_the_bucket_not_on_the_instance(
-    settings: Settings, tmp_path: Path
+    settings: Settings, tmp_path: Path, publisher_for: Callable[..., PubSubEventPublisher]
 ) -> None:
     missing = f"kb-analytics-missing-{uuid.uuid4().hex[:8]}"
-    publisher = PubSubEventPublisher(
-        PubSubPublisher(PROJECT, missing, endpoint=settings.pubsub_endpoint, timeout=1.0),
-        buffer=build_event_buffer(settings),
-    )
+    publisher = publisher_for(missing, timeout=1.0)
     publisher.publish(_events(4))
     publisher.flush()
 
     assert not (settings.kb_home / "event-buffer").exists()
+    buffered = build_blob_store(settings).names("event-buffer/")
+    assert buffered and all(name.startswith(f"event-buffer/{settings.analytics_topic}/") for name in buffered)
     assert publisher.pending == 4
     assert build_blob_store(settings).names("event-buffer/")
 
 
 def test_events_buffered_by_a_lost_instance_are_sent_by_another(
-    settings: Settings, pubsub_emulator: PubSubEmulator
+    settings: Settings,
+    pubsub_emulator: PubSubEmulator,
+    publisher_for: Callable[..., PubSubEventPublisher],
 ) -> None:
     topic = f"kb-analytics-later-{uuid.uuid4().hex[:8]}"
-    lost = PubSubEventPublisher(
-        PubSubPublisher(PROJECT, topic, endpoint=settings.pubsub_endpoint, timeout=1.0),
-        buffer=build_event_buffer(settings),
-    )
+    lost = publisher_for(topic, timeout=1.0)
     lost.publish(_events(6))
     lost.flush()
     pubsub_emulator.create_topic(PROJECT, topic)
     pubsub_emulator.create_pull_subscription(PROJECT, topic, f"{topic}-read")
-    another = PubSubEventPublisher(
-        PubSubPublisher(PROJECT, topic, endpoint=settings.pubsub_endpoint),
-        buffer=build_event_buffer(settings),
-    )
+    another = publisher_for(topic)
 
     another.flush()
 
@@ -255,12 +268,11 @@ def test_events_buffered_by_a_lost_instance_are_sent_by_another(
     assert sorted(json.loads(m.message.data)["chunk_id"] for m in received) == [f"c{n}" for n in range(6)]
 
 
-def test_the_ingest_job_stores_buffered_events_itself_each_once(settings: Settings, tmp_path: Path) -> None:
+def test_the_ingest_job_stores_buffered_events_itself_each_once(
+    settings: Settings, tmp_path: Path, publisher_for: Callable[..., PubSubEventPublisher]
+) -> None:
     missing = f"kb-analytics-missing-{uuid.uuid4().hex[:8]}"
-    publisher = PubSubEventPublisher(
-        PubSubPublisher(PROJECT, missing, endpoint=settings.pubsub_endpoint, timeout=1.0),
-        buffer=build_event_buffer(settings),
-    )
+    publisher = publisher_for(missing, timeout=1.0)
     events = _events(9)
     publisher.publish(events)
     publisher.flush()
