@@ -171,6 +171,27 @@ class SlackUserNotFound(KbError):
     """A person the product must reach has no Slack account it can find (no email, or none matching)."""
 
 
+# --- documents ----------------------------------------------------------------------------------------
+
+
+class DocumentRefused(KbError):
+    """A document action is not allowed as asked (a superseded version, someone who is not an approver, an
+    area without approvers); the message says why and what to do instead. Nothing was changed."""
+
+
+class DocumentNotFound(DocumentRefused):
+    """No document has the given id."""
+
+
+class WorkflowConflict(ServiceUnavailable):
+    """The workflow state kept changing under a transition; nothing was changed, and trying again can work."""
+
+
+class PublishFailed(ServiceUnavailable):
+    """Confluence could not be reached or refused the page; the document stays approved and a later run
+    publishes it."""
+
+
 # --- analytics and operations -------------------------------------------------------------------------
 
 

@@ -11,9 +11,11 @@ offset) and every column of K's table (NOT NULL columns must not be null). Extra
 - `bot_response`: one answer. `grounded` is false when the writer found nothing to cite (a no-answer).
 - `quality_report`: an aggregate snapshot of chunk quality (count, mean, percentiles, overdue, below the
   alert threshold, verified); it never names a chunk.
-- `document_version`: a page's Confluence version number is `page_version`, because `version` is the
-  event's own schema version.
-- `document`, `area_approver`, `user_confluence_link`: workflow facts, as named.
+- `document`: one row per workflow transition of a document (`common.documents`), with its status after.
+- `document_version`: the document's version number is `page_version`, because `version` is the event's
+  own schema version.
+- `area_approver`: an approver added to or removed from an area.
+- `user_confluence_link`: identity facts, as named.
 
 No table holds a chunk's quality score: Chroma is its only home (plan phase 4), so the score fields of
 `user_feedback` events are dropped before anything is stored.
@@ -119,7 +121,31 @@ def m002_create_analytics_tables(conn: duckdb.DuckDBPyConnection) -> None:
     """)
 
 
-MIGRATIONS: tuple[Migration, ...] = (m001_create_event_log, m002_create_analytics_tables)
+def m003_document_workflow_columns(conn: duckdb.DuckDBPyConnection) -> None:
+    """The document workflow's events carry more than the plan's first tables had room for."""
+    conn.execute("""
+        ALTER TABLE documents ADD COLUMN document_id VARCHAR;
+        ALTER TABLE documents ADD COLUMN transition VARCHAR;
+        ALTER TABLE documents ADD COLUMN actor VARCHAR;
+        ALTER TABLE documents ADD COLUMN status VARCHAR;
+        ALTER TABLE documents ADD COLUMN area VARCHAR;
+        ALTER TABLE documents ADD COLUMN doc_type VARCHAR;
+        ALTER TABLE documents ADD COLUMN classification VARCHAR;
+        ALTER TABLE documents ADD COLUMN document_version BIGINT;
+        ALTER TABLE document_versions ADD COLUMN document_id VARCHAR;
+        ALTER TABLE document_versions ADD COLUMN body_hash VARCHAR;
+        ALTER TABLE document_versions ADD COLUMN editor VARCHAR;
+        ALTER TABLE document_versions ADD COLUMN change_note VARCHAR;
+        ALTER TABLE area_approvers ADD COLUMN area VARCHAR;
+        ALTER TABLE area_approvers ADD COLUMN action VARCHAR;
+    """)
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    m001_create_event_log,
+    m002_create_analytics_tables,
+    m003_document_workflow_columns,
+)
 """In order: a migration's version is its position, counting from 1."""
 
 

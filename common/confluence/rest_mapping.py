@@ -7,6 +7,7 @@ would be worse (a missing `restrictions` read as "unrestricted" would leak a pri
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -15,6 +16,7 @@ from common.confluence.models import PageRef, Person, SourcePage
 from common.errors import SourceError
 
 OWNER_LABEL_PREFIX = "owner-"
+_LABEL_ESCAPE = re.compile(r"_([0-9a-f]{2})")
 """A label `owner-<username>` names the page's owner explicitly, overriding the author."""
 
 _MISSING = object()
@@ -130,10 +132,25 @@ def is_restricted(content: Mapping[str, Any], page_id: str) -> bool:
 
 
 def owner_from_labels(labels: Sequence[str]) -> Person | None:
+    """`owner-<user>`: a name, or an email written label-safe by `owner_label` (labels hold no `@` or `.`),
+    which owners are found on Slack by."""
     for label in labels:
         if label.startswith(OWNER_LABEL_PREFIX) and len(label) > len(OWNER_LABEL_PREFIX):
-            return Person(name=label[len(OWNER_LABEL_PREFIX) :])
+            raw = label[len(OWNER_LABEL_PREFIX) :]
+            if "_40" not in raw:  # a plain name: `owner-jane_doe` stays as it is
+                return Person(name=raw)
+            email = _LABEL_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), raw)
+            return Person(name=email, email=email)
     return None
+
+
+def owner_label(owner: str) -> str:
+    """The `owner-<user>` label for an owner (an email, usually): every character a label cannot hold, and
+    the escape character itself, as `_xx` (its hex code), so `owner_from_labels` reads the email back."""
+    safe = "".join(
+        c if c.isascii() and (c.isalnum() or c == "-") else f"_{ord(c):02x}" for c in owner.lower()
+    )
+    return OWNER_LABEL_PREFIX + safe
 
 
 def page_url(content: Mapping[str, Any], page_id: str, *, base_url: str | None) -> str:

@@ -22,7 +22,7 @@ from atlassian.errors import ApiError
 from urllib3.exceptions import MaxRetryError
 
 from common.confluence.models import PageRef, SourcePage
-from common.confluence.rest_mapping import display_name, page_from_content, ref_from_content
+from common.confluence.rest_mapping import display_name, page_from_content, page_id_of, ref_from_content
 from common.confluence.rest_session import RetryPolicy, build_session
 from common.errors import SourceError, SourceNotFound, SourceUnavailable
 from common.logs import get_logger
@@ -176,6 +176,55 @@ class RestPageSource:
             not_found=f"Confluence page {page_id} does not exist or the account cannot view it",
         )
         return page_from_content(content)
+
+    # --- writing pages (documents published from Slack) ------------------------------------------------
+
+    def find_labelled_page(self, space_key: str, label: str) -> str | None:
+        """The id of the page of `space_key` carrying `label`, if any: how a publish that died after
+        creating its page finds that page again instead of creating a second one."""
+        cql = f"space = {_cql_string(space_key)} AND label = {_cql_string(label)}"
+        for content, _ in self._search(cql, _content_expand(("version",))):
+            return page_id_of(content)
+        return None
+
+    def write_page(
+        self,
+        *,
+        space_key: str,
+        title: str,
+        body: str,
+        parent_id: str,
+        labels: Sequence[str],
+        page_id: str | None,
+        comment: str,
+    ) -> str:
+        """Create the page (or update `page_id`, a new Confluence version) in storage format, then label it.
+        Returns the page's id."""
+        if page_id is None:
+            created = self._json(
+                lambda: self._client.create_page(
+                    space_key, title, body, parent_id=parent_id or None, version_comment=comment
+                ),
+                doing=f"creating page {title!r} in space {space_key}",
+                not_found=f"Confluence space {space_key!r} or parent page {parent_id!r} does not exist",
+            )
+            page_id = page_id_of(created)
+        else:
+            self._json(
+                lambda: self._client.update_page(
+                    page_id, title, body, version_comment=comment, always_update=True
+                ),
+                doing=f"updating page {page_id}",
+                not_found=f"Confluence page {page_id} does not exist or the account cannot view it",
+            )
+        written = page_id
+        for label in labels:
+            self._json(
+                partial(self._client.set_page_label, written, label),
+                doing=f"labelling page {written} {label!r}",
+                not_found=f"Confluence page {written} does not exist or the account cannot view it",
+            )
+        return written
 
     def user_name(self, ref: str) -> str | None:
         """Cached, including misses: pages mention the same people over and over."""

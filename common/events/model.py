@@ -154,3 +154,47 @@ class QualityReport(Event):
     overdue: int
     below_threshold: int
     verified: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DocumentChanged(Event):
+    """A document moved through the workflow (`transition`): created, approved, published, ..."""
+
+    kind: ClassVar[str] = "document"
+    document_id: str
+    transition: str
+    actor: str
+    status: str
+    title: str
+    area: str
+    doc_type: str
+    classification: str
+    document_version: int
+    owner: str
+    page_id: str
+    """The Confluence page, once published there; empty before."""
+    space_key: str
+    url: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DocumentVersionCreated(Event):
+    kind: ClassVar[str] = "document_version"
+    document_id: str
+    page_id: str
+    page_version: int
+    """The document's version number (`version` is the event's own schema version)."""
+    updated_at: str
+    body_hash: str
+    editor: str
+    change_note: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AreaApproverChanged(Event):
+    kind: ClassVar[str] = "area_approver"
+    area: str
+    space_key: str
+    approver: str
+    action: str
+    """`added` or `removed`."""
