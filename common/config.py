@@ -92,6 +92,16 @@ class Settings(BaseSettings):
     slack_private_max_classification: Literal["public", "internal", "confidential"] = "internal"
     slack_dm_max_classification: Literal["public", "internal", "confidential"] = "internal"
     slack_knowledge_space: str = Field("SLACK", description="Default space of knowledge saved from Slack.")
+    doc_review_reminder_days: float = Field(
+        3.0, gt=0, description="Approvers who have not decided on a document this long are reminded."
+    )
+    doc_required_approvals: int = Field(
+        1, ge=1, le=5, description="Approvals a policy or procedure version needs before it is published."
+    )
+    doc_link_base: str = Field(
+        "http://localhost:8080/documents",
+        description="Where documents published without Confluence are linked (`kb serve` shows them).",
+    )
     questions_topic: str = Field("kb-questions", description="Pub/Sub topic the webhook hands questions to.")
     answer_claim_lease_seconds: float = Field(
         120.0, gt=0, description="A claimed question not answered in this long is answered by a redelivery."

@@ -10,6 +10,7 @@ import click
 from common.cli.analytics import analytics, report
 from common.cli.bot import ask, serve
 from common.cli.content import search, sync
+from common.cli.documents import approvers_group, doc_group
 from common.cli.evaluation import eval_command
 from common.cli.ops import backup_command, rebuild_quality_command, restore_command
 from common.cli.quality import decay, review_queue_command
@@ -33,5 +34,7 @@ for command in (
     backup_command,
     restore_command,
     rebuild_quality_command,
+    doc_group,
+    approvers_group,
 ):
     main.add_command(command)

@@ -7,12 +7,16 @@ Routes: `POST /slack/events` (questions answered in a background thread instead 
 from __future__ import annotations
 
 from collections.abc import Callable
+from html import escape
 
 import flask
 
 from common.config import Settings
+from common.documents.page import published_page
+from common.errors import DocumentRefused
 from common.infra.http_reply import TRACE_HEADER, HttpReply, request_id_from
 from common.logs import log_context
+from common.runtime.documents import build_document_service
 from common.runtime.search import build_access_recorder, build_retriever, build_search_endpoint
 from common.runtime.slack import build_answer_service, build_interaction_handler
 from common.runtime.store import build_store
@@ -29,6 +33,7 @@ def create_local_app(settings: Settings) -> tuple[flask.Flask, InProcessQuestion
     queue = InProcessQuestionQueue(answers.answer)
     webhook = build_events_webhook(settings, queue)
     interactions = build_interaction_handler(settings, store)
+    documents = build_document_service(settings, store)
     endpoint = build_search_endpoint(settings, retriever=lambda: retriever, recorder=lambda: recorder)
     app = flask.Flask("kb-serve")
 
@@ -55,6 +60,19 @@ def create_local_app(settings: Settings) -> tuple[flask.Flask, InProcessQuestion
             lambda r: endpoint.handle(
                 method=r.method, path=r.path, body=r.get_data(), authorization=r.headers.get("Authorization")
             ),
+        )
+
+    @app.get("/documents/<document_id>")
+    def document(document_id: str) -> tuple[str, int, dict[str, str]]:
+        """Where documents published without Confluence link to (DOC_LINK_BASE): the published version."""
+        try:
+            page = published_page(documents.workflow, document_id)
+        except DocumentRefused as exc:
+            return escape(str(exc)), 404, {"Content-Type": "text/plain; charset=utf-8"}
+        return (
+            page,
+            200,
+            {"Content-Type": "text/html; charset=utf-8", "Content-Security-Policy": "default-src 'none'"},
         )
 
     return app, queue

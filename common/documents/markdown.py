@@ -30,16 +30,19 @@ ATTRIBUTES: Final = {"a": {"href"}, "code": {"class"}, "ol": {"start"}}
 _markdown = MarkdownIt("commonmark", {"html": False, "xhtmlOut": True}).enable(["table", "strikethrough"])
 
 
-def to_storage_format(markdown: str) -> str:
-    """Storage-format XHTML for `markdown`, safe to put on a page and to parse again."""
-    cleaned = nh3.clean(
+def to_html(markdown: str) -> str:
+    """The sanitised HTML of `markdown`, for a page that shows a document (`kb serve`)."""
+    return nh3.clean(
         _markdown.render(markdown),
         tags=set(TAGS),
         attributes={tag: set(names) for tag, names in ATTRIBUTES.items()},
         url_schemes={"http", "https", "mailto"},
-        link_rel=None,
     )
-    root = html.fragment_fromstring(cleaned, create_parent="div")
+
+
+def to_storage_format(markdown: str) -> str:
+    """Storage-format XHTML for `markdown`, safe to put on a page and to parse again."""
+    root = html.fragment_fromstring(to_html(markdown), create_parent="div")
     for pre in list(root.iter("pre")):
         _code_macro(pre)
     xhtml = "".join(etree.tostring(child, encoding="unicode", method="xml") for child in root)

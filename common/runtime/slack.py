@@ -7,6 +7,7 @@ from collections.abc import Callable
 from common.config import Settings
 from common.errors import ConfigError
 from common.runtime.ai import build_answer_writer
+from common.runtime.documents import build_document_service, build_drafter
 from common.runtime.events import build_publisher
 from common.runtime.infra import build_claims, build_web_client
 from common.runtime.ingestion import build_indexer
@@ -14,6 +15,8 @@ from common.runtime.quality import build_feedback
 from common.runtime.search import build_access_recorder, build_retriever
 from common.slack.answering import AnswerService
 from common.slack.channel_policy import ChannelPolicy
+from common.slack.client import email_of
+from common.slack.document_flow import DocumentFlow, Later, Reply
 from common.slack.interactions import InteractionHandler
 from common.slack.quick_knowledge_flow import QuickKnowledgeFlow
 from common.store.chunk_store import ChunkStore
@@ -42,12 +45,23 @@ def build_interaction_handler(settings: Settings, store: ChunkStore) -> Interact
             later=later,
         )
 
+    def documents(later: Later, reply: Reply) -> DocumentFlow:
+        return DocumentFlow(
+            slack=slack,
+            service=lambda: build_document_service(settings, store),
+            drafter=lambda: build_drafter(settings),
+            later=later,
+            reply=reply,
+            email_of=lambda user_id: email_of(slack, user_id),
+        )
+
     return InteractionHandler(
         signing_secret=settings.slack_signing_secret.get_secret_value(),
         feedback=build_feedback(settings, store, publisher=publisher),
         slack=slack,
         publisher=publisher,
         quick_knowledge=quick_knowledge,
+        documents=documents,
     )
 
 

@@ -7,9 +7,14 @@ connections are retried by slack_sdk; anything else surfaces as `SlackApiError` 
 from __future__ import annotations
 
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackClientError
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 
+from common.logs import get_logger
+
 TIMEOUT_SECONDS = 10
+
+log = get_logger(__name__)
 
 
 def web_client(*, token: str, base_url: str) -> WebClient:
@@ -22,3 +27,15 @@ def web_client(*, token: str, base_url: str) -> WebClient:
             RateLimitErrorRetryHandler(max_retry_count=2),
         ],
     )
+
+
+def email_of(slack: WebClient, user_id: str) -> str | None:
+    """The Slack user's email, when their profile shows it (the app has `users:read.email`)."""
+    try:
+        found = slack.users_info(user=user_id)
+    except SlackClientError as exc:
+        log.warning("user_email_unknown", user_id=user_id, error=str(exc))
+        return None
+    profile = (found.get("user") or {}).get("profile") or {}
+    email = profile.get("email")
+    return str(email) if email else None

@@ -25,6 +25,10 @@ from common.infra.background import TaskPool
 from common.infra.http_reply import HttpReply
 from common.logs import get_logger
 from common.quality.feedback import FeedbackReceipt, FeedbackService
+from common.slack.client import email_of
+from common.slack.document_blocks import SLASH_COMMAND as DOCUMENT_COMMAND
+from common.slack.document_blocks import THREAD_SHORTCUT, decided_blocks
+from common.slack.document_flow import DOCUMENT_ACTIONS, DOCUMENT_MODALS, DocumentFlow, Later, Reply
 from common.slack.feedback_blocks import (
     CORRECTION_ACTION,
     CORRECTION_BLOCK,
@@ -64,7 +68,8 @@ class InteractionHandler:
         feedback: FeedbackService,
         slack: WebClient,
         publisher: EventPublisher,
-        quick_knowledge: Callable[[Callable[[Callable[[], None]], None]], QuickKnowledgeFlow] | None = None,
+        quick_knowledge: Callable[[Later], QuickKnowledgeFlow] | None = None,
+        documents: Callable[[Later, Reply], DocumentFlow] | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._secret = signing_secret
@@ -74,6 +79,7 @@ class InteractionHandler:
         self._clock = clock
         self._after_ack = TaskPool(name="after-ack", workers=2)
         self._quick = quick_knowledge(self._later) if quick_knowledge else None
+        self._documents = documents(self._later, self._replace_message) if documents else None
 
     def handle(self, *, body: bytes, headers: Mapping[str, str]) -> HttpReply:
         refused = rejection(body=body, headers=headers, secret=self._secret, now=self._clock().timestamp())
@@ -114,6 +120,8 @@ class InteractionHandler:
                 self._open_problem_modal(payload, AnswerRef.from_value(str(action.get("value", ""))))
             elif action_id == REVIEWED_ACTION:
                 self._mark_reviewed(payload, page_id=str(action.get("value", "")), user_id=user_id)
+            elif action_id in DOCUMENT_ACTIONS and self._documents is not None:
+                self._documents.action(payload, action)
             elif action_id.startswith(SOURCE_LINK_ACTION):
                 self._publisher.publish(
                     [
@@ -169,9 +177,17 @@ class InteractionHandler:
     # --- quick knowledge ----------------------------------------------------------------------------
 
     def _slash_command(self, form: dict[str, str]) -> HttpReply:
+        channel = form.get("channel_id", "")
+        if form.get("command") == DOCUMENT_COMMAND and self._documents is not None:
+            user_id = form.get("user_id", "")
+            if not user_id:
+                raise InvalidInteraction("The slash command names no user.")
+            self._documents.open_start(
+                trigger_id=form.get("trigger_id", ""), user_id=user_id, channel=channel
+            )
+            return HttpReply(200)
         if form.get("command") != SLASH_COMMAND or self._quick is None:
             raise InvalidInteraction(f"Unknown command {form.get('command')!r}.")
-        channel = form.get("channel_id", "")
         self._quick.open(
             trigger_id=form.get("trigger_id", ""),
             text=form.get("text", ""),
@@ -181,6 +197,9 @@ class InteractionHandler:
         return HttpReply(200)
 
     def _message_shortcut(self, payload: dict[str, Any]) -> HttpReply:
+        if payload.get("callback_id") == THREAD_SHORTCUT and self._documents is not None:
+            self._documents.open_from_thread(payload)
+            return HttpReply(200)
         if payload.get("callback_id") != SHORTCUT or self._quick is None:
             raise InvalidInteraction(f"Unknown shortcut {payload.get('callback_id')!r}.")
         message = object_field(payload, "message")
@@ -204,6 +223,8 @@ class InteractionHandler:
             email = self._email_of(user_id) or ""
             name = str(object_field(payload, "user").get("name") or user_id)
             return self._quick.submit(payload, author_email=email, author_name=name)
+        if view.get("callback_id") in DOCUMENT_MODALS and self._documents is not None:
+            return self._documents.submit(payload)
         if view.get("callback_id") != PROBLEM_MODAL:
             raise InvalidInteraction(f"Unknown modal {view.get('callback_id')!r}.")
         try:
@@ -277,15 +298,11 @@ class InteractionHandler:
         if response.status_code != 200:
             log.warning("response_url_refused", status=response.status_code, body=response.body[:200])
 
+    def _replace_message(self, response_url: str, text: str) -> None:
+        self._post(response_url, text=text, replace_original=True, blocks=decided_blocks(text))
+
     def _email_of(self, user_id: str) -> str | None:
-        try:
-            found = self._slack.users_info(user=user_id)
-        except SlackClientError as exc:
-            log.warning("reviewer_email_unknown", user_id=user_id, error=str(exc))
-            return None
-        profile = (found.get("user") or {}).get("profile") or {}
-        email = profile.get("email")
-        return str(email) if email else None
+        return email_of(self._slack, user_id)
 
     def _later(self, task: Callable[[], None]) -> None:
         def guarded() -> None:
