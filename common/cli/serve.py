@@ -24,6 +24,10 @@ from common.runtime.webhook import build_events_webhook
 from common.slack.question_queue import InProcessQuestionQueue
 
 
+PAGE_POLICY = "default-src 'none'; style-src 'unsafe-inline'"
+"""A document page loads nothing, runs nothing; only its own inline style."""
+
+
 def create_local_app(settings: Settings) -> tuple[flask.Flask, InProcessQuestionQueue]:
     store = build_store(settings)
     retriever = build_retriever(settings, store)
@@ -72,7 +76,7 @@ def create_local_app(settings: Settings) -> tuple[flask.Flask, InProcessQuestion
         return (
             page,
             200,
-            {"Content-Type": "text/html; charset=utf-8", "Content-Security-Policy": "default-src 'none'"},
+            {"Content-Type": "text/html; charset=utf-8", "Content-Security-Policy": PAGE_POLICY},
         )
 
     return app, queue
