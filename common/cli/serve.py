@@ -23,7 +23,6 @@ from common.runtime.store import build_store
 from common.runtime.webhook import build_events_webhook
 from common.slack.question_queue import InProcessQuestionQueue
 
-
 PAGE_POLICY = "default-src 'none'; style-src 'unsafe-inline'"
 """A document page loads nothing, runs nothing; only its own inline style."""
 
