@@ -165,7 +165,7 @@ def publish(document_id: str | None, as_json: bool) -> None:
 def list_documents(status: str | None, as_json: bool) -> None:
     """Documents, and for those in review who they are waiting on."""
     workflow = _service().workflow
-    waiting = {doc.id: pending for doc, pending, _ in workflow.waiting()}
+    waiting = {doc.id: tuple(pending) for doc, pending in workflow.waiting()}
     docs = workflow.documents(status=cast(Status | None, status))
     if as_json:
         rows = [

@@ -81,6 +81,25 @@ def _content_expand(items: Sequence[str]) -> str:
     return ",".join(f"content.{item}" for item in items)
 
 
+def _new_page(
+    space_key: str, title: str, body: str, parent_id: str, labels: Sequence[str], comment: str
+) -> dict[str, Any]:
+    """The create-content body atlassian-python-api's `create_page` sends, plus the labels Confluence
+    accepts on creation (`metadata.labels`), which that method has no parameter for."""
+    page: dict[str, Any] = {
+        "type": "page",
+        "title": title,
+        "status": "current",
+        "space": {"key": space_key},
+        "body": {"storage": {"value": body, "representation": "storage"}},
+        "metadata": {"labels": [{"prefix": "global", "name": name} for name in labels]},
+        "version": {"message": comment},
+    }
+    if parent_id:
+        page["ancestors"] = [{"type": "page", "id": parent_id}]
+    return page
+
+
 def _links(envelope: Mapping[str, Any]) -> Mapping[str, Any]:
     links = envelope.get("_links")
     return links if isinstance(links, Mapping) else {}
@@ -198,33 +217,33 @@ class RestPageSource:
         page_id: str | None,
         comment: str,
     ) -> str:
-        """Create the page (or update `page_id`, a new Confluence version) in storage format, then label it.
-        Returns the page's id."""
+        """Create the page with its labels in one request (so no page exists without the label that finds
+        it again), or update `page_id` (a new Confluence version) and add any label it lacks. Storage
+        format. Returns the page's id."""
         if page_id is None:
             created = self._json(
-                lambda: self._client.create_page(
-                    space_key, title, body, parent_id=parent_id or None, version_comment=comment
+                lambda: self._client.post(
+                    "rest/api/content/", data=_new_page(space_key, title, body, parent_id, labels, comment)
                 ),
                 doing=f"creating page {title!r} in space {space_key}",
                 not_found=f"Confluence space {space_key!r} or parent page {parent_id!r} does not exist",
             )
-            page_id = page_id_of(created)
-        else:
-            self._json(
-                lambda: self._client.update_page(
-                    page_id, title, body, version_comment=comment, always_update=True
-                ),
-                doing=f"updating page {page_id}",
-                not_found=f"Confluence page {page_id} does not exist or the account cannot view it",
-            )
-        written = page_id
-        for label in labels:
-            self._json(
-                partial(self._client.set_page_label, written, label),
-                doing=f"labelling page {written} {label!r}",
-                not_found=f"Confluence page {written} does not exist or the account cannot view it",
-            )
-        return written
+            return page_id_of(created)
+        self._json(
+            lambda: self._client.update_page(
+                page_id, title, body, version_comment=comment, always_update=True
+            ),
+            doing=f"updating page {page_id}",
+            not_found=f"Confluence page {page_id} does not exist or the account cannot view it",
+        )
+        self._json(
+            lambda: self._client.post(
+                f"rest/api/content/{page_id}/label", data=[{"prefix": "global", "name": n} for n in labels]
+            ),
+            doing=f"labelling page {page_id}",
+            not_found=f"Confluence page {page_id} does not exist or the account cannot view it",
+        )
+        return page_id
 
     def user_name(self, ref: str) -> str | None:
         """Cached, including misses: pages mention the same people over and over."""

@@ -12,6 +12,7 @@ Three well-kept tools in a row, so nothing a person (or an LLM) types can become
 
 from __future__ import annotations
 
+import re
 from typing import Final
 
 import nh3
@@ -27,13 +28,16 @@ TAGS: Final = frozenset(
 )  # fmt: skip
 ATTRIBUTES: Final = {"a": {"href"}, "code": {"class"}, "ol": {"start"}}
 
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+"""Control characters XML 1.0 cannot hold, so no page could: a body pasted from a terminal may carry them."""
+
 _markdown = MarkdownIt("commonmark", {"html": False, "xhtmlOut": True}).enable(["table", "strikethrough"])
 
 
 def to_html(markdown: str) -> str:
     """The sanitised HTML of `markdown`, for a page that shows a document (`kb serve`)."""
     return nh3.clean(
-        _markdown.render(markdown),
+        _markdown.render(_NOT_XML.sub("", markdown)),
         tags=set(TAGS),
         attributes={tag: set(names) for tag, names in ATTRIBUTES.items()},
         url_schemes={"http", "https", "mailto"},

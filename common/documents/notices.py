@@ -10,11 +10,13 @@ log = get_logger(__name__)
 
 
 class LoggedNotices:
-    def ask_to_decide(self, approver: str, doc: Document, version: DocumentVersion, changes: str) -> None:
+    def ask_to_decide(self, approver: str, doc: Document, version: DocumentVersion, changes: str) -> bool:
         log.info("document_decision_requested", approver=approver, document_id=doc.id, version=version.number)
+        return True
 
-    def remind(self, approver: str, doc: Document, version: DocumentVersion) -> None:
+    def remind(self, approver: str, doc: Document, version: DocumentVersion) -> bool:
         log.info("document_reminder", approver=approver, document_id=doc.id, version=version.number)
+        return True
 
     def tell_author(self, doc: Document, what: str) -> None:
         log.info("document_author_told", author=doc.author, document_id=doc.id, what=what)

@@ -51,6 +51,12 @@ class ConfluencePublisher:
         self._indexer = indexer
 
     def publish(self, doc: Document, version: DocumentVersion, area: Area) -> Published:
+        if area.space_key not in self._confluence.space_keys():
+            raise PublishFailed(
+                f"The {area.name} area publishes to Confluence space {area.space_key}, which the knowledge "
+                "base does not sync: add it to CONFLUENCE_SPACES, or point the area at a synced space with "
+                f"`kb approvers set {area.name} … --space KEY`."
+            )
         try:
             page_id = doc.page_id or self._confluence.find_labelled_page(
                 area.space_key, f"{DOCUMENT_LABEL}-{doc.id}"

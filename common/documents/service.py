@@ -27,14 +27,19 @@ from common.store.chunk import Classification
 log = get_logger(__name__)
 
 MAX_DIFF_LINES = 40
+ASK_AGAIN_AFTER = timedelta(minutes=10)
+"""A request to decide that Slack did not take is sent again by the first `remind_due` after this long
+(longer than a handler takes to send it, so the job does not race the handler that is sending it)."""
 
 
 class DocumentNotices(Protocol):
-    """How people hear about documents (Slack DMs); failures are the implementation's to log."""
+    """How people hear about documents (Slack DMs). Asking and reminding say whether the message was
+    delivered, so a request Slack refused is sent again by the next `remind_due`; a notice to the author
+    that fails is logged (the document's state is in `kb doc show` and on its page either way)."""
 
-    def ask_to_decide(self, approver: str, doc: Document, version: DocumentVersion, changes: str) -> None: ...
+    def ask_to_decide(self, approver: str, doc: Document, version: DocumentVersion, changes: str) -> bool: ...
 
-    def remind(self, approver: str, doc: Document, version: DocumentVersion) -> None: ...
+    def remind(self, approver: str, doc: Document, version: DocumentVersion) -> bool: ...
 
     def tell_author(self, doc: Document, what: str) -> None: ...
 
@@ -119,7 +124,7 @@ class DocumentService:
         if change.ask:
             changes = self._changes_since_previous(change.version)
             for approver in change.ask:
-                self._notices.ask_to_decide(approver, doc, change.version, changes)
+                self._ask(approver, doc, change.version, changes)
         if change.decision is not None:
             self._notices.tell_author(doc, _decision_said(change))
         if change.to_publish:
@@ -165,18 +170,32 @@ class DocumentService:
         return [self.publish(doc.id) for doc in self._workflow.documents(status="approved")]
 
     def remind_due(self) -> int:
-        """Remind approvers of documents waiting on them longer than the reminder interval."""
-        now, reminded = self._clock(), 0
-        for doc, pending, last in self._workflow.waiting():
-            since = last or doc.updated_at
-            if not pending or now - since < self._reminder_after:
+        """Send every request to decide Slack has not taken yet, and remind approvers who have had one for
+        longer than the reminder interval. Returns how many messages were delivered."""
+        now, sent = self._clock(), 0
+        for doc, pending in self._workflow.waiting():
+            due = {
+                approver: last
+                for approver, last in pending.items()
+                if (last is None and now - doc.updated_at >= ASK_AGAIN_AFTER)
+                or (last is not None and now - last >= self._reminder_after)
+            }
+            if not due:
                 continue
             version = self._workflow.version(doc.id, doc.version)
-            for approver in pending:
-                self._notices.remind(approver, doc, version)
-                self._workflow.remind(doc.id, doc.version, approver)
-                reminded += 1
-        return reminded
+            for approver, last in due.items():
+                if last is None:
+                    sent += self._ask(approver, doc, version, self._changes_since_previous(version))
+                elif self._notices.remind(approver, doc, version):
+                    self._workflow.asked(doc.id, version.number, approver, at=self._clock())
+                    sent += 1
+        return sent
+
+    def _ask(self, approver: str, doc: Document, version: DocumentVersion, changes: str) -> bool:
+        delivered = self._notices.ask_to_decide(approver, doc, version, changes)
+        if delivered:
+            self._workflow.asked(doc.id, version.number, approver, at=self._clock())
+        return delivered
 
     def _recorded(self, change: Change) -> Change:
         self._events.publish(change.events)

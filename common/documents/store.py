@@ -7,13 +7,15 @@ winner's file, where it may now be refused (the version was superseded) or have 
 document was already approved). On one machine the file lives under KB_HOME and changes are serialised by a
 machine lock. So two instances can never both apply one transition, and no external store is needed.
 
-The tables are the plan's `Document`, `DocumentVersion` and `AreaApprover`, plus the decisions and the
-reminders sent.
+The tables are the plan's `Document`, `DocumentVersion` and `AreaApprover`, plus the decisions and when
+each approver was last asked to decide (so a request Slack refused is sent again).
 """
 
 from __future__ import annotations
 
+import random
 import tempfile
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,7 +34,9 @@ log = get_logger(__name__)
 
 T = TypeVar("T")
 FILE_NAME = "kb.duckdb"
-MAX_ATTEMPTS = 8
+MAX_ATTEMPTS = 12
+"""Every lost race means another writer won, so this many writers at one moment all get through."""
+RETRY_JITTER_SECONDS = 0.05
 
 Connection = duckdb.DuckDBPyConnection
 
@@ -59,9 +63,9 @@ def m001_create_workflow_tables(conn: Connection) -> None:
             document_id VARCHAR NOT NULL, version INTEGER NOT NULL, approver VARCHAR NOT NULL,
             kind VARCHAR NOT NULL, reason VARCHAR NOT NULL, decided_at TIMESTAMPTZ NOT NULL,
             PRIMARY KEY (document_id, version, approver));
-        CREATE TABLE reminders (
+        CREATE TABLE asks (
             document_id VARCHAR NOT NULL, version INTEGER NOT NULL, approver VARCHAR NOT NULL,
-            reminded_at TIMESTAMPTZ NOT NULL, PRIMARY KEY (document_id, version, approver));
+            asked_at TIMESTAMPTZ NOT NULL, PRIMARY KEY (document_id, version, approver));
     """)
 
 
@@ -81,6 +85,7 @@ class WorkflowStore:
                     return _in_transaction(path, transition)
             except BlobConflict:
                 log.info("workflow_changed_meanwhile", attempt=attempt)
+                time.sleep(random.uniform(0, RETRY_JITTER_SECONDS * attempt))  # spread the next round out
         raise WorkflowConflict(
             f"The document workflow kept changing during {MAX_ATTEMPTS} attempts; nothing was changed, "
             "try again."
@@ -227,16 +232,17 @@ def save_area(conn: Connection, found: Area, *, at: datetime) -> None:
         conn.execute("INSERT INTO area_approvers VALUES (?, ?)", [found.name, approver])
 
 
-def last_reminded(conn: Connection, document_id: str, version: int, approver: str) -> datetime | None:
+def last_asked(conn: Connection, document_id: str, version: int, approver: str) -> datetime | None:
+    """When Slack last took the request (or a reminder) to decide on this version; None: never yet."""
     row = conn.execute(
-        "SELECT reminded_at FROM reminders WHERE document_id = ? AND version = ? AND approver = ?",
+        "SELECT asked_at FROM asks WHERE document_id = ? AND version = ? AND approver = ?",
         [document_id, version, approver],
     ).fetchone()
     return _utc(row[0]) if row else None
 
 
-def record_reminder(conn: Connection, document_id: str, version: int, approver: str, *, at: datetime) -> None:
-    conn.execute("INSERT OR REPLACE INTO reminders VALUES (?, ?, ?, ?)", [document_id, version, approver, at])
+def record_ask(conn: Connection, document_id: str, version: int, approver: str, *, at: datetime) -> None:
+    conn.execute("INSERT OR REPLACE INTO asks VALUES (?, ?, ?, ?)", [document_id, version, approver, at])
 
 
 def _document(row: tuple[Any, ...]) -> Document:

@@ -255,9 +255,9 @@ class DocumentWorkflow:
 
         return self._store.change(transition)
 
-    def remind(self, document_id: str, version: int, approver: str) -> None:
-        now = self._clock()
-        self._store.change(lambda conn: store.record_reminder(conn, document_id, version, approver, at=now))
+    def asked(self, document_id: str, version: int, approver: str, *, at: datetime) -> None:
+        """Record that `approver` was sent the request (or a reminder) to decide on `version` at `at`."""
+        self._store.change(lambda conn: store.record_ask(conn, document_id, version, approver, at=at))
 
     # --- reading ------------------------------------------------------------------------------------
 
@@ -274,21 +274,21 @@ class DocumentWorkflow:
 
         return self._store.read(query)
 
-    def waiting(self) -> list[tuple[Document, tuple[str, ...], datetime | None]]:
-        """Documents in review with the approvers who have not decided yet, and when each version was
-        last sent or reminded (None: never reminded)."""
+    def waiting(self) -> list[tuple[Document, dict[str, datetime | None]]]:
+        """Documents in review, each with the approvers who have not decided on its version yet and when
+        each was last sent the request (None: Slack never took it)."""
 
-        def query(conn: Connection) -> list[tuple[Document, tuple[str, ...], datetime | None]]:
-            found: list[tuple[Document, tuple[str, ...], datetime | None]] = []
+        def query(conn: Connection) -> list[tuple[Document, dict[str, datetime | None]]]:
+            found: list[tuple[Document, dict[str, datetime | None]]] = []
             for doc in store.documents(conn, status="in_review"):
                 area = store.area(conn, doc.area)
                 decided = {d.approver for d in store.decisions(conn, doc.id, version=doc.version)}
-                pending = tuple(
-                    a for a in (area.approvers if area else ()) if a not in decided and a != doc.author
-                )
-                reminded = [store.last_reminded(conn, doc.id, doc.version, a) for a in pending]
-                latest = max((r for r in reminded if r is not None), default=None)
-                found.append((doc, pending, latest))
+                pending = {
+                    a: store.last_asked(conn, doc.id, doc.version, a)
+                    for a in (area.approvers if area else ())
+                    if a not in decided and a != doc.author
+                }
+                found.append((doc, pending))
             return found
 
         return self._store.read(query)

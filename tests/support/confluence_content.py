@@ -49,11 +49,13 @@ class Cql:
     type: str | None
     since: datetime | None
     descending: bool
+    label: str | None = None
 
     @classmethod
     def parse(cls, text: str) -> Cql:
         """The query shapes the product sends: `space = "X" AND type = page [AND lastmodified >= "…"]
-        [ORDER BY lastmodified ASC|DESC]`. Anything else raises ValueError (answered as a 400)."""
+        [ORDER BY lastmodified ASC|DESC]`, and `space = "X" AND label = "…"`. Anything else raises
+        ValueError (answered as a 400)."""
         parts = re.split(r"\s+order\s+by\s+", text, maxsplit=1, flags=re.I)
         where, order = parts[0], (parts[1] if len(parts) > 1 else "")
         found: dict[str, str] = {}
@@ -71,6 +73,7 @@ class Cql:
             type=found.get("type"),
             since=datetime.strptime(since, "%Y/%m/%d %H:%M").replace(tzinfo=UTC) if since else None,
             descending=bool(re.search(r"desc\s*$", order, flags=re.I)),
+            label=found.get("label"),
         )
 
     def selects(self, page: StandinPage) -> bool:
@@ -78,11 +81,14 @@ class Cql:
             (self.space is None or page.space_key == self.space)
             and self.type in (None, "page")
             and (self.since is None or page.modified >= self.since)
+            and (self.label is None or self.label in page.labels)
         )
 
 
 _CQL_CLAUSE = re.compile(
-    r'^\s*(?:(space)\s*=\s*"([^"]*)"|(type)\s*=\s*"?(\w+)"?|(lastmodified)\s*>=\s*"([^"]+)")\s*$', re.I
+    r'^\s*(?:(space)\s*=\s*"([^"]*)"|(type)\s*=\s*"?(\w+)"?|(lastmodified)\s*>=\s*"([^"]+)"'
+    r'|(label)\s*=\s*"([^"]*)")\s*$',
+    re.I,
 )
 
 

@@ -218,6 +218,10 @@ class Payloads:
         version["_links"]["self"] = f"{self.url}/rest/api/content/{page.page_id}/version/{page.version}"
         return version
 
+    def history(self, page: StandinPage) -> Json:
+        """`GET content/{id}/history`: what atlassian-python-api reads the next version number from."""
+        return {**self._history(page), "lastUpdated": self._version(page)}
+
     def _history(self, page: StandinPage) -> Json:
         return {
             "latest": True,

@@ -1,6 +1,7 @@
 """An HTTP stand-in for Confluence's v1 REST API, for tests of code that talks to Confluence over the wire.
 
-Confluence cannot run here, so this serves the few real paths the product uses, at Cloud's layout
+Confluence cannot run here, so this serves the few real paths the product uses (reading spaces, pages,
+users and search; creating, updating and labelling pages), at Cloud's layout
 (`/wiki/rest/api/...`; `context_path=""` gives Data Center's), and nothing else: an unknown path gets
 Confluence's 404 error body, so a client calling a path Confluence lacks fails here too. The content lives
 in `confluence_content` (which this class extends, so tests edit it through the stand-in) and is rendered by
@@ -24,8 +25,10 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal, Self
+from datetime import UTC, datetime
+from typing import Any, Literal, Self, TypeGuard
 
+from lxml import etree
 from werkzeug.datastructures import MultiDict
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
@@ -226,11 +229,11 @@ class ConfluenceStandin(ConfluenceContent):
             return _error(404, f"No resource found for {request.path}")
         if not self._authorized(request.headers.get("Authorization", "")):
             return _error(401, "Client must be authenticated to access this resource.")
-        if request.method != "GET":
-            return _error(405, f"Method {request.method} is not allowed here")
         route = request.path[len(api) :]
         with self._lock:
-            return self._route(route, request)
+            if request.method == "GET":
+                return self._route(route, request)
+            return self._write(request.method, route, request)
 
     def _authorized(self, header: str) -> bool:
         if self.user is None:
@@ -243,12 +246,14 @@ class ConfluenceStandin(ConfluenceContent):
         payloads, args = self._payloads, request.args
         if route == "/search":
             return self._search(payloads, args)
-        if match := re.fullmatch(r"/content/(\d+)(/label)?", route):
+        if match := re.fullmatch(r"/content/(\d+)(/label|/history)?", route):
             page = self.pages.get(match.group(1))
             if page is None:
                 return _error(404, f"No content found with id: ContentId{{id={match.group(1)}}}")
-            if match.group(2):
+            if match.group(2) == "/label":
                 return _json(payloads.labels(page))
+            if match.group(2) == "/history":
+                return _json(payloads.history(page))
             return _json(payloads.page(page, expand_set(args.get("expand"))))
         if route == "/space":
             return _json(payloads.space_list())
@@ -260,6 +265,95 @@ class ConfluenceStandin(ConfluenceContent):
         if route == "/user":
             return self._user(payloads, args)
         return _error(404, f"No resource found for {request.path}")
+
+    # writing pages ---------------------------------------------------------------------------------------
+    def _write(self, method: str, route: str, request: Request) -> Response:
+        """Creating a page (`POST content/`), a new version of one (`PUT content/{id}`) and labelling it
+        (`POST content/{id}/label`), with Confluence's checks: the space exists, a title is unique in its
+        space, the body is well-formed storage XHTML, an update carries the next version number."""
+        assert self._payloads is not None, "start() the stand-in first"
+        try:
+            sent = json.loads(request.get_data(as_text=True) or "null")
+        except ValueError:
+            return _error(400, "Unexpected character in the request body: it is not JSON")
+        if not isinstance(sent, dict | list):
+            return _error(400, "The request body must be a JSON object")
+        if method == "POST" and route in ("/content", "/content/"):
+            return self._create(sent)
+        if method == "PUT" and (match := re.fullmatch(r"/content/(\d+)", route)):
+            return self._update(match.group(1), sent)
+        if method == "POST" and (match := re.fullmatch(r"/content/(\d+)/label", route)):
+            return self._label(match.group(1), sent)
+        return _error(405, f"Method {method} is not allowed on {route}")
+
+    def _create(self, sent: Any) -> Response:
+        assert self._payloads is not None
+        space, title = (sent.get("space") or {}).get("key"), sent.get("title")
+        body = ((sent.get("body") or {}).get("storage") or {}).get("value")
+        if not isinstance(title, str) or not title.strip() or not isinstance(body, str):
+            return _error(400, "A page needs a title and a body in storage representation")
+        if space not in self.spaces:
+            return _error(404, f"No space with key : {space}")
+        if any(p.space_key == space and p.title == title for p in self.pages.values()):
+            return _error(
+                400,
+                f"A page with this title already exists: A page already exists with the title {title} "
+                f"in the space with key {space}",
+            )
+        if problem := _storage_problem(body):
+            return _error(400, f"Error parsing xhtml: {problem}")
+        ancestors = sent.get("ancestors") or []
+        parent = str(ancestors[-1]["id"]) if ancestors else None
+        if parent is not None and parent not in self.pages:
+            return _error(404, f"No parent page with id {parent}")
+        labels = [label.get("name") for label in (sent.get("metadata") or {}).get("labels") or []]
+        if bad := [name for name in labels if not _is_label(name)]:
+            return _error(400, f"Label name is invalid: {bad[0]!r}")
+        page_id = str(next(self._ids))
+        now = datetime.now(UTC)
+        self.pages[page_id] = StandinPage(
+            page_id, space, title, body, _API_AUTHOR, now, now, _API_AUTHOR, labels=labels, parent_id=parent
+        )
+        return _json(self._payloads.page(self.pages[page_id], _WRITTEN_EXPAND))
+
+    def _update(self, page_id: str, sent: Any) -> Response:
+        assert self._payloads is not None
+        page = self.pages.get(page_id)
+        if page is None:
+            return _error(404, f"No content found with id: ContentId{{id={page_id}}}")
+        number = (sent.get("version") or {}).get("number")
+        if number != page.version + 1:
+            return _error(409, f"Version must be incremented on update. Current version is: {page.version}")
+        body = ((sent.get("body") or {}).get("storage") or {}).get("value", page.body)
+        if problem := _storage_problem(body):
+            return _error(400, f"Error parsing xhtml: {problem}")
+        page.title = sent.get("title") or page.title
+        page.body, page.version = body, number
+        page.modified, page.modifier = datetime.now(UTC), _API_AUTHOR
+        return _json(self._payloads.page(page, _WRITTEN_EXPAND))
+
+    def _label(self, page_id: str, sent: Any) -> Response:
+        assert self._payloads is not None
+        page = self.pages.get(page_id)
+        if page is None:
+            return _error(404, f"No content found with id: ContentId{{id={page_id}}}")
+        for label in sent if isinstance(sent, list) else [sent]:
+            name = label.get("name") if isinstance(label, dict) else None
+            if not _is_label(name):
+                return _error(400, f"Label name is invalid: {name!r}")
+            if name not in page.labels:
+                page.labels.append(name)
+        return _json(self._payloads.labels(page))
+
+    def writes(self) -> list[LoggedRequest]:
+        """The requests that created or updated a page (labelling not counted), oldest first."""
+        with self._lock:
+            return [
+                entry
+                for entry in self.requests
+                if (entry.method, entry.status) in (("POST", 200), ("PUT", 200))
+                and not entry.path.endswith("/label")
+            ]
 
     def _user(self, payloads: Payloads, args: MultiDict[str, str]) -> Response:
         for param, attribute in (("accountId", "account_id"), ("key", "user_key"), ("username", "username")):
@@ -308,6 +402,31 @@ class ConfluenceStandin(ConfluenceContent):
             next_params=next_params,
         )
         return _json(envelope)
+
+
+_API_AUTHOR = "standin-admin"
+"""Who pages written through the API are by: the stand-in's one account."""
+
+_WRITTEN_EXPAND = {"space", "version", "history", "body", "body.storage", "ancestors"}
+"""What Confluence expands in its answer to a create or an update."""
+
+
+def _is_label(name: object) -> TypeGuard[str]:
+    """Confluence's label rule: no spaces and none of `:;,.!&()[]{}<>\\/*?#`, at most 255 characters."""
+    return isinstance(name, str) and re.fullmatch(r"[^\s:;,.!&()\[\]{}<>\\/*?#]{1,255}", name) is not None
+
+
+def _storage_problem(body: str) -> str | None:
+    """Why `body` is not well-formed storage XHTML (namespaced `ac:`/`ri:` elements allowed), or None."""
+    wrapped = (
+        '<root xmlns:ac="http://atlassian.com/content" xmlns:ri="http://atlassian.com/resource">'
+        f"{body}</root>"
+    )
+    try:
+        etree.fromstring(wrapped.encode(), etree.XMLParser(resolve_entities=False, no_network=True))
+    except etree.XMLSyntaxError as exc:
+        return str(exc)
+    return None
 
 
 def _json(payload: Json, status: int = 200) -> Response:
