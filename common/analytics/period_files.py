@@ -22,7 +22,7 @@ class PeriodFiles:
         return self._files.edit(file_name(period))
 
     def local_copies(self, directory: Path) -> list[Path]:
-        """Readable copies of every month's file (in place on one machine), for queries and reports."""
+        """Copies of every month's file in `directory`, for queries and reports to read."""
         copies = [
             self._files.copy(name, directory) for name in self._files.names() if name.endswith(".duckdb")
         ]

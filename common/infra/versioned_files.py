@@ -8,6 +8,7 @@ Of two writers racing, the second gets `BlobConflict` and must start again from 
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -25,7 +26,9 @@ class VersionedFiles(Protocol):
         ...
 
     def copy(self, name: str, directory: Path) -> Path | None:
-        """A readable copy of the file (the file itself on one machine), or None when there is none."""
+        """A copy of the file in `directory` to read, or None when there is none. A copy, never the file
+        itself: DuckDB lets one process at a time open a database file, so a reader holding the original
+        would make every writer of the machine fail while it reads."""
         ...
 
     def names(self) -> list[str]: ...
@@ -43,7 +46,12 @@ class FolderFiles:
 
     def copy(self, name: str, directory: Path) -> Path | None:
         path = self._directory / name
-        return path if path.exists() else None
+        directory.mkdir(parents=True, exist_ok=True)
+        with machine_lock(self._directory / f".{name}.lock"):
+            if not path.exists():
+                return None
+            shutil.copyfile(path, directory / name)
+        return directory / name
 
     def names(self) -> list[str]:
         if not self._directory.is_dir():

@@ -94,6 +94,9 @@ def drafting_modal(*, channel: str, source_link: str = "") -> dict[str, Any]:
 def draft_modal(
     *, areas: Sequence[Area], fields: DraftFields, channel: str, source_link: str = "", note: str = ""
 ) -> dict[str, Any]:
+    if len(fields.body) > INPUT_MAX_CHARS:
+        cut = f"The draft is longer than a Slack field holds ({INPUT_MAX_CHARS:,} characters): its end is cut"
+        note = f"{note}\n{cut}".strip()
     blocks = [
         *([_section(note)] if note else []),
         _input("title", "Title", _text(max_length=150, initial=fields.title)),

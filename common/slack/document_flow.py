@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from functools import cache
 from typing import Any, cast
 
@@ -150,7 +151,7 @@ class DocumentFlow:
 
         def draft() -> None:
             written = self._drafter().draft(description=description, title=values.get("title", ""))
-            filled = DraftFields(**{**fields.__dict__, "title": written.title, "body": written.body})
+            filled = replace(fields, title=written.title, body=written.body)
             self._update(view_id, filled, channel=channel, source_link="")
 
         self._later(lambda: self._drafting(view_id, channel, draft))
@@ -196,25 +197,31 @@ class DocumentFlow:
     # --- buttons ------------------------------------------------------------------------------------
 
     def action(self, payload: dict[str, Any], action: dict[str, Any]) -> None:
-        """An approver's (or author's) button. An outage is told to them; nothing was changed."""
+        """An approver's (or author's) button. A refusal (a document that is gone) or an outage is told to
+        the person who clicked; nothing was changed."""
         try:
             self._acted(payload, action)
+        except DocumentRefused as exc:
+            log.info("document_action_refused", error=str(exc))
+            self._reply_later(payload, f":warning: {exc}")
         except ServiceUnavailable as exc:
             log.warning("document_action_deferred", error=str(exc))
-            response_url = str(payload.get("response_url") or "")
-            if response_url:
-                self._later(lambda: self._reply(response_url, UNAVAILABLE))
+            self._reply_later(payload, UNAVAILABLE)
+
+    def _reply_later(self, payload: dict[str, Any], text: str) -> None:
+        response_url = str(payload.get("response_url") or "")
+        if response_url:
+            self._later(lambda: self._reply(response_url, text))
 
     def _acted(self, payload: dict[str, Any], action: dict[str, Any]) -> None:
         action_id = str(action.get("action_id", ""))
         ref = DocRef.from_value(action.get("value", ""))
         user_id = _user_id(payload)
-        response_url = str(payload.get("response_url") or "")
         if action_id == APPROVE_ACTION:
             reply = self._decide(ref, "approve", user_id, "", errors_on=None)
             text = str((reply.body or {}).get("text", ""))
-            if response_url and text:
-                self._later(lambda: self._reply(response_url, text))
+            if text:
+                self._reply_later(payload, text)
             return
         trigger_id = str(payload.get("trigger_id") or "")
         if not trigger_id:

@@ -218,15 +218,16 @@ class InteractionHandler:
 
     def _view_submission(self, payload: dict[str, Any]) -> HttpReply:
         view = object_field(payload, "view")
-        if view.get("callback_id") == QUICK_MODAL and self._quick is not None:
+        callback_id = view.get("callback_id")
+        if callback_id == QUICK_MODAL and self._quick is not None:
             user_id = _user_id(payload)
             email = self._email_of(user_id) or ""
             name = str(object_field(payload, "user").get("name") or user_id)
             return self._quick.submit(payload, author_email=email, author_name=name)
-        if view.get("callback_id") in DOCUMENT_MODALS and self._documents is not None:
+        if isinstance(callback_id, str) and callback_id in DOCUMENT_MODALS and self._documents is not None:
             return self._documents.submit(payload)
-        if view.get("callback_id") != PROBLEM_MODAL:
-            raise InvalidInteraction(f"Unknown modal {view.get('callback_id')!r}.")
+        if callback_id != PROBLEM_MODAL:
+            raise InvalidInteraction(f"Unknown modal {callback_id!r}.")
         try:
             meta = json.loads(view.get("private_metadata") or "{}")
             ref = AnswerRef.from_value(str(meta["ref"]))

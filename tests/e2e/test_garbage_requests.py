@@ -15,6 +15,10 @@ Where the protocol requires an acknowledgement, a 2xx is the right answer to som
   question can never be processed: any other answer makes Pub/Sub redeliver the poison message. A request
   that is not a Pub/Sub delivery at all gets a 4xx.
 
+The document modals and buttons are sent about a seeded policy in review, by someone who may neither
+decide on it nor revise it, and name an area that does not exist for new documents: besides never failing,
+none of them may change the workflow, which each of those tests checks.
+
 `slack_answer` reads the push envelope itself (an HTTP target): as a CloudEvent target, functions-framework
 and cloudevents answered 500 to some bodies (not UTF-8, a JSON list or string, a legacy event's shape)
 before any code of ours ran; those bodies are in the properties like any other now.
@@ -30,6 +34,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -37,6 +42,21 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from common.documents.store import WorkflowStore
+from common.documents.workflow import DocumentWorkflow
+from common.infra.versioned_files import FolderFiles
+from common.slack.document_blocks import (
+    APPROVE_ACTION,
+    CHANGES_ACTION,
+    DECISION_MODAL,
+    DRAFT_MODAL,
+    REJECT_ACTION,
+    REVISE_ACTION,
+    REVISE_MODAL,
+    START_MODAL,
+    THREAD_SHORTCUT,
+    DocRef,
+)
 from common.slack.feedback_blocks import PROBLEM_KIND_ACTION, PROBLEM_KIND_BLOCK, PROBLEM_MODAL, AnswerRef
 from common.slack.quick_knowledge_flow import MODAL as QUICK_MODAL
 from common.slack.quick_knowledge_flow import SHORTCUT
@@ -48,6 +68,8 @@ from tests.support.slack_signing import form_body, sign
 from tests.support.slack_standin import SlackStandin
 
 SLACK_FIXTURES = FIXTURES / "slack"
+AUTHOR, APPROVER = "WAUTHOR", "WAPPROVER"
+"""Of the seeded document; the sweep's payloads come from W111, neither of them."""
 SECRET = "garbage-signing-secret"
 API_KEY = "garbage-api-key"
 PROJECT = "kb-garbage"
@@ -77,6 +99,8 @@ class Services:
     slack_actions: str
     slack_answer: str
     http: httpx.Client
+    workflow: DocumentWorkflow
+    """The document workflow `slack_actions` keeps, holding one policy in review."""
 
 
 @pytest.fixture(scope="module")
@@ -107,6 +131,7 @@ def services(
                 "QUESTIONS_TOPIC": questions,
             },
         }
+        workflow = _seeded_workflow(root / "slack_actions" / "kb-home")
         running: list[FunctionService] = []
         try:
             for target in ("search", "slack_events", "slack_actions", "slack_answer"):
@@ -128,10 +153,23 @@ def services(
                 slack_actions=urls["slack_actions"],
                 slack_answer=urls["slack_answer"],
                 http=http,
+                workflow=workflow,
             )
         finally:
             for service in running:
                 service.stop()
+
+
+def _seeded_workflow(kb_home: Path) -> DocumentWorkflow:
+    """An area whose approver is not the sweep's user, and a policy in review there by someone else: every
+    document payload the sweep sends is one its user may not act on, so none may change anything."""
+    workflow = DocumentWorkflow(WorkflowStore(FolderFiles(kb_home / "workflow")))
+    workflow.set_area("it", (APPROVER,), space_key="IT")
+    workflow.create(
+        title="VPN from home", area="it", doc_type="policy", classification="internal",
+        owner="author@larkspur.example", author=AUTHOR, body="Use the VPN client.",
+    )  # fmt: skip
+    return workflow
 
 
 def _warm_up(http: httpx.Client, target: str, url: str) -> int:
@@ -720,6 +758,135 @@ def test_slack_actions_refuses_an_oversized_signed_body(services: Services, size
     body = b"payload=" + b"%7B" * (size // 3)
     headers = _signed(body, "application/x-www-form-urlencoded")
     _refused(services.http.post(services.slack_actions, content=body, headers=headers))
+
+
+# --- slack_actions: documents -------------------------------------------------------------------------
+
+
+def _document_modal(callback_id: str, meta: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "type": "view_submission",
+        "user": {"id": "W111", "name": "owner"},
+        "view": {
+            "id": "V111",
+            "callback_id": callback_id,
+            "private_metadata": json.dumps(meta),
+            "state": {"values": {block: {"value": entry} for block, entry in values.items()}},
+        },
+    }
+
+
+def _typed(text: str) -> dict[str, Any]:
+    return {"type": "plain_text_input", "value": text}
+
+
+def _chosen(value: str) -> dict[str, Any]:
+    return {"type": "static_select", "selected_option": {"value": value}}
+
+
+def _document_button(action_id: str, ref: DocRef) -> dict[str, Any]:
+    payload = _fixture("bolt-python__block_actions__button.json")
+    payload["response_url"] = NOWHERE
+    payload["actions"][0].update(action_id=action_id, value=ref.to_value(), block_id="kb_doc")
+    return payload
+
+
+def _document_interactions(workflow: DocumentWorkflow) -> dict[str, dict[str, Any]]:
+    """Every document modal and button, as W111 would send them about the seeded policy; an area that does
+    not exist for new documents."""
+    [doc] = workflow.documents()
+    ref = DocRef(doc.id, doc.version)
+    fields = {
+        "title": _typed("Expenses"),
+        "area": _chosen("finance"),
+        "doc_type": _chosen("policy"),
+        "classification": _chosen("internal"),
+        "owner": {"type": "users_select", "selected_user": "W111"},
+        "body": _typed("Claim within a month."),
+    }
+    return {
+        "doc_start": _document_modal(START_MODAL, {"channel": "C111"}, {**fields, "description": _typed("")}),
+        "doc_draft": _document_modal(DRAFT_MODAL, {"channel": "C111", "source_link": ""}, fields),
+        "doc_decision": _document_modal(
+            DECISION_MODAL,
+            {"d": doc.id, "v": doc.version, "k": "request_changes"},
+            {"reason": _typed("Why?")},
+        ),
+        "doc_revise": _document_modal(
+            REVISE_MODAL,
+            {"d": doc.id, "v": doc.version},
+            {"title": _typed("VPN"), "body": _typed("New text."), "note": _typed("Mine")},
+        ),
+        "doc_approve": _document_button(APPROVE_ACTION, ref),
+        "doc_request_changes": _document_button(CHANGES_ACTION, ref),
+        "doc_reject": _document_button(REJECT_ACTION, ref),
+        "doc_revise_open": _document_button(REVISE_ACTION, ref),
+        "doc_thread": {**_message_shortcut(), "callback_id": THREAD_SHORTCUT},
+    }
+
+
+DOCUMENT_KINDS = (
+    "doc_start", "doc_draft", "doc_decision", "doc_revise", "doc_approve", "doc_request_changes",
+    "doc_reject", "doc_revise_open", "doc_thread",
+)  # fmt: skip
+
+
+def _workflow_state(workflow: DocumentWorkflow) -> list[Any]:
+    """Everything a transition could change: the documents, their versions and decisions, the areas."""
+    return [workflow.areas(), *(workflow.history(doc.id) for doc in workflow.documents())]
+
+
+@pytest.fixture(scope="module")
+def untouched(services: Services) -> Iterator[list[Any]]:
+    """The workflow as seeded; every document test checks it is still exactly that."""
+    before = _workflow_state(services.workflow)
+    yield before
+    assert _workflow_state(services.workflow) == before
+
+
+def test_the_document_payloads_are_answered_and_refused_as_the_seeded_state_says(
+    services: Services, untouched: list[Any]
+) -> None:
+    """The starting points are valid payloads: each reaches the workflow, which refuses it."""
+    payloads = _document_interactions(services.workflow)
+    answers = {kind: _post_interaction(services, payloads[kind]) for kind in DOCUMENT_KINDS}
+
+    assert {kind: r.status_code for kind, r in answers.items()} == dict.fromkeys(DOCUMENT_KINDS, 200)
+    for kind in ("doc_start", "doc_draft", "doc_decision", "doc_revise"):
+        assert answers[kind].json()["response_action"] == "errors", kind
+    assert _workflow_state(services.workflow) == untouched
+
+
+@pytest.mark.parametrize("kind", DOCUMENT_KINDS)
+@GARBAGE
+@given(data=st.data())
+def test_slack_actions_never_fails_or_changes_a_document_on_a_near_valid_document_payload(
+    services: Services, untouched: list[Any], kind: str, data: st.DataObject
+) -> None:
+    payload = data.draw(near(_document_interactions(services.workflow)[kind]))
+
+    _answered(_post_interaction(services, payload), 200)
+
+
+@pytest.mark.parametrize("kind", DOCUMENT_KINDS)
+def test_slack_actions_never_fails_or_changes_a_document_when_one_field_is_wrong(
+    services: Services, untouched: list[Any], kind: str
+) -> None:
+    def post(payload: dict[str, Any]) -> httpx.Response:
+        return _post_interaction(services, payload)
+
+    assert _failures(post, one_field_wrong(_document_interactions(services.workflow)[kind])) == []
+    assert _workflow_state(services.workflow) == untouched
+
+
+@GARBAGE
+@given(fields=st.dictionaries(st.sampled_from(["text", "trigger_id", "channel_id", "user_id"]), st.text()))
+def test_slack_actions_never_fails_or_changes_a_document_on_the_document_command_with_any_fields(
+    services: Services, untouched: list[Any], fields: dict[str, str]
+) -> None:
+    body = str(httpx.QueryParams({"command": "/kb-doc", **fields})).encode()
+    headers = _signed(body, "application/x-www-form-urlencoded")
+    _answered(services.http.post(services.slack_actions, content=body, headers=headers), 200)
 
 
 # --- slack_answer -------------------------------------------------------------------------------------

@@ -86,3 +86,50 @@ def slash_command(command: str, text: str, *, user: str, channel: str = "C111") 
     return urlencode(
         {"command": command, "text": text, "trigger_id": "t.1", "channel_id": channel, "user_id": user}
     ).encode()
+
+
+def submitted_view(view: dict[str, Any], values: dict[str, str], *, user: str) -> dict[str, Any]:
+    """`view` (as the Slack stand-in holds it) submitted by `user`: each input block's state is what
+    `values` gives for its block id, else the element's initial value, as Slack fills it."""
+    payload = fixture("bolt-python__view_submission.json")
+    payload["user"]["id"] = user
+    state: dict[str, Any] = {}
+    for block in view.get("blocks", []):
+        if block.get("type") != "input":
+            continue
+        element = block["element"]
+        typed = values.get(block["block_id"])
+        entry: dict[str, Any] = {"type": element["type"]}
+        if element["type"] == "static_select":
+            chosen = {"value": typed} if typed is not None else element.get("initial_option")
+            entry["selected_option"] = chosen
+        elif element["type"] == "users_select":
+            entry["selected_user"] = typed if typed is not None else element.get("initial_user")
+        else:
+            entry["value"] = typed if typed is not None else element.get("initial_value")
+        state[block["block_id"]] = {element["action_id"]: entry}
+    payload["view"] = {
+        **payload["view"],
+        **{k: view[k] for k in ("id", "callback_id", "private_metadata", "blocks", "hash") if k in view},
+        "state": {"values": state},
+    }
+    return payload
+
+
+def message_shortcut(
+    callback_id: str, *, user: str, channel: str, ts: str, thread_ts: str = ""
+) -> dict[str, Any]:
+    """A message shortcut on a message of `channel` (a thread's root or a reply in it)."""
+    message: dict[str, Any] = {"type": "message", "user": "W222", "ts": ts, "text": "…"}
+    if thread_ts:
+        message["thread_ts"] = thread_ts
+    return {
+        "type": "message_action",
+        "callback_id": callback_id,
+        "trigger_id": "111.222.valid",
+        "user": {"id": user, "name": user.lower()},
+        "team": {"id": "T111", "domain": "workspace-domain"},
+        "channel": {"id": channel, "name": "test-channel"},
+        "message": message,
+        "response_url": "",
+    }

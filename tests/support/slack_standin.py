@@ -72,6 +72,7 @@ class SlackStandin(LocalHttpServer):
         self._messages: dict[tuple[str, str], dict[str, Any]] = {}
         self._ts_seq = 0
         self._view_seq = 0
+        self._views: dict[str, dict[str, Any]] = {}
         self._failures: dict[str, deque[_Failure]] = {}
         self._response_url_failures: deque[int] = deque()
         self._hooks: list[tuple[str, Callable[[dict[str, Any]], bool], Callable[[], None]]] = []
@@ -342,7 +343,39 @@ class SlackStandin(LocalHttpServer):
             **view,
         }
         opened["id"] = view_id
+        self._views[view_id] = opened
         return {"ok": True, "view": opened}
+
+    def _views_update(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Replaces an open view by `view_id` (or `external_id`); a stale `hash` is a `hash_conflict`."""
+        view = args.get("view")
+        if not isinstance(view, dict):
+            return {"ok": False, "error": "invalid_arguments"}
+        view_id = str(args.get("view_id") or "")
+        if not view_id and args.get("external_id"):
+            view_id = next(
+                (v for v, o in self._views.items() if o.get("external_id") == args["external_id"]), ""
+            )
+        current = self._views.get(view_id)
+        if current is None:
+            return {"ok": False, "error": "not_found"}
+        if args.get("hash") and args["hash"] != current["hash"]:
+            return {"ok": False, "error": "hash_conflict"}
+        self._view_seq += 1
+        updated = {**current, "private_metadata": "", "callback_id": "", **view}
+        updated.update(id=view_id, hash=f"1700000000.{self._view_seq:08d}", previous_view_id=None)
+        self._views[view_id] = updated
+        return {"ok": True, "view": updated}
+
+    def last_opened_view(self) -> dict[str, Any]:
+        """The view the latest `views.open` opened, as it is now."""
+        with self._lock:
+            return self._views[max(self._views)]
+
+    def view(self, view_id: str) -> dict[str, Any]:
+        """What the view shows now (after any `views.update`)."""
+        with self._lock:
+            return self._views[view_id]
 
     def add_thread_message(self, channel: str, ts: str, text: str, *, user: str, thread_ts: str) -> None:
         """A message people wrote (Slack would have sent it as an event), for `conversations.replies`."""
@@ -392,6 +425,7 @@ _HANDLERS = {
     "chat.update": SlackStandin._chat_update,
     "chat.postEphemeral": SlackStandin._chat_post_ephemeral,
     "views.open": SlackStandin._views_open,
+    "views.update": SlackStandin._views_update,
     "auth.test": SlackStandin._auth_test,
     "reactions.add": SlackStandin._reactions,
     "reactions.remove": SlackStandin._reactions,

@@ -15,8 +15,11 @@ from common.analytics.schema import KINDS, MIGRATIONS, TABLES, TYPED_TABLES
 from common.analytics.store import append_records, file_name, open_store, period_of
 from common.errors import InvalidEvent
 from common.events.model import (
+    AreaApproverChanged,
     BehaviouralSignal,
     ChunkAccessed,
+    DocumentChanged,
+    DocumentVersionCreated,
     EvalResult,
     OwnerNotified,
     OwnerUnreachable,
@@ -65,14 +68,27 @@ GOLDEN: dict[str, dict[str, Any]] = json.loads("""{
                    "cited_chunk_ids": ["c1", "c2"], "latency_ms": 120},
   "quality_report": {"chunks": 1200, "mean": 61.2, "p10": 40.0, "p50": 62.0, "p90": 80.5, "overdue": 35,
                      "below_threshold": 12, "verified": 400},
-  "document": {"page_id": "p1", "space_key": "HR", "title": "Leave", "url": "https://w/p1", "owner": "ann"},
-  "document_version": {"page_id": "p1", "page_version": 7, "updated_at": "2026-11-02T08:00:00-05:00"},
-  "area_approver": {"space_key": "HR", "approver": "ann"},
+  "document": {"page_id": "p1", "space_key": "HR", "title": "Leave", "url": "https://w/p1", "owner": "ann",
+               "document_id": "d1", "transition": "published", "actor": "kb", "status": "published",
+               "area": "people", "doc_type": "policy", "classification": "internal", "document_version": 2},
+  "document_version": {"page_id": "p1", "page_version": 7, "updated_at": "2026-11-02T08:00:00-05:00",
+                       "document_id": "d1", "body_hash": "ab12", "editor": "U1", "change_note": "Dates"},
+  "area_approver": {"space_key": "HR", "approver": "ann", "area": "people", "action": "added"},
   "user_confluence_link": {"slack_user_id": "U1", "confluence_account_id": "acc-1", "email": "u1@example.com"}
 }""")
 EVENT_CLASSES = {
     cls.kind: cls
-    for cls in (BehaviouralSignal, ChunkAccessed, EvalResult, OwnerNotified, OwnerUnreachable, PageReviewed)
+    for cls in (
+        AreaApproverChanged,
+        BehaviouralSignal,
+        ChunkAccessed,
+        DocumentChanged,
+        DocumentVersionCreated,
+        EvalResult,
+        OwnerNotified,
+        OwnerUnreachable,
+        PageReviewed,
+    )
 }
 
 
