@@ -255,7 +255,7 @@ def approvers_group() -> None:
 
 @approvers_group.command("set")
 @click.argument("area")
-@click.argument("users", nargs=-1, required=True)
+@click.argument("users", nargs=-1)
 @click.option("--space", "space_key", default="", help="Where the area's documents are published.")
 @click.option("--parent", "parent_page_id", default="", help="The Confluence page they go under.")
 @click.option("--json", "as_json", is_flag=True)
@@ -263,14 +263,15 @@ def approvers_group() -> None:
 def set_approvers(
     area: str, users: tuple[str, ...], space_key: str, parent_page_id: str, as_json: bool
 ) -> None:
-    """Make USERS (Slack user ids) the approvers of AREA, replacing any before."""
+    """Make USERS (Slack user ids) the approvers of AREA, replacing any before; none leaves an area whose
+    guidelines and information publish at once and which takes no policies or procedures."""
     found = _service().set_area(area, users, space_key=space_key, parent_page_id=parent_page_id)
     if as_json:
         click.echo(
             json.dumps({"area": found.name, "approvers": list(found.approvers), "space": found.space_key})
         )
         return
-    out.print(f"{found.name}: {', '.join(found.approvers)} (space {found.space_key})")
+    out.print(f"{found.name}: {', '.join(found.approvers) or '(no approvers)'} (space {found.space_key})")
 
 
 @approvers_group.command("list")
