@@ -78,25 +78,6 @@ def _report_data(system: System, out: Path) -> dict[str, Any]:
     return data
 
 
-def _query(system: System, sql: str) -> list[dict[str, Any]]:
-    done = system.kb("analytics", "query", sql, "--json")
-    assert done.returncode == 0, done.stderr
-    rows: list[dict[str, Any]] = json.loads(done.stdout)
-    return rows
-
-
-def _ingest_until(system: System, sql: str, *, attempts: int = 10) -> list[dict[str, Any]]:
-    """Functions send events from a background thread about once a second, so the first ingest may run
-    before the last event is on the topic; ingest again until the rows arrive (bounded)."""
-    for _ in range(attempts):
-        run = system.run_job("analytics_ingest")
-        assert run.status == 0, run.output
-        rows = _query(system, sql)
-        if rows:
-            return rows
-    raise AssertionError(f"no rows for {sql!r} after {attempts} ingest runs")
-
-
 # --- flows --------------------------------------------------------------------------------------------
 
 
@@ -130,11 +111,13 @@ def test_a_question_is_answered_rated_reported_reviewed_and_reported_on(
     reviewed = system.store().get_metadata(where={"page_id": pages["1101"]}).values()
     assert {meta.reviewed_by for meta in reviewed} == {"priya.raman@larkspur.example"}
 
-    votes = _ingest_until(
-        system, f"SELECT vote FROM user_feedback WHERE answer_id = '{ref.answer_id}' AND vote = 'outdated'"
+    votes = system.ingest_until(
+        f"SELECT vote FROM user_feedback WHERE answer_id = '{ref.answer_id}' AND vote = 'outdated'"
     )
     assert len(votes) == len(ref.cited)  # one row per cited chunk, each once
-    answered = _query(system, f"SELECT answer_id FROM bot_responses WHERE answer_id = '{ref.answer_id}'")
+    answered = system.analytics_query(
+        f"SELECT answer_id FROM bot_responses WHERE answer_id = '{ref.answer_id}'"
+    )
     assert answered == [{"answer_id": ref.answer_id}]
     data = _report_data(system, tmp_path / "report.html")
     [asked] = [q for q in data["unanswered_questions"] if q["question"] == VPN_QUESTION.lower()]

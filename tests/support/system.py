@@ -186,6 +186,24 @@ class System:
 
     # --- looking inside -----------------------------------------------------------------------------
 
+    def analytics_query(self, sql: str) -> list[dict[str, Any]]:
+        """`kb analytics query SQL --json` against the deployment's analytics files."""
+        done = self.kb("analytics", "query", sql, "--json")
+        assert done.returncode == 0, done.stderr
+        rows: list[dict[str, Any]] = json.loads(done.stdout)
+        return rows
+
+    def ingest_until(self, sql: str, *, attempts: int = 10) -> list[dict[str, Any]]:
+        """Functions send events from a background thread about once a second, so the first ingest may run
+        before the last event is on the topic; ingest again until `sql` returns rows (bounded)."""
+        for _ in range(attempts):
+            run = self.run_job("analytics_ingest")
+            assert run.status == 0, run.output
+            rows = self.analytics_query(sql)
+            if rows:
+                return rows
+        raise AssertionError(f"no rows for {sql!r} after {attempts} ingest runs")
+
     @property
     def settings(self) -> Settings:
         return load_settings(kb_home=Path(self.env["KB_HOME"]) / "inspector", chroma_url=self.chroma.url)
