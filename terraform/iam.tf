@@ -2,17 +2,18 @@
 
 locals {
   components = {
-    "search"           = "kb search API"
-    "slack-events"     = "kb Slack events webhook"
-    "slack-actions"    = "kb Slack interactivity endpoint"
-    "slack-answer"     = "kb answer worker"
-    "confluence-sync"  = "kb Confluence sync job"
-    "quality-decay"    = "kb quality decay job"
-    "analytics-ingest" = "kb analytics ingest job"
-    "backup"           = "kb backup job"
-    "scheduler"        = "kb Cloud Scheduler triggers"
-    "pubsub-push"      = "kb Pub/Sub push identity"
-    "chroma"           = "kb Chroma VM"
+    "search"            = "kb search API"
+    "slack-events"      = "kb Slack events webhook"
+    "slack-actions"     = "kb Slack interactivity endpoint"
+    "slack-answer"      = "kb answer worker"
+    "confluence-sync"   = "kb Confluence sync job"
+    "quality-decay"     = "kb quality decay job"
+    "analytics-ingest"  = "kb analytics ingest job"
+    "backup"            = "kb backup job"
+    "document-workflow" = "kb document workflow job"
+    "scheduler"         = "kb Cloud Scheduler triggers"
+    "pubsub-push"       = "kb Pub/Sub push identity"
+    "chroma"            = "kb Chroma VM"
   }
 
   # Secrets: id => created when. Values are added with `gcloud secrets versions add`, never by Terraform.
@@ -27,14 +28,15 @@ locals {
 
   # component => the secrets it reads, and so may access. Secret "slack-bot-token" becomes SLACK_BOT_TOKEN.
   secret_readers = {
-    "search"           = ["search-api-key"]
-    "slack-events"     = ["slack-signing-secret", "slack-bot-token"]
-    "slack-actions"    = ["slack-signing-secret", "slack-bot-token"]
-    "slack-answer"     = ["slack-bot-token", "llm-api-key"]
-    "confluence-sync"  = ["confluence-api-token", "llm-api-key"]
-    "quality-decay"    = ["slack-bot-token"]
-    "analytics-ingest" = []
-    "backup"           = []
+    "search"            = ["search-api-key"]
+    "slack-events"      = ["slack-signing-secret", "slack-bot-token"]
+    "slack-actions"     = ["slack-signing-secret", "slack-bot-token", "confluence-api-token", "llm-api-key"]
+    "slack-answer"      = ["slack-bot-token", "llm-api-key"]
+    "confluence-sync"   = ["confluence-api-token", "llm-api-key"]
+    "quality-decay"     = ["slack-bot-token"]
+    "analytics-ingest"  = []
+    "backup"            = []
+    "document-workflow" = ["slack-bot-token", "confluence-api-token", "llm-api-key"]
   }
   secret_env = {
     for component, ids in local.secret_readers : component => {
@@ -48,10 +50,10 @@ locals {
   ]...)
 
   # Components that read and write objects in the bucket (keyword index, pending votes, claims, analytics,
-  # backups).
-  bucket_users = ["search", "slack-actions", "slack-answer", "confluence-sync", "quality-decay", "analytics-ingest", "backup"]
+  # backups, the document workflow).
+  bucket_users = ["search", "slack-actions", "slack-answer", "confluence-sync", "quality-decay", "analytics-ingest", "backup", "document-workflow"]
   # Components that publish analytics events.
-  analytics_publishers = ["search", "slack-events", "slack-actions", "slack-answer", "confluence-sync", "quality-decay"]
+  analytics_publishers = ["search", "slack-events", "slack-actions", "slack-answer", "confluence-sync", "quality-decay", "document-workflow"]
 }
 
 resource "google_service_account" "main" {

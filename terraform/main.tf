@@ -1,4 +1,4 @@
-# The whole deployment of the knowledge base: four Cloud Run services (one per function target), four
+# The whole deployment of the knowledge base: four Cloud Run services (one per function target), five
 # Cloud Run jobs with Cloud Scheduler triggers, Pub/Sub, a bucket, Secret Manager and the Chroma VM.
 # Network: network.tf, Chroma: chroma.tf, Pub/Sub: pubsub.tf, bucket: storage.tf, secrets and IAM: iam.tf.
 
@@ -24,6 +24,10 @@ locals {
   }
   slack_env = { for k, v in { SLACK_CHANNELS = var.slack_channels } : k => v if v != "" }
   llm_env   = { for k, v in { LLM_API_URL = var.llm_api_url, LLM_MODEL = var.llm_model } : k => v if var.llm_api_url != "" }
+  document_env = {
+    DOC_REVIEW_REMINDER_DAYS = tostring(var.doc_review_reminder_days)
+    DOC_REQUIRED_APPROVALS   = tostring(var.doc_required_approvals)
+  }
   confluence_env = { for k, v in {
     CONFLUENCE_URL    = var.confluence_url
     CONFLUENCE_USER   = var.confluence_user
@@ -103,7 +107,8 @@ module "slack_events" {
 
 # Slack's interactivity endpoint. Public for the same reason as slack_events: it verifies the Slack signature
 # (401 for missing, wrong or stale) before doing anything. CPU stays allocated (cpu_idle = false) because it
-# finishes work after acknowledging Slack (thank-you message, owner notices).
+# finishes work after acknowledging Slack (thank-you message, owner notices, drafting and publishing
+# documents: it writes Confluence pages with the sync's credentials and drafts with the LLM when configured).
 # Quality writes need no single-writer deployment: common/quality_writer.py recomputes scores from all votes
 # with a read-write-verify loop, so any number of instances may write (see docs/quality.md).
 module "slack_actions" {
@@ -118,14 +123,14 @@ module "slack_actions" {
   network               = google_compute_network.main.id
   subnetwork            = google_compute_subnetwork.run.id
   cpu                   = "1"
-  memory                = "1Gi"
+  memory                = "2Gi" # the embedding model, to index a published document at once
   cpu_idle              = false
   concurrency           = 40
   timeout_seconds       = 30
   min_instances         = local.min_instances["slack_actions"]
   max_instances         = local.max_instances["slack_actions"]
   public                = true
-  env                   = merge(local.common_env, local.slack_env)
+  env                   = merge(local.common_env, local.slack_env, local.confluence_env, local.llm_env, local.document_env)
   secret_env            = local.secret_env["slack-actions"]
   deletion_protection   = local.protect
   labels                = local.labels
@@ -258,6 +263,32 @@ module "backup" {
   env                             = local.common_env
   secret_env                      = local.secret_env["backup"]
   schedule                        = var.schedules.backup
+  scheduler_service_account_email = google_service_account.main["scheduler"].email
+  deletion_protection             = local.protect
+  labels                          = local.labels
+
+  depends_on = [google_secret_manager_secret_iam_member.main]
+}
+
+# Hourly: publish approved documents Confluence was down for or refused, resend requests to decide that Slack
+# did not take, remind approvers after DOC_REVIEW_REMINDER_DAYS. Exits 75 while a document still waits.
+module "document_workflow" {
+  source = "./modules/cloud_run_job"
+
+  project_id                      = var.project_id
+  region                          = var.region
+  name                            = "document-workflow"
+  image                           = var.image
+  job_module                      = "document_workflow"
+  service_account_email           = google_service_account.main["document-workflow"].email
+  network                         = google_compute_network.main.id
+  subnetwork                      = google_compute_subnetwork.run.id
+  cpu                             = "1"
+  memory                          = "2Gi"
+  timeout_seconds                 = 1800
+  env                             = merge(local.common_env, local.confluence_env, local.llm_env, local.document_env)
+  secret_env                      = local.secret_env["document-workflow"]
+  schedule                        = var.schedules.document_workflow
   scheduler_service_account_email = google_service_account.main["scheduler"].email
   deletion_protection             = local.protect
   labels                          = local.labels

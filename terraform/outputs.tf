@@ -31,10 +31,11 @@ output "bucket" {
 output "jobs" {
   description = "Cloud Run job names (gcloud run jobs execute NAME --region REGION)."
   value = {
-    confluence_sync  = module.confluence_sync.name
-    quality_decay    = module.quality_decay.name
-    analytics_ingest = module.analytics_ingest.name
-    backup           = module.backup.name
+    confluence_sync   = module.confluence_sync.name
+    quality_decay     = module.quality_decay.name
+    analytics_ingest  = module.analytics_ingest.name
+    backup            = module.backup.name
+    document_workflow = module.document_workflow.name
   }
 }
 

@@ -106,18 +106,20 @@ variable "confluence_sync_tasks" {
 }
 
 variable "schedules" {
-  description = "Cron schedules (UTC) of the jobs: confluence_sync, quality_decay, analytics_ingest, backup."
+  description = "Cron schedules (UTC) of the jobs: confluence_sync, quality_decay, analytics_ingest, backup, document_workflow."
   type = object({
-    confluence_sync  = string
-    quality_decay    = string
-    analytics_ingest = string
-    backup           = string
+    confluence_sync   = string
+    quality_decay     = string
+    analytics_ingest  = string
+    backup            = string
+    document_workflow = optional(string, "45 * * * *")
   })
   default = {
-    confluence_sync  = "15 * * * *"
-    quality_decay    = "30 3 * * *"
-    analytics_ingest = "*/10 * * * *"
-    backup           = "0 2 * * *"
+    confluence_sync   = "15 * * * *"
+    quality_decay     = "30 3 * * *"
+    analytics_ingest  = "*/10 * * * *"
+    backup            = "0 2 * * *"
+    document_workflow = "45 * * * *"
   }
 }
 
@@ -161,4 +163,21 @@ variable "deletion_protection" {
   description = "Protect services, jobs, the VM and the bucket from terraform destroy; null: on in production only."
   type        = bool
   default     = null
+}
+
+variable "doc_review_reminder_days" {
+  description = "Days after which approvers who have not decided on a document are reminded (DOC_REVIEW_REMINDER_DAYS)."
+  type        = number
+  default     = 3
+}
+
+variable "doc_required_approvals" {
+  description = "Approvals a policy or procedure version needs before it is published (DOC_REQUIRED_APPROVALS)."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.doc_required_approvals >= 1 && var.doc_required_approvals <= 5
+    error_message = "doc_required_approvals must be between 1 and 5."
+  }
 }

@@ -21,8 +21,9 @@ chroma_machine_type   = "e2-standard-4"
 chroma_disk_size_gb   = 100
 
 schedules = {
-  confluence_sync  = "15 * * * *"
-  quality_decay    = "30 3 * * *"
-  analytics_ingest = "*/10 * * * *"
-  backup           = "0 2 * * *"
+  confluence_sync   = "15 * * * *"
+  quality_decay     = "30 3 * * *"
+  analytics_ingest  = "*/10 * * * *"
+  backup            = "0 2 * * *"
+  document_workflow = "45 * * * *"
 }

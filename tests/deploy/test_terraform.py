@@ -67,7 +67,7 @@ def test_every_service_and_job_has_its_own_service_account() -> None:
     calls = [*tree.modules(checks.SERVICE_MODULE), *tree.modules(checks.JOB_MODULE)]
     assert {c.name for c in calls} == {
         "search", "slack_events", "slack_actions", "slack_answer",
-        "confluence_sync", "quality_decay", "analytics_ingest", "backup",
+        "confluence_sync", "quality_decay", "analytics_ingest", "backup", "document_workflow",
     }  # fmt: skip
     assert checks.identity_problems(tree) == []
 
@@ -94,6 +94,7 @@ def test_service_sizes_follow_the_workloads() -> None:
     assert checks.scalar(calls["slack_actions"]["cpu_idle"]) is False  # finishes work after acknowledging
     assert checks.scalar(calls["search"]["memory"]) == "2Gi"
     assert checks.scalar(calls["slack_answer"]["memory"]) == "2Gi"
+    assert checks.scalar(calls["slack_actions"]["memory"]) == "2Gi"  # indexes a published document
 
 
 # --- the same checks catch a broken copy ---------------------------------------------------------------

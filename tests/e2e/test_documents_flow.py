@@ -111,7 +111,7 @@ def test_a_thread_becomes_a_policy_approved_at_once_by_two_approvers_and_publish
     slack_api.add_thread_message("C777", thread, "Where do I get a permit for the office garage?",
                                  user=AUTHOR, thread_ts=thread)  # fmt: skip
     slack_api.add_thread_message("C777", _ts(), "Garage permits are issued by Facilities at the front desk "
-                                 "on floor 1: bring your badge and your car registration.", user=SECOND,
+                                 "on floor 1: bring your car registration.", user=SECOND,
                                  thread_ts=thread)  # fmt: skip
     slack_api.add_thread_message("C777", _ts(), "thanks!", user=AUTHOR, thread_ts=thread)
 
@@ -203,11 +203,16 @@ def test_a_guideline_is_published_at_once(
 def test_confluence_down_at_publish_then_up_publishes_once(
     system: System, slack_api: SlackStandin, confluence: ConfluenceStandin, area: str
 ) -> None:
-    title = f"Visitor badges {uuid.uuid4().hex[:6]}"
+    title = f"Meeting rooms {uuid.uuid4().hex[:6]}"
     confluence.fail("500", times=1000, path="/rest/api/content")
     try:
         system.interact(slash_command(SLASH_COMMAND, "", user=AUTHOR))
-        typed = {"title": title, "area": area, "doc_type": "information", "body": "Badges are at reception."}
+        typed = {
+            "title": title,
+            "area": area,
+            "doc_type": "information",
+            "body": "Rooms are booked in the calendar.",
+        }
         _submit(system, slack_api.last_opened_view(), typed, user=AUTHOR)
         _dm(slack_api, AUTHOR, title, "could not be published yet")
     finally:

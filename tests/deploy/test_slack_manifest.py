@@ -1,0 +1,35 @@
+"""The Slack app manifest declares every command and shortcut the app handles, and the scopes they need."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from common.slack.document_blocks import SLASH_COMMAND as DOCUMENT_COMMAND
+from common.slack.document_blocks import THREAD_SHORTCUT
+from common.slack.quick_knowledge_flow import SHORTCUT, SLASH_COMMAND
+from tests.support.paths import REPO_ROOT
+
+
+def manifest() -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load((REPO_ROOT / "slack" / "manifest.yaml").read_text())
+    return loaded
+
+
+def test_every_slash_command_the_app_handles_is_declared() -> None:
+    commands = {c["command"] for c in manifest()["features"]["slash_commands"]}
+
+    assert commands == {SLASH_COMMAND, DOCUMENT_COMMAND}
+
+
+def test_every_message_shortcut_the_app_handles_is_declared() -> None:
+    shortcuts = {s["callback_id"] for s in manifest()["features"]["shortcuts"] if s["type"] == "message"}
+
+    assert shortcuts == {SHORTCUT, THREAD_SHORTCUT}
+
+
+def test_the_scopes_cover_reading_threads_and_finding_people_by_email() -> None:
+    scopes = set(manifest()["oauth_config"]["scopes"]["bot"])
+
+    assert {"channels:history", "groups:history", "users:read", "users:read.email", "commands"} <= scopes
