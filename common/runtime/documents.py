@@ -3,7 +3,8 @@ versions are published (Confluence when configured, else the knowledge base itse
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 from common.config import Settings
 from common.documents.drafting import Drafter, LlmDrafter, OfflineDrafter
@@ -65,7 +66,10 @@ def build_drafter(settings: Settings) -> Drafter:
     return OfflineDrafter()
 
 
-def build_document_service(settings: Settings, store: ChunkStore) -> DocumentService:
+def build_document_service(
+    settings: Settings, store: ChunkStore, *, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+) -> DocumentService:
+    """`clock` decides when requests are sent again and approvers reminded (tests move it)."""
     return DocumentService(
         workflow=build_document_workflow(settings),
         publisher=build_document_publisher(settings, store),
@@ -73,4 +77,5 @@ def build_document_service(settings: Settings, store: ChunkStore) -> DocumentSer
         events=build_publisher(settings),
         claims=build_claims(settings, "document-publishing", lease_seconds=PUBLISH_LEASE_SECONDS),
         reminder_after=timedelta(days=settings.doc_review_reminder_days),
+        clock=clock,
     )

@@ -44,7 +44,7 @@ from common.slack.document_blocks import (
     revise_modal,
     start_modal,
 )
-from common.slack.payload import object_field
+from common.slack.payload import modal_metadata, object_field, user_id_of
 from common.store.chunk import CLASSIFICATIONS
 
 log = get_logger(__name__)
@@ -97,7 +97,7 @@ class DocumentFlow:
             view=drafting_modal(channel=channel, source_link=link),
         )
         view_id = str((opened or {}).get("view", {}).get("id", ""))
-        user_id = _user_id(payload)
+        user_id = user_id_of(payload)
         if view_id:
             self._later(lambda: self._draft_thread(view_id, channel, thread_ts, link, user_id))
 
@@ -117,9 +117,9 @@ class DocumentFlow:
 
     def _submitted(self, payload: dict[str, Any], view: dict[str, Any]) -> HttpReply:
         callback = view.get("callback_id")
-        meta = _metadata(view)
+        meta = modal_metadata(view, "document")
         values = _values(view)
-        user_id = _user_id(payload)
+        user_id = user_id_of(payload)
         if callback == START_MODAL:
             return self._submit_start(view, meta, values, user_id)
         if callback == DRAFT_MODAL:
@@ -216,7 +216,7 @@ class DocumentFlow:
     def _acted(self, payload: dict[str, Any], action: dict[str, Any]) -> None:
         action_id = str(action.get("action_id", ""))
         ref = DocRef.from_value(action.get("value", ""))
-        user_id = _user_id(payload)
+        user_id = user_id_of(payload)
         if action_id == APPROVE_ACTION:
             reply = self._decide(ref, "approve", user_id, "", errors_on=None)
             text = str((reply.body or {}).get("text", ""))
@@ -326,23 +326,6 @@ class DocumentFlow:
             log.error("document_modal_failed", method=method, error=str(exc))
             return None
         return cast(dict[str, Any], response.data) if isinstance(response.data, dict) else None
-
-
-def _user_id(payload: dict[str, Any]) -> str:
-    user_id = object_field(payload, "user").get("id")
-    if not user_id:
-        raise InvalidInteraction("The interaction names no user.")
-    return str(user_id)
-
-
-def _metadata(view: dict[str, Any]) -> dict[str, Any]:
-    try:
-        meta = json.loads(view.get("private_metadata") or "{}")
-    except (ValueError, TypeError) as exc:
-        raise InvalidInteraction(f"The document modal's private_metadata is not ours: {exc}") from exc
-    if not isinstance(meta, dict):
-        raise InvalidInteraction("The document modal's private_metadata is not ours: not a JSON object.")
-    return meta
 
 
 def _values(view: dict[str, Any]) -> dict[str, str]:

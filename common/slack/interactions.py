@@ -43,7 +43,7 @@ from common.slack.feedback_blocks import (
     problem_modal,
     thanks_blocks,
 )
-from common.slack.payload import object_field, object_list_field
+from common.slack.payload import modal_metadata, object_field, object_list_field, user_id_of
 from common.slack.quick_knowledge_flow import MODAL as QUICK_MODAL
 from common.slack.quick_knowledge_flow import SHORTCUT, SLASH_COMMAND, QuickKnowledgeFlow
 from common.slack.signing import rejection
@@ -110,7 +110,7 @@ class InteractionHandler:
     # --- block_actions ------------------------------------------------------------------------------
 
     def _block_actions(self, payload: dict[str, Any]) -> HttpReply:
-        user_id = _user_id(payload)
+        user_id = user_id_of(payload)
         for action in object_list_field(payload, "actions"):
             action_id = str(action.get("action_id", ""))
             if action_id.startswith(VOTE_ACTION_PREFIX):
@@ -220,7 +220,7 @@ class InteractionHandler:
         view = object_field(payload, "view")
         callback_id = view.get("callback_id")
         if callback_id == QUICK_MODAL and self._quick is not None:
-            user_id = _user_id(payload)
+            user_id = user_id_of(payload)
             email = self._email_of(user_id) or ""
             name = str(object_field(payload, "user").get("name") or user_id)
             return self._quick.submit(payload, author_email=email, author_name=name)
@@ -228,11 +228,8 @@ class InteractionHandler:
             return self._documents.submit(payload)
         if callback_id != PROBLEM_MODAL:
             raise InvalidInteraction(f"Unknown modal {callback_id!r}.")
-        try:
-            meta = json.loads(view.get("private_metadata") or "{}")
-            ref = AnswerRef.from_value(str(meta["ref"]))
-        except (ValueError, KeyError, TypeError) as exc:
-            raise InvalidInteraction(f"The modal's private_metadata is not ours: {exc}") from exc
+        meta = modal_metadata(view, "problem")
+        ref = AnswerRef.from_value(str(meta.get("ref", "")))
         values = object_field(object_field(view, "state"), "values")
         chosen = object_field(
             object_field(object_field(values, PROBLEM_KIND_BLOCK), PROBLEM_KIND_ACTION), "selected_option"
@@ -245,7 +242,7 @@ class InteractionHandler:
         comment = str(
             object_field(object_field(values, CORRECTION_BLOCK), CORRECTION_ACTION).get("value") or ""
         )
-        user_id = _user_id(payload)
+        user_id = user_id_of(payload)
         votes = _votes(ref, kind=kind, user_id=user_id, at=self._clock(), comment=comment)
         receipt = self._feedback.submit(votes)
         channel = str(meta.get("channel") or "")
@@ -334,13 +331,6 @@ def _payload(form: dict[str, str]) -> dict[str, Any]:
     if not isinstance(payload, dict):
         raise InvalidInteraction("The interaction payload is not a JSON object.")
     return cast(dict[str, Any], payload)
-
-
-def _user_id(payload: dict[str, Any]) -> str:
-    user_id = object_field(payload, "user").get("id")
-    if not user_id:
-        raise InvalidInteraction("The interaction names no user.")
-    return str(user_id)
 
 
 def _vote_kind(value: str) -> VoteKind:

@@ -8,6 +8,7 @@ a 500 that Slack retries. These lookups raise `InvalidInteraction` instead, whic
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any, cast
 
@@ -32,3 +33,22 @@ def object_list_field(container: Mapping[str, Any], key: str) -> list[dict[str, 
     if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
         raise InvalidInteraction(f"`{key}` in the Slack payload is not a list of objects.")
     return cast(list[dict[str, Any]], value)
+
+
+def user_id_of(payload: Mapping[str, Any]) -> str:
+    """Who acted: `user.id`, which every interaction carries."""
+    user_id = object_field(payload, "user").get("id")
+    if not user_id:
+        raise InvalidInteraction("The interaction names no user.")
+    return str(user_id)
+
+
+def modal_metadata(view: Mapping[str, Any], modal: str) -> dict[str, Any]:
+    """The JSON object our modal `modal` (named in the error) keeps in its `private_metadata`."""
+    try:
+        meta = json.loads(view.get("private_metadata") or "{}")
+    except (ValueError, TypeError) as exc:
+        raise InvalidInteraction(f"The {modal} modal's private_metadata is not ours: {exc}") from exc
+    if not isinstance(meta, dict):
+        raise InvalidInteraction(f"The {modal} modal's private_metadata is not ours: not a JSON object.")
+    return cast(dict[str, Any], meta)

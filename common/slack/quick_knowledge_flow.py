@@ -16,12 +16,12 @@ from typing import Any, cast
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackClientError
 
-from common.errors import InvalidInteraction, KbError
+from common.errors import KbError
 from common.infra.http_reply import HttpReply
 from common.ingestion.indexer import Indexer
 from common.ingestion.quick_knowledge import QuickEntry, save_entry
 from common.logs import get_logger
-from common.slack.payload import object_field
+from common.slack.payload import modal_metadata, object_field
 from common.store.chunk import CLASSIFICATIONS, Classification
 
 log = get_logger(__name__)
@@ -90,12 +90,7 @@ class QuickKnowledgeFlow:
     def submit(self, payload: dict[str, Any], *, author_email: str, author_name: str) -> HttpReply:
         view = object_field(payload, "view")
         values = object_field(object_field(view, "state"), "values")
-        try:
-            meta = json.loads(view.get("private_metadata") or "{}")
-        except (ValueError, TypeError) as exc:
-            raise InvalidInteraction(f"The save modal's private_metadata is not ours: {exc}") from exc
-        if not isinstance(meta, dict):
-            raise InvalidInteraction("The save modal's private_metadata is not ours: not a JSON object.")
+        meta = modal_metadata(view, "save")
 
         def value(block: str) -> str:
             entry = object_field(object_field(values, block), "value")

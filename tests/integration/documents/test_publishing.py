@@ -13,14 +13,7 @@ from common.config import Settings, get_settings, load_settings
 from common.confluence.rest_mapping import owner_label
 from common.documents.model import Document
 from common.documents.service import ASK_AGAIN_AFTER, DocumentService
-from common.runtime.documents import (
-    PUBLISH_LEASE_SECONDS,
-    build_document_notices,
-    build_document_publisher,
-    build_document_workflow,
-)
-from common.runtime.events import build_publisher
-from common.runtime.infra import build_claims
+from common.runtime.documents import build_document_service
 from common.runtime.sources import build_rest_source
 from common.runtime.store import build_store
 from common.store.chunk_store import ChunkStore
@@ -69,16 +62,8 @@ def confluence(monkeypatch: pytest.MonkeyPatch) -> Iterator[ConfluenceStandin]:
 
 
 def make_service(settings: Settings, store: ChunkStore, clock: Clock | None = None) -> DocumentService:
-    """What `build_document_service` makes, on a clock the test moves."""
-    return DocumentService(
-        workflow=build_document_workflow(settings),
-        publisher=build_document_publisher(settings, store),
-        notices=build_document_notices(settings),
-        events=build_publisher(settings),
-        claims=build_claims(settings, "document-publishing", lease_seconds=PUBLISH_LEASE_SECONDS),
-        reminder_after=timedelta(days=settings.doc_review_reminder_days),
-        clock=clock or Clock(),
-    )
+    """An instance's service, on a clock the test moves."""
+    return build_document_service(settings, store, clock=clock or Clock())
 
 
 def submit(service: DocumentService, doc_type: str = "policy") -> Document:
