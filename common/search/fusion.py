@@ -12,14 +12,23 @@ Two methods, chosen between by measurement on BEIR SciFact's train split (test s
 from __future__ import annotations
 
 from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
 
 RRF_K = 60
 
 
 def convex_fusion(
-    dense: Mapping[str, float], keyword: Mapping[str, float], *, alpha: float
+    dense: Mapping[str, float],
+    keyword: Mapping[str, float],
+    *,
+    alpha: float,
+    unseen: AbstractSet[str] = frozenset(),
 ) -> dict[str, float]:
-    """Fused scores by id. `dense` holds cosine similarities, `keyword` BM25 scores; both higher-is-better."""
+    """Fused scores by id. `dense` holds cosine similarities, `keyword` BM25 scores; both higher-is-better.
+
+    `unseen`: chunks the keyword index has not indexed yet (written after it was built, in the seconds
+    before it catches up). Their keyword score is unknown, not low, so their dense score stands in for it:
+    counting them at the keyword floor made knowledge saved a moment ago lose to older pages."""
     if not 0.0 <= alpha <= 1.0:
         raise ValueError(f"alpha must be within [0, 1], got {alpha}")
     dense_norm = _by_max(dense)
@@ -28,7 +37,12 @@ def convex_fusion(
     keyword_floor = min(keyword_norm.values(), default=0.0)
     return {
         chunk_id: alpha * dense_norm.get(chunk_id, dense_floor)
-        + (1.0 - alpha) * keyword_norm.get(chunk_id, keyword_floor)
+        + (1.0 - alpha)
+        * (
+            dense_norm.get(chunk_id, dense_floor)
+            if chunk_id in unseen
+            else keyword_norm.get(chunk_id, keyword_floor)
+        )
         for chunk_id in dense_norm.keys() | keyword_norm.keys()
     }
 

@@ -83,13 +83,15 @@ class HybridRetriever:
     def search(self, query: str, *, top_k: int, filters: SearchFilters) -> list[SearchResult]:
         vector = [float(v) for v in self._embedder.embed([query])[0]]
         chunks, dense = self._dense(vector, where=None)
-        keyword = {hit.chunk_id: hit.score for hit in self._keywords.get().search(query, k=self._candidates)}
+        index = self._keywords.get()
+        keyword = {hit.chunk_id: hit.score for hit in index.search(query, k=self._candidates)}
         missing = [chunk_id for chunk_id in keyword if chunk_id not in chunks]
         chunks.update({chunk.id: chunk for chunk in self._store.get_chunks(ids=missing)})
-        ranked = self._rank(chunks, dense, keyword, filters)
+        ranked = self._rank(chunks, dense, keyword, filters, indexed_until=index.built_at)
         if len(ranked) < top_k and filters.narrows:
             chunks, dense = self._dense(vector, where=_where(filters))
-            ranked = self._rank(chunks, dense, {k: v for k, v in keyword.items() if k in chunks}, filters)
+            narrowed = {k: v for k, v in keyword.items() if k in chunks}
+            ranked = self._rank(chunks, dense, narrowed, filters, indexed_until=index.built_at)
         return self._passages(ranked, top_k)
 
     def _dense(
@@ -104,8 +106,13 @@ class HybridRetriever:
         dense: dict[str, float],
         keyword: dict[str, float],
         filters: SearchFilters,
+        *,
+        indexed_until: float,
     ) -> list[_Candidate]:
-        fused = convex_fusion(dense, keyword, alpha=self._alpha)
+        unseen = {
+            chunk_id for chunk_id, chunk in chunks.items() if chunk.metadata.ingested_at > indexed_until
+        }
+        fused = convex_fusion(dense, keyword, alpha=self._alpha, unseen=unseen)
         now = self._clock()
         candidates = [
             _Candidate(

@@ -12,6 +12,7 @@ import pytest
 from common.config import Settings, load_settings
 from common.confluence.folder_source import FolderPageSource
 from common.errors import InvalidSearchRequest
+from common.runtime.ai import build_embedder
 from common.runtime.search import build_keyword_cache, build_retriever
 from common.runtime.store import build_store
 from common.search.filters import SearchFilters, parse_filters
@@ -144,6 +145,31 @@ def test_a_chunk_written_straight_to_chroma_becomes_keyword_searchable(settings:
     cache.wait_for_refresh()
 
     assert cache.get().search("zanzibar", k=1)[0].chunk_id == "quick-1"
+
+
+def test_a_chunk_written_after_the_keyword_index_ranks_on_its_meaning_until_the_index_catches_up(
+    settings: Settings,
+) -> None:
+    store = build_store(settings)
+    retriever = build_retriever(load_settings(keyword_refresh_seconds=3600), store)
+    question = "Where is the spare badge printer?"
+    retriever.search(question, top_k=5, filters=EVERYTHING)  # the keyword index is built now
+    template = store.get_chunks(where={"page_id": "1101"}, with_embeddings=True)[0]
+    later = template.metadata.model_copy(
+        update={
+            "ingested_at": template.metadata.ingested_at + 60,
+            "page_id": "quick-2",
+            "page_title": "Office equipment",
+        }
+    )
+    [embedding] = (
+        build_embedder(settings).embed(["The spare badge printer is in room 2.14 on floor 2."]).tolist()
+    )
+    store.upsert([Chunk("quick-2", "The spare badge printer is in room 2.14 on floor 2.", later, embedding)])
+
+    results = retriever.search(question, top_k=3, filters=EVERYTHING)
+
+    assert results[0].chunk_id == "quick-2"
 
 
 def test_unknown_filters_are_refused_naming_them() -> None:

@@ -20,6 +20,13 @@ def test_a_chunk_missing_from_a_list_gets_that_lists_lowest_score() -> None:
     assert fused["c"] == pytest.approx(0.5 * 0.5 + 0.5 * 0.5)
 
 
+def test_a_chunk_the_keyword_index_has_not_seen_counts_its_dense_score_for_both() -> None:
+    fused = convex_fusion({"new": 0.8, "old": 0.4}, {"old": 12.0, "c": 6.0}, alpha=0.5, unseen={"new"})
+
+    assert fused["new"] == pytest.approx(1.0)
+    assert fused["old"] == pytest.approx(0.5 * 0.5 + 0.5 * 1.0)
+
+
 def test_a_chunk_found_by_both_beats_one_found_by_either_alone() -> None:
     dense = {"both": 0.7, "dense": 0.7, "weak": 0.3}
     fused = convex_fusion(dense, {"both": 5.0, "keyword": 5.0, "rare": 1.0}, alpha=0.5)
