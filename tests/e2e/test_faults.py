@@ -150,10 +150,14 @@ def test_feedback_given_while_pubsub_is_down_counts_at_once_and_its_events_follo
         pubsub.start()
         pubsub.create_topic(PROJECT, topic)
         pubsub.create_pull_subscription(PROJECT, topic, f"{topic}-read")
-        received = pubsub.pull(PROJECT, f"{topic}-read", wait_for=len(ref.cited), timeout=60)
-        feedback = [
-            json.loads(m.message.data) for m in received if m.message.attributes["kind"] == "user_feedback"
-        ]
+        received = pubsub.pull(
+            PROJECT,
+            f"{topic}-read",
+            wait_for=len(ref.cited),
+            timeout=60,
+            where=lambda m: m.message.attributes["kind"] == "user_feedback",
+        )
+        feedback = [json.loads(m.message.data) for m in received]
         assert sorted(e["chunk_id"] for e in feedback) == sorted(cid for cid, _ in ref.cited)
     finally:
         actions.stop()

@@ -8,6 +8,7 @@ Java start-up takes 2-5 s on these machines, which is why test modules share one
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from functools import cached_property
 
 import grpc
@@ -67,10 +68,13 @@ class PubSubEmulator(LocalService):
         timeout: float = 5.0,
         *,
         wait_for: int = 1,
+        where: Callable[[ReceivedMessage], bool] = lambda _: True,
     ) -> list[ReceivedMessage]:
-        """Acknowledge and return messages once `wait_for` have arrived, or what came within `timeout`.
+        """Acknowledge every message that arrives, and return those `where` accepts once `wait_for` of them
+        have arrived, or what came within `timeout`.
 
-        Pub/Sub may answer a pull with fewer messages than are waiting, so this pulls until it has enough."""
+        Pub/Sub may answer a pull with fewer messages than are waiting, so this pulls until it has enough;
+        `where` lets a test wait for its own kind of message among others the same instance publishes."""
         path = self.subscriber.subscription_path(project, subscription)
         received: list[ReceivedMessage] = []
         wanted = min(wait_for, max_messages)
@@ -79,7 +83,7 @@ class PubSubEmulator(LocalService):
             try:
                 response = self.subscriber.pull(
                     subscription=path,
-                    max_messages=max_messages - len(received),
+                    max_messages=max_messages,
                     timeout=remaining,
                     retry=None,
                 )
@@ -91,7 +95,7 @@ class PubSubEmulator(LocalService):
             self.subscriber.acknowledge(
                 subscription=path, ack_ids=[m.ack_id for m in response.received_messages]
             )
-            received.extend(response.received_messages)
+            received.extend(m for m in response.received_messages if where(m))
         return received
 
     def _create_subscription(
