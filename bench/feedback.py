@@ -28,6 +28,7 @@ from pathlib import Path
 
 from common.runtime.quality import build_quality_policy
 from common.runtime.store import build_store
+from common.store.access import EVERYONE
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -114,11 +115,13 @@ def time_votes(server: ChromaServer, work: Path, votes: int) -> tuple[list[float
         app = create_app(target="slack_actions", source=str(REPO / "functions" / "main.py")).test_client()
         handler = sys.modules["main"]._interactions()
         for question in QUESTIONS:
-            retriever.search(question, top_k=5, filters=EVERYTHING)  # warm the model and keyword index
+            retriever.search(
+                question, top_k=5, filters=EVERYTHING, reader=EVERYONE
+            )  # warm the model and keyword index
         visible, with_search = [], []
         for n in range(votes):
             question = QUESTIONS[n % len(QUESTIONS)]
-            top = retriever.search(question, top_k=5, filters=EVERYTHING)[0]
+            top = retriever.search(question, top_k=5, filters=EVERYTHING, reader=EVERYONE)[0]
             ref = AnswerRef(answer_id=f"A{n}", question=question, cited=((top.chunk_id, top.page_id),))
             body = vote_payload(ref, f"U{n}", slack.response_url())
             headers = {"Content-Type": "application/x-www-form-urlencoded", **sign(body, secret=SECRET)}
@@ -127,7 +130,7 @@ def time_votes(server: ChromaServer, work: Path, votes: int) -> tuple[list[float
             acknowledged = time.perf_counter()
             seen = next(
                 r
-                for r in retriever.search(question, top_k=5, filters=EVERYTHING)
+                for r in retriever.search(question, top_k=5, filters=EVERYTHING, reader=EVERYONE)
                 if r.chunk_id == top.chunk_id
             )
             searched = time.perf_counter()

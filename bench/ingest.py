@@ -71,8 +71,6 @@ def embedding_inputs(folder: Path) -> list[str]:
     source = FolderPageSource(folder)
     inputs = []
     for page in source.changed_pages(source.space_keys()[0], None):
-        if page.restricted:
-            continue
         parsed = parse_storage_format(page.body_storage, user_name=source.user_name)
         for draft in chunk_page(title=page.title, blocks=parsed.blocks):
             inputs.append(

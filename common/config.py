@@ -54,6 +54,27 @@ class Settings(BaseSettings):
     confluence_max_retry_after_seconds: float = Field(120.0, gt=0)
     confluence_sync_overlap_minutes: int = Field(60, ge=0, description="CQL lastmodified look-back.")
     confluence_page_limit: int = Field(50, ge=1, le=250, description="Results per CQL request.")
+    confluence_everyone_groups: str = Field(
+        "confluence-users",
+        description="Groups all site members are in: a space they may view is open.",
+    )
+    confluence_permission_ttl_seconds: float = Field(
+        900.0, gt=0, description="How long group memberships and checked links are trusted before re-reading."
+    )
+    confluence_link_key: SecretStr | None = Field(
+        None, description="Fernet key that encrypts linked users' tokens and signs OAuth states."
+    )
+    confluence_oauth_client_id: str | None = Field(None, description="Atlassian OAuth 2.0 (3LO) app (Cloud).")
+    confluence_oauth_client_secret: SecretStr | None = None
+    confluence_oauth_redirect_url: str | None = Field(
+        None, description="The confluence_oauth function's URL, as registered in the Atlassian app."
+    )
+    atlassian_auth_url: str = Field(
+        "https://auth.atlassian.com", description="Authorize and token endpoints."
+    )
+    atlassian_api_url: str = Field(
+        "https://api.atlassian.com", description="Accessible resources, site APIs."
+    )
     sample_space_dir: Path = Field(SAMPLE_SPACE_DIR)
     default_classification: Literal["public", "internal", "confidential"] = Field(
         "internal", description="For pages with no classification label."
@@ -61,6 +82,9 @@ class Settings(BaseSettings):
 
     search_api_key: SecretStr | None = Field(
         None, description="When set, search requires it as a Bearer token."
+    )
+    search_as_user_api_key: SecretStr | None = Field(
+        None, description="The only key with which a search may ask `as_user` (someone's own access)."
     )
     search_alpha: float = Field(0.5, ge=0.0, le=1.0, description="Dense share of the fused relevance score.")
     search_candidates: int = Field(100, ge=10, le=1000, description="Candidates taken from each retriever.")
@@ -135,7 +159,14 @@ class Settings(BaseSettings):
     log_format: Literal["auto", "json", "console"] = "auto"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
-    @field_validator("chroma_url", "confluence_url", "llm_api_url", "gcs_endpoint")
+    @field_validator(
+        "chroma_url",
+        "confluence_url",
+        "llm_api_url",
+        "gcs_endpoint",
+        "atlassian_auth_url",
+        "atlassian_api_url",
+    )
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         if value is None or value == "":
@@ -148,6 +179,10 @@ class Settings(BaseSettings):
     @property
     def space_keys(self) -> list[str]:
         return [key.strip() for key in self.confluence_spaces.split(",") if key.strip()]
+
+    @property
+    def everyone_groups(self) -> list[str]:
+        return [name.strip() for name in self.confluence_everyone_groups.split(",") if name.strip()]
 
     @property
     def slack_channel_ids(self) -> frozenset[str]:

@@ -147,6 +147,19 @@ class SourceUnavailable(SourceError, ServiceUnavailable):
     """The content source cannot be reached or keeps failing after retries."""
 
 
+# --- permissions --------------------------------------------------------------------------------------
+
+
+class PermissionsUnavailable(KbError):
+    """What someone may read cannot be worked out now (Confluence down, a link's token refused): restricted
+    content is left out and the person is told why; never retried into a stale answer."""
+
+
+class LinkRefused(KbError):
+    """A Confluence link cannot be made or used: a forged, replayed or expired state, a refused code or
+    token. The message is what the person is told."""
+
+
 # --- slack --------------------------------------------------------------------------------------------
 
 
@@ -183,8 +196,9 @@ class DocumentNotFound(DocumentRefused):
     """No document has the given id."""
 
 
-class WorkflowConflict(ServiceUnavailable):
-    """The workflow state kept changing under a transition; nothing was changed, and trying again can work."""
+class StateConflict(ServiceUnavailable):
+    """Shared state (the document workflow, the identity links) kept changing under a change; nothing was
+    changed, and trying again can work."""
 
 
 class PublishFailed(ServiceUnavailable):

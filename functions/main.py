@@ -5,6 +5,7 @@ shapes the reply; no product rule lives here.
     functions-framework --source functions/main.py --target slack_events
     functions-framework --source functions/main.py --target slack_actions
     functions-framework --source functions/main.py --target slack_answer   (Pub/Sub push)
+    functions-framework --source functions/main.py --target confluence_oauth   (Atlassian's redirect)
 
 Only light modules are imported at the top: `slack_events` must answer Slack within 3 seconds even on a cold
 start, so Chroma and the embedding model are imported by the builders of the targets that need them, on
@@ -27,6 +28,7 @@ from common.runtime.webhook import build_events_webhook
 from common.slack.webhook import EventsWebhook
 
 if TYPE_CHECKING:
+    from common.permissions.oauth_callback import OAuthCallback
     from common.search.access_tracking import AccessRecorder
     from common.search.api import SearchEndpoint
     from common.search.retriever import HybridRetriever
@@ -97,6 +99,23 @@ def _search() -> SearchEndpoint:
 
     _logging()
     return build_search_endpoint(get_settings(), retriever=_retriever, recorder=_recorder)
+
+
+@cache
+def _oauth_callback() -> OAuthCallback:
+    from common.runtime.permissions import build_oauth_callback
+
+    _logging()
+    return build_oauth_callback(get_settings())
+
+
+@functions_framework.http
+def confluence_oauth(request: flask.Request) -> tuple[str, int, dict[str, str]]:
+    """Atlassian's OAuth 2.0 (3LO) redirect: link the Slack user the signed state names."""
+    with log_context(
+        request_id=request_id_from(request.headers.get(TRACE_HEADER)), target="confluence_oauth"
+    ):
+        return _oauth_callback().handle(request.args.to_dict()).for_flask()
 
 
 @functions_framework.http

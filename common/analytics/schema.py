@@ -8,14 +8,16 @@ offset) and every column of K's table (NOT NULL columns must not be null). Extra
 
 - `query_record`: one search. `results` counts the hits, `top_score` is the best retrieval score (NULL
   without hits), `source` is where it ran (`slack`, `search_api`, `cli`).
-- `bot_response`: one answer. `grounded` is false when the writer found nothing to cite (a no-answer).
+- `bot_response`: one answer. `grounded` is false when the writer found nothing to cite (a no-answer);
+  `used_restricted` says whether a restricted page was among its passages.
 - `quality_report`: an aggregate snapshot of chunk quality (count, mean, percentiles, overdue, below the
   alert threshold, verified); it never names a chunk.
 - `document`: one row per workflow transition of a document (`common.documents`), with its status after.
 - `document_version`: the document's version number is `page_version`, because `version` is the event's
   own schema version.
 - `area_approver`: an approver added to or removed from an area.
-- `user_confluence_link`: identity facts, as named.
+- `user_confluence_link`: a Slack user linked to a Confluence account (`method` email, oauth or pat) or
+  unlinked (`action`); the email column stays empty, analytics keeps no addresses.
 
 No table holds a chunk's quality score: Chroma is its only home (plan phase 4), so the score fields of
 `user_feedback` events are dropped before anything is stored.
@@ -141,10 +143,21 @@ def m003_document_workflow_columns(conn: duckdb.DuckDBPyConnection) -> None:
     """)
 
 
+def m004_permission_columns(conn: duckdb.DuckDBPyConnection) -> None:
+    """Permission-aware answers: how a link was made or removed, and whether an answer used restricted
+    content (never which)."""
+    conn.execute("""
+        ALTER TABLE user_confluence_links ADD COLUMN method VARCHAR;
+        ALTER TABLE user_confluence_links ADD COLUMN action VARCHAR;
+        ALTER TABLE bot_responses ADD COLUMN used_restricted BOOLEAN;
+    """)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     m001_create_event_log,
     m002_create_analytics_tables,
     m003_document_workflow_columns,
+    m004_permission_columns,
 )
 """In order: a migration's version is its position, counting from 1."""
 

@@ -184,7 +184,9 @@ def _stage(record: Mapping[str, Any], columns: Mapping[str, list[_Column]]) -> _
     excluded = _ENVELOPE | spec.dropped
     payload = {key: value for key, value in record.items() if key not in excluded}
     for column in columns[spec.table] if spec.table else ():
-        if column.name not in payload:
+        if column.name not in payload and column.nullable:
+            payload[column.name] = None  # a column added after the event was sent (a buffered, older event)
+        elif column.name not in payload:
             raise InvalidEvent(f"missing field {column.name!r} for kind {kind!r}")
         payload[column.name] = _checked(payload[column.name], column)
     try:

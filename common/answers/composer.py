@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from common.answers.writer import Answer, AnswerWriter, Passage
 from common.search.filters import SearchFilters
 from common.search.retriever import HybridRetriever, SearchResult
+from common.store.access import Reader
 from common.store.chunk import Classification
 
 TOP_K = 5
@@ -27,6 +28,10 @@ class ComposedAnswer:
     def found(self) -> bool:
         return bool(self.results) and self.answer.grounded
 
+    @property
+    def used_restricted(self) -> bool:
+        return any(result.restricted for result in self.results)
+
     def shown(self) -> list[SearchResult]:
         """The results the answer cites (all of them if it cites none), for access counting."""
         cited = [r for n, r in enumerate(self.results, start=1) if n in self.answer.cited]
@@ -39,11 +44,15 @@ def compose_answer(
     writer: AnswerWriter,
     question: str,
     ceiling: Classification,
+    reader: Reader,
     history: Sequence[str] = (),
 ) -> ComposedAnswer:
-    """Follow-ups search with the last two thread messages too: "and from a hotel?" needs its context."""
+    """Follow-ups search with the last two thread messages too: "and from a hotel?" needs its context.
+    `reader` is whoever will see the answer (`common.permissions.access`), not necessarily the asker."""
     query = " ".join([*history[-2:], question]) if history else question
-    results = retriever.search(query, top_k=TOP_K, filters=SearchFilters(max_classification=ceiling))
+    results = retriever.search(
+        query, top_k=TOP_K, filters=SearchFilters(max_classification=ceiling), reader=reader
+    )
     passages = tuple(
         Passage(number=n, text=r.text, title=r.page_title, url=r.url, chunk_ids=r.chunk_ids)
         for n, r in enumerate(results, start=1)

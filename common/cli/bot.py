@@ -7,7 +7,7 @@ import json
 import click
 
 from common.answers.composer import compose_answer
-from common.cli.support import out, reports_errors, settings_with_logging
+from common.cli.support import access_for, err, out, reports_errors, settings_with_logging
 from common.runtime.ai import build_answer_writer
 from common.runtime.search import build_access_recorder, build_retriever
 from common.runtime.slack import build_channel_policy
@@ -23,17 +23,22 @@ from common.runtime.store import build_store
     show_default=True,
     help="Answer as the bot would in a public channel, a private channel or a direct message.",
 )
+@click.option(
+    "--as", "as_email", default=None, metavar="EMAIL", help="Answer as this person would be (their access)."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the answer and its sources as JSON.")
 @reports_errors
-def ask(question: str, conversation: str, as_json: bool) -> None:
-    """Print what the Slack bot would answer to QUESTION."""
+def ask(question: str, conversation: str, as_email: str | None, as_json: bool) -> None:
+    """Print what the Slack bot would answer to QUESTION (without --as: from what everyone may read)."""
     settings = settings_with_logging()
     store = build_store(settings)
+    access = access_for(settings, as_email, conversation)
     composed = compose_answer(
         retriever=build_retriever(settings, store),
         writer=build_answer_writer(settings),
         question=question,
         ceiling=build_channel_policy(settings).ceiling(conversation),
+        reader=access.reader,
     )
     recorder = build_access_recorder(settings, store)
     recorder.record(composed.shown() if composed.found else [], source="cli")
@@ -44,9 +49,20 @@ def ask(question: str, conversation: str, as_json: bool) -> None:
         if p.number in composed.answer.cited
     ]
     if as_json:
-        click.echo(json.dumps({"answer": composed.answer.text, "found": composed.found, "sources": sources}))
+        click.echo(
+            json.dumps(
+                {
+                    "answer": composed.answer.text,
+                    "found": composed.found,
+                    "sources": sources,
+                    "access": {"status": access.status, "note": access.note},
+                }
+            )
+        )
         return
     out.print(composed.answer.text)
+    if access.note:
+        err.print(f"[yellow]{access.note}[/yellow]")
     for source in sources:
         where = f"{source['url']} ({source['space']}, {source['owner']})"
         out.print(f"  [{source['number']}] {source['title']} — {where}")

@@ -19,7 +19,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from common.cli.support import err, out, reports_errors, settings_with_logging
+from common.cli.support import access_for, err, out, reports_errors, settings_with_logging
 from common.errors import EXIT_ERRORS
 from common.ingestion.indexer import PageOutcome
 from common.runtime.ingestion import build_synchronizer
@@ -64,14 +64,24 @@ def sync(spaces: tuple[str, ...], from_dir: Path | None, full: bool, as_json: bo
 @click.argument("query")
 @click.option("--top-k", default=5, show_default=True, type=click.IntRange(1, 50))
 @click.option("--space", default=None, help="Only this space.")
+@click.option(
+    "--as",
+    "as_email",
+    default=None,
+    metavar="EMAIL",
+    help="Search what this person may read (a DM's access).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print results as JSON.")
 @reports_errors
-def search(query: str, top_k: int, space: str | None, as_json: bool) -> None:
-    """Print the passages that best answer QUERY, with their sources."""
+def search(query: str, top_k: int, space: str | None, as_email: str | None, as_json: bool) -> None:
+    """Print the passages that best answer QUERY, with their sources (without --as: what all may read)."""
     settings = settings_with_logging()
     filters = SearchFilters(spaces=(space,) if space else ())
     store = build_store(settings)
-    hits = build_retriever(settings, store).search(query, top_k=top_k, filters=filters)
+    access = access_for(settings, as_email, "im")
+    if access.note:
+        err.print(f"[yellow]{access.note}[/yellow]")
+    hits = build_retriever(settings, store).search(query, top_k=top_k, filters=filters, reader=access.reader)
     recorder = build_access_recorder(settings, store)
     recorder.record(hits, source="cli")
     recorder.close()

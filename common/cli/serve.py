@@ -17,6 +17,7 @@ from common.errors import DocumentRefused
 from common.infra.http_reply import TRACE_HEADER, HttpReply, request_id_from
 from common.logs import log_context
 from common.runtime.documents import build_document_service
+from common.runtime.permissions import build_oauth_callback
 from common.runtime.search import build_access_recorder, build_retriever, build_search_endpoint
 from common.runtime.slack import build_answer_service, build_interaction_handler
 from common.runtime.store import build_store
@@ -38,6 +39,7 @@ def create_local_app(settings: Settings) -> tuple[flask.Flask, InProcessQuestion
     interactions = build_interaction_handler(settings, store)
     documents = build_document_service(settings, store)
     endpoint = build_search_endpoint(settings, retriever=lambda: retriever, recorder=lambda: recorder)
+    oauth = build_oauth_callback(settings)
     app = flask.Flask("kb-serve")
 
     def served(target: str, handle: Callable[[flask.Request], HttpReply]) -> tuple[str, int, dict[str, str]]:
@@ -64,6 +66,12 @@ def create_local_app(settings: Settings) -> tuple[flask.Flask, InProcessQuestion
                 method=r.method, path=r.path, body=r.get_data(), authorization=r.headers.get("Authorization")
             ),
         )
+
+    @app.get("/confluence/oauth")
+    def confluence_oauth() -> tuple[str, int, dict[str, str]]:
+        """Atlassian's OAuth redirect (CONFLUENCE_OAUTH_REDIRECT_URL) when the product runs on one port."""
+        with log_context(request_id=request_id_from(None), target="confluence_oauth"):
+            return oauth.handle(flask.request.args.to_dict()).for_flask()
 
     @app.get("/documents/<document_id>")
     def document(document_id: str) -> tuple[str, int, dict[str, str]]:

@@ -12,6 +12,8 @@ from rich.console import Console
 from common.config import Settings, get_settings
 from common.errors import EXIT_CONFIG, EXIT_UNAVAILABLE, KbError, exit_code_for
 from common.logs import configure_logging
+from common.permissions.access import EVERYONE_ACCESS, Access, conversation_of
+from common.runtime.permissions import build_access_resolver
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -34,6 +36,13 @@ def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
             sys.exit(code)
 
     return run
+
+
+def access_for(settings: Settings, as_email: str | None, conversation: str) -> Access:
+    """`--as EMAIL`: answer as that person would be answered in `conversation`; without it, as anyone."""
+    if as_email is None:
+        return EVERYONE_ACCESS
+    return build_access_resolver(settings).for_email(as_email, conversation_of(conversation))
 
 
 def settings_with_logging() -> Settings:

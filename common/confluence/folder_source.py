@@ -1,9 +1,11 @@
 """Pages from a folder on disk, so the product runs with no Confluence at all (the bundled sample space).
 
-Layout: `space.json` holds the space key, name, base URL, default classification and the users pages refer
-to; `pages/<id>-<slug>.json` holds one page's metadata and `pages/<id>-<slug>.xhtml` its body in storage
-format. The whole folder is checked when the source is built: a defect anywhere stops a sync before it
-starts, instead of leaving a space half-synced with the bad page silently missing.
+Layout: `space.json` holds the space key, name, base URL, default classification, the users pages refer
+to, the groups (name → member account ids) and who may view the space (`view`, absent: everyone);
+`pages/<id>-<slug>.json` holds one page's metadata, with its read restriction if it has one
+(`read_restriction`: account ids and group names, as Confluence's), and `pages/<id>-<slug>.xhtml` its body
+in storage format. The whole folder is checked when the source is built: a defect anywhere stops a sync
+before it starts, instead of leaving a space half-synced with the bad page silently missing.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from urllib.parse import quote, quote_plus
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from common.confluence.models import PageRef, Person, SourcePage
-from common.errors import SourceError
+from common.errors import SourceError, SourceNotFound
+from common.store.access import ReadRule
 from common.store.chunk import Classification, SourceKind
 
 _STRICT = ConfigDict(frozen=True, extra="forbid", strict=True)
@@ -34,6 +37,17 @@ class _User(BaseModel):
     email: str | None = None
 
 
+class _Restriction(BaseModel):
+    model_config = _STRICT
+
+    users: list[str] = []
+    groups: list[str] = []
+
+    @property
+    def rule(self) -> ReadRule:
+        return ReadRule(users=tuple(self.users), groups=tuple(self.groups))
+
+
 class _Space(BaseModel):
     model_config = _STRICT
 
@@ -42,6 +56,8 @@ class _Space(BaseModel):
     base_url: str = Field(min_length=1)
     default_classification: Classification
     users: list[_User]
+    groups: dict[str, list[str]] = {}
+    view: _Restriction | None = None
 
 
 class _PageMeta(BaseModel):
@@ -57,7 +73,7 @@ class _PageMeta(BaseModel):
     last_editor: str
     owner: str | None = None
     labels: list[str]
-    restricted: bool
+    read_restriction: _Restriction | None = None
     classification: str | None = None
     """Passed on unjudged: governance rejects an unknown value for this page alone, not the whole space."""
 
@@ -83,7 +99,8 @@ class FolderPageSource:
         self._space = _read_space(root / "space.json")
         self._users = {user.account_id: user for user in self._space.users}
         self._usernames = {user.username: user for user in self._space.users}
-        self._pages = _with_ancestors(_read_pages(root / "pages", self._users))
+        _check_groups(root / "space.json", self._space, self._users)
+        self._pages = _with_ancestors(_read_pages(root / "pages", self._users, self._space.groups))
 
     @property
     def default_classification(self) -> Classification:
@@ -106,6 +123,19 @@ class FolderPageSource:
         """Every page, restricted ones included and flagged: the caller decides what to index."""
         self._check_space(space_key)
         return [self._ref(entry) for entry in self._pages.values()]
+
+    def space_read_rule(self, space_key: str) -> ReadRule | None:
+        self._check_space(space_key)
+        return self._space.view.rule if self._space.view is not None else None
+
+    def groups_of(self, account_id: str) -> frozenset[str]:
+        if account_id not in self._users:
+            raise SourceNotFound(f"No user {account_id!r} in {self._root / 'space.json'}.")
+        return frozenset(name for name, members in self._space.groups.items() if account_id in members)
+
+    def people(self) -> list[Person]:
+        """Everyone space.json names, for finding an account by email."""
+        return [self._person(account_id) for account_id in self._users]
 
     def get_page(self, page_id: str) -> SourcePage:
         entry = self._pages.get(page_id)
@@ -131,7 +161,7 @@ class FolderPageSource:
             title=entry.meta.title,
             version=entry.meta.version,
             ancestor_ids=entry.ancestor_ids,
-            restricted=entry.meta.restricted,
+            read_rule=_rule(entry.meta),
         )
 
     def _source_page(self, entry: _Entry) -> SourcePage:
@@ -149,7 +179,7 @@ class FolderPageSource:
             updated_at=meta.updated,
             labels=tuple(meta.labels),
             ancestor_ids=entry.ancestor_ids,
-            restricted=meta.restricted,
+            read_rule=_rule(meta),
             owner=self._person(meta.owner) if meta.owner else None,
             classification=meta.classification,
         )
@@ -173,12 +203,34 @@ def _read_space(path: Path) -> _Space:
     return _parse(_Space, path)
 
 
-def _read_pages(folder: Path, users: dict[str, _User]) -> dict[str, _Entry]:
+def _rule(meta: _PageMeta) -> ReadRule | None:
+    return meta.read_restriction.rule if meta.read_restriction is not None else None
+
+
+def _check_groups(path: Path, space: _Space, users: dict[str, _User]) -> None:
+    for group, members in space.groups.items():
+        if unknown := [m for m in members if m not in users]:
+            raise SourceError(f"{path}: group {group!r} lists unknown users {unknown}; add them to users.")
+    if space.view is not None:
+        _check_restriction(path, "view", space.view, users, space.groups)
+
+
+def _check_restriction(
+    path: Path, field: str, restriction: _Restriction, users: dict[str, _User], groups: dict[str, list[str]]
+) -> None:
+    """A restriction naming someone unknown is a defect: it would lock out, silently, whoever was meant."""
+    if unknown := [u for u in restriction.users if u not in users]:
+        raise SourceError(f"{path}: {field} names unknown users {unknown}; add them to space.json.")
+    if unknown := [g for g in restriction.groups if g not in groups]:
+        raise SourceError(f"{path}: {field} names unknown groups {unknown}; add them to space.json's groups.")
+
+
+def _read_pages(folder: Path, users: dict[str, _User], groups: dict[str, list[str]]) -> dict[str, _Entry]:
     if not folder.is_dir():
         raise SourceError(f"{folder} is missing: a page folder keeps its pages in a pages/ subfolder.")
     pages: dict[str, _Entry] = {}
     for json_path in sorted(folder.glob("*.json")):
-        entry = _read_entry(json_path, users)
+        entry = _read_entry(json_path, users, groups)
         if entry.meta.id in pages:
             other = pages[entry.meta.id].json_path
             raise SourceError(f"{json_path}: page id {entry.meta.id!r} is already used by {other}.")
@@ -186,8 +238,10 @@ def _read_pages(folder: Path, users: dict[str, _User]) -> dict[str, _Entry]:
     return pages
 
 
-def _read_entry(json_path: Path, users: dict[str, _User]) -> _Entry:
+def _read_entry(json_path: Path, users: dict[str, _User], groups: dict[str, list[str]]) -> _Entry:
     meta = _parse(_PageMeta, json_path)
+    if meta.read_restriction is not None:
+        _check_restriction(json_path, "read_restriction", meta.read_restriction, users, groups)
     for field in ("author", "last_editor", "owner"):
         account_id = getattr(meta, field)
         if account_id is not None and account_id not in users:

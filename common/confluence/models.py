@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from common.store.access import ReadRule
 from common.store.chunk import Classification, SourceKind
 
 
@@ -31,8 +32,13 @@ class PageRef:
     title: str
     version: int
     ancestor_ids: tuple[str, ...] = ()
-    restricted: bool = False
-    """True when the page itself carries read restrictions; inherited ones are resolved by the caller."""
+    read_rule: ReadRule | None = None
+    """The page's own read restriction, if it has one; the caller combines it with its ancestors' and the
+    space's (`common.ingestion.page_access`)."""
+
+    @property
+    def restricted(self) -> bool:
+        return self.read_rule is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,11 +55,19 @@ class SourcePage:
     updated_at: datetime
     labels: tuple[str, ...] = ()
     ancestor_ids: tuple[str, ...] = ()
-    restricted: bool = False
+    read_rule: ReadRule | None = None
+    """The page's own read restriction, as on `PageRef`."""
+    read_rules: tuple[ReadRule, ...] = ()
+    """Every restriction a reader must pass (space, ancestors, the page): set by the sync before indexing."""
     owner: Person | None = None
     """An explicit owner (label `owner-<user>` or a sample-space field); None means the author owns it."""
     classification: str | None = None
     """An explicit classification from the source; None means decide from labels and defaults."""
+
+    @property
+    def restricted(self) -> bool:
+        """Whether the page itself carries a read restriction."""
+        return self.read_rule is not None
 
 
 class PageSource(Protocol):
@@ -76,6 +90,11 @@ class PageSource(Protocol):
 
     def list_pages(self, space_key: str) -> list[PageRef]:
         """Every current page of the space. Raises `SourceError` rather than return a partial listing."""
+        ...
+
+    def space_read_rule(self, space_key: str) -> ReadRule | None:
+        """Who may view the space: None when every member of the site may. Raises `SourceError` when it
+        cannot be read, so no page of the space is indexed as more open than it is."""
         ...
 
     def get_page(self, page_id: str) -> SourcePage:

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from common.confluence.models import PageRef, Person, SourcePage
 from common.errors import SourceError
+from common.store.access import ReadRule
 
 OWNER_LABEL_PREFIX = "owner-"
 _LABEL_ESCAPE = re.compile(r"_([0-9a-f]{2})")
@@ -33,9 +35,14 @@ def _get(payload: Mapping[str, Any], path: str) -> object:
 
 
 def _bad(page_id: str, path: str, problem: str) -> SourceError:
+    return _malformed(f"page {page_id}", path, problem)
+
+
+def _malformed(what: str, path: str, problem: str) -> SourceError:
+    """`what`: the page, space or group whose payload it is."""
     return SourceError(
-        f"Confluence page {page_id}: field {path!r} {problem}. The REST response does not have the shape of "
-        "the v1 content API; check that CONFLUENCE_URL is Confluence's base URL (…/wiki on Cloud)."
+        f"Confluence {what}: field {path!r} {problem}. The REST response does not have the shape of the v1 "
+        "API; check that CONFLUENCE_URL is Confluence's base URL (…/wiki on Cloud)."
     )
 
 
@@ -119,16 +126,60 @@ def ancestor_ids_of(content: Mapping[str, Any], page_id: str) -> tuple[str, ...]
     return tuple(_text(ancestor, "id", page_id) for ancestor in _objects(content, "ancestors", page_id))
 
 
-def is_restricted(content: Mapping[str, Any], page_id: str) -> bool:
-    """True when the page itself names any user or group allowed to read it."""
-    base = "restrictions.read.restrictions"
-    for kind in ("user", "group"):
-        entries = _mapping(content, f"{base}.{kind}", page_id)
+@dataclass(frozen=True, slots=True)
+class Restriction:
+    """The subjects of a read restriction as one payload gave them; `complete` is False when the payload
+    holds one page of a longer list, which the caller must then read in full."""
+
+    users: tuple[str, ...]
+    groups: tuple[str, ...]
+    complete: bool
+
+    @property
+    def rule(self) -> ReadRule | None:
+        if not self.users and not self.groups:
+            return None
+        return ReadRule(users=self.users, groups=self.groups)
+
+
+def restriction_of(subjects: Mapping[str, Any], page_id: str, *, path: str) -> Restriction:
+    """The users and groups of a read restriction, from its `{"user": {...}, "group": {...}}` subjects.
+
+    A user is known by its account id (Data Center: user key); a group by its name, which is also what
+    group membership is looked up by."""
+    users: list[str] = []
+    groups: list[str] = []
+    complete = True
+    for kind, found in (("user", users), ("group", groups)):
+        entries = subjects.get(kind)
+        if not isinstance(entries, Mapping):
+            raise _bad(page_id, f"{path}.{kind}", "is missing" if entries is None else "is not an object")
         results = entries.get("results")
-        size = entries.get("size")
-        if (isinstance(results, Sequence) and len(results) > 0) or (isinstance(size, int) and size > 0):
-            return True
-    return False
+        if not isinstance(results, Sequence) or isinstance(results, str):
+            raise _bad(page_id, f"{path}.{kind}.results", "is missing")
+        for entry in results:
+            if not isinstance(entry, Mapping):
+                raise _bad(page_id, f"{path}.{kind}.results", "holds something that is not an object")
+            key = subject_key(entry, kind)
+            if key is None:
+                raise _bad(page_id, f"{path}.{kind}.results", f"holds a {kind} without an id")
+            found.append(key)
+        complete = complete and not _truncated(entries, shown=len(results))
+    return Restriction(tuple(users), tuple(groups), complete)
+
+
+def _truncated(entries: Mapping[str, Any], *, shown: int) -> bool:
+    """Whether a list of results is one page of more: a total above what was shown, or a full page."""
+    size, limit, total = entries.get("size"), entries.get("limit"), entries.get("totalSize")
+    if isinstance(total, int):
+        return total > shown
+    return isinstance(size, int) and isinstance(limit, int) and 0 < limit <= size
+
+
+def page_restriction(content: Mapping[str, Any], page_id: str) -> Restriction:
+    """The page's own read restriction from content expanded with `restrictions.read.restrictions.*`."""
+    path = "restrictions.read.restrictions"
+    return restriction_of(_mapping(content, path, page_id), page_id, path=path)
 
 
 def owner_from_labels(labels: Sequence[str]) -> Person | None:
@@ -181,7 +232,7 @@ def page_from_content(content: Mapping[str, Any], *, base_url: str | None = None
         updated_at=_when(content, "version.when", page_id),
         labels=labels,
         ancestor_ids=ancestor_ids_of(content, page_id),
-        restricted=is_restricted(content, page_id),
+        read_rule=page_restriction(content, page_id).rule,
         owner=owner_from_labels(labels),
     )
 
@@ -195,5 +246,97 @@ def ref_from_content(content: Mapping[str, Any], *, space_key: str) -> PageRef:
         title=_text(content, "title", page_id),
         version=_integer(content, "version.number", page_id),
         ancestor_ids=ancestor_ids_of(content, page_id),
-        restricted=is_restricted(content, page_id),
+        read_rule=page_restriction(content, page_id).rule,
     )
+
+
+def restriction_subjects(envelope: Mapping[str, Any], page_id: str) -> Mapping[str, Any]:
+    """The `restrictions` of a `restriction/byOperation/read` answer."""
+    return _mapping(envelope, "restrictions", page_id)
+
+
+def space_rule(
+    space: Mapping[str, Any], space_key: str, *, everyone_groups: frozenset[str]
+) -> ReadRule | None:
+    """Who may view a space, from `space/{key}?expand=permissions`: its `read`/`space` permissions.
+
+    Open (None) when anonymous access is granted or a group every member is in may view it. A permission
+    list Confluence left out, or a subject list cut short, raises: the space's pages would otherwise be
+    indexed as more open than they are."""
+    where = f"space {space_key}"
+    permissions = space.get("permissions")
+    if not isinstance(permissions, Sequence) or isinstance(permissions, str):
+        raise _malformed(where, "permissions", "is missing (the account may lack 'view space permissions')")
+    users: set[str] = set()
+    groups: set[str] = set()
+    for permission in permissions:
+        if not isinstance(permission, Mapping):
+            raise _malformed(where, "permissions", "holds something that is not an object")
+        operation = permission.get("operation")
+        if not isinstance(operation, Mapping) or (
+            operation.get("operation"),
+            operation.get("targetType"),
+        ) != (
+            "read",
+            "space",
+        ):
+            continue
+        if permission.get("anonymousAccess") is True:
+            return None
+        subjects = permission.get("subjects")
+        if not isinstance(subjects, Mapping):
+            raise _malformed(where, "permissions.subjects", "is missing")
+        for kind in ("user", "group"):
+            entries = subjects.get(kind)
+            if entries is None:
+                continue
+            if not isinstance(entries, Mapping) or not isinstance(entries.get("results"), Sequence):
+                raise _malformed(where, f"permissions.subjects.{kind}", "is not a list of results")
+            results = entries["results"]
+            if _truncated(entries, shown=len(results)) and entries.get("size") != len(results):
+                raise _malformed(where, f"permissions.subjects.{kind}", "is cut short")
+            for subject in results:
+                key = subject_key(subject, kind)
+                if key is None:
+                    raise _malformed(where, f"permissions.subjects.{kind}", f"holds a {kind} without an id")
+                (users if kind == "user" else groups).add(key)
+    if groups & everyone_groups:
+        return None
+    return ReadRule(users=tuple(users), groups=tuple(groups))
+
+
+def subject_key(subject: object, kind: str) -> str | None:
+    """How a user (account id; Data Center: user key) or a group (name) is known in rules."""
+    if not isinstance(subject, Mapping):
+        return None
+    key = (subject.get("accountId") or subject.get("userKey")) if kind == "user" else subject.get("name")
+    return key if isinstance(key, str) and key else None
+
+
+def _results(envelope: Mapping[str, Any], what: str) -> Sequence[Any]:
+    results = envelope.get("results")
+    if not isinstance(results, Sequence) or isinstance(results, str):
+        raise _malformed(what, "results", "is missing")
+    return results
+
+
+def group_names(envelope: Mapping[str, Any], account_id: str) -> list[str]:
+    """One page of `user/memberof`: the names of the groups a user is in."""
+    names = []
+    for group in _results(envelope, f"the groups of {account_id}"):
+        name = group.get("name") if isinstance(group, Mapping) else None
+        if not isinstance(name, str) or not name:
+            raise _malformed(f"the groups of {account_id}", "results", "holds a group without a name")
+        names.append(name)
+    return names
+
+
+def people_of(envelope: Mapping[str, Any]) -> list[Person]:
+    """One page of a user search (`search/user`, or `search` with `type=user` on Data Center); entries
+    without an account id (anonymous, deactivated) are skipped: nobody can be linked to them."""
+    people = []
+    for entry in _results(envelope, "the user search"):
+        user = entry.get("user") if isinstance(entry, Mapping) else None
+        if isinstance(user, Mapping) and subject_key(user, "user") is not None:
+            people.append(person_from_user(user, page_id="the user search", path="results.user"))
+    return people

@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any, TypeVar
@@ -21,11 +22,24 @@ from atlassian import Confluence
 from atlassian.errors import ApiError
 from urllib3.exceptions import MaxRetryError
 
-from common.confluence.models import PageRef, SourcePage
-from common.confluence.rest_mapping import display_name, page_from_content, page_id_of, ref_from_content
+from common.confluence.models import PageRef, Person, SourcePage
+from common.confluence.rest_mapping import (
+    Restriction,
+    display_name,
+    group_names,
+    page_from_content,
+    page_id_of,
+    page_restriction,
+    people_of,
+    ref_from_content,
+    restriction_of,
+    restriction_subjects,
+    space_rule,
+)
 from common.confluence.rest_session import RetryPolicy, build_session
 from common.errors import SourceError, SourceNotFound, SourceUnavailable
 from common.logs import get_logger
+from common.store.access import ReadRule
 from common.store.chunk import Classification, SourceKind
 
 T = TypeVar("T")
@@ -141,10 +155,12 @@ class RestPageSource:
         backoff_jitter_seconds: float = 1.0,
         cloud: bool | None = None,
         max_search_pages: int = MAX_SEARCH_PAGES,
+        everyone_groups: Sequence[str] = ("confluence-users",),
     ) -> None:
         """`cloud` decides how `user_name` looks people up (accountId vs user key/username); by default an
         email + API token (basic auth) means Cloud and a bare token (PAT) means Data Center.
-        `max_search_pages` bounds how many pages of results one search may follow."""
+        `max_search_pages` bounds how many pages of results one search may follow. `everyone_groups`: groups
+        every member of the site belongs to, so a space they may view is open to all."""
         user = user or None
         self._url = url.rstrip("/")
         self._spaces = list(spaces)
@@ -159,6 +175,7 @@ class RestPageSource:
             backoff_jitter_seconds=backoff_jitter_seconds,
         )
         self._names: dict[str, str | None] = {}
+        self._everyone_groups = frozenset(everyone_groups)
         auth: dict[str, str] = {"username": user, "password": token} if user else {"token": token}
         # atlassian-python-api ships py.typed but leaves this constructor unannotated.
         self._client: Any = Confluence(  # type: ignore[no-untyped-call]
@@ -180,13 +197,18 @@ class RestPageSource:
     def changed_pages(self, space_key: str, since: datetime | None) -> Iterator[SourcePage]:
         self._check_space(space_key)
         for content, base in self._search(pages_cql(space_key, since), _content_expand(PAGE_EXPAND)):
-            yield page_from_content(content, base_url=base)
+            page = page_from_content(content, base_url=base)
+            yield replace(page, read_rule=self._read_rule(content, page.page_id))
 
     def list_pages(self, space_key: str) -> list[PageRef]:
         """Collected in full before returning: any failed page of results raises, never a partial list."""
         self._check_space(space_key)
         results = self._search(pages_cql(space_key, None), _content_expand(REF_EXPAND))
-        return [ref_from_content(content, space_key=space_key) for content, _ in results]
+        refs = []
+        for content, _ in results:
+            ref = ref_from_content(content, space_key=space_key)
+            refs.append(replace(ref, read_rule=self._read_rule(content, ref.page_id)))
+        return refs
 
     def get_page(self, page_id: str) -> SourcePage:
         content = self._json(
@@ -194,7 +216,108 @@ class RestPageSource:
             doing=f"fetching page {page_id}",
             not_found=f"Confluence page {page_id} does not exist or the account cannot view it",
         )
-        return page_from_content(content)
+        page = page_from_content(content)
+        return replace(page, read_rule=self._read_rule(content, page_id))
+
+    def page_ref(self, page_id: str, *, space_key: str) -> PageRef:
+        """One page of `space_key` as a listing holds it (version, ancestors, read restriction), no body."""
+        content = self._json(
+            lambda: self._client.get_page_by_id(page_id, expand=",".join(REF_EXPAND)),
+            doing=f"reading page {page_id}",
+            not_found=f"Confluence page {page_id} does not exist or the account cannot view it",
+        )
+        ref = ref_from_content(content, space_key=space_key)
+        return replace(ref, read_rule=self._read_rule(content, page_id))
+
+    # --- who may read ----------------------------------------------------------------------------------
+
+    def space_read_rule(self, space_key: str) -> ReadRule | None:
+        """The space's view (`read`) permission from `space/{key}?expand=permissions`: None when anonymous
+        users or one of CONFLUENCE_EVERYONE_GROUPS may view it, else the users and groups that may."""
+        self._check_space(space_key)
+        space = self._json(
+            lambda: self._client.get(f"rest/api/space/{space_key}", params={"expand": "permissions"}),
+            doing=f"reading the permissions of space {space_key}",
+            not_found=f"Confluence space {space_key!r} does not exist or the account cannot view it",
+        )
+        return space_rule(space, space_key, everyone_groups=self._everyone_groups)
+
+    def groups_of(self, account_id: str) -> frozenset[str]:
+        """Every group the user is in (`user/memberof`, paged; Data Center by user key). Raises
+        `SourceError` rather than return part of the list: access decided on half a membership is wrong."""
+        param = "accountId" if self._cloud else "key"
+        names: list[str] = []
+        for start in itertools.count(0, self._page_limit):
+            envelope = self._json(
+                partial(
+                    self._client.get,
+                    "rest/api/user/memberof",
+                    params={param: account_id, "start": start, "limit": self._page_limit},
+                ),
+                doing=f"listing the groups of {account_id}",
+                not_found=f"Confluence has no user {account_id!r}",
+            )
+            page = group_names(envelope, account_id)
+            names.extend(page)
+            if len(page) < self._page_limit or start // self._page_limit >= self._max_search_pages:
+                return frozenset(names)
+        raise AssertionError("unreachable")
+
+    def people(self) -> list[Person]:
+        """The site's users as the sync account sees them (emails only where their privacy settings show
+        them): how a Slack user is matched to a Confluence account by email."""
+        path = "rest/api/search/user" if self._cloud else "rest/api/search"
+        people: list[Person] = []
+        for start in itertools.count(0, self._page_limit):
+            envelope = self._json(
+                partial(
+                    self._client.get,
+                    path,
+                    params={"cql": "type=user", "start": start, "limit": self._page_limit},
+                ),
+                doing="listing the site's users",
+                not_found="Confluence cannot search users here",
+            )
+            page = people_of(envelope)
+            people.extend(page)
+            if (
+                len(envelope["results"]) < self._page_limit
+                or start // self._page_limit >= self._max_search_pages
+            ):
+                return people
+        raise AssertionError("unreachable")
+
+    def _read_rule(self, content: Mapping[str, Any], page_id: str) -> ReadRule | None:
+        """The page's read restriction, read in full when the expanded one is a first page of many."""
+        restriction = page_restriction(content, page_id)
+        if restriction.complete:
+            return restriction.rule
+        users: list[str] = []
+        groups: list[str] = []
+        for start in itertools.count(0, self._page_limit):
+            envelope = self._json(
+                partial(
+                    self._client.get,
+                    f"rest/api/content/{page_id}/restriction/byOperation/read",
+                    params={
+                        "expand": "restrictions.user,restrictions.group",
+                        "start": start,
+                        "limit": self._page_limit,
+                    },
+                ),
+                doing=f"reading the read restriction of page {page_id}",
+                not_found=f"Confluence page {page_id} does not exist or the account cannot view it",
+            )
+            part = restriction_of(
+                restriction_subjects(envelope, page_id),
+                page_id,
+                path="restriction/byOperation/read.restrictions",
+            )
+            users += part.users
+            groups += part.groups
+            if part.complete or start // self._page_limit >= self._max_search_pages:
+                return Restriction(tuple(users), tuple(groups), complete=True).rule
+        raise AssertionError("unreachable")
 
     # --- writing pages (documents published from Slack) ------------------------------------------------
 

@@ -7,7 +7,8 @@ within seconds of its approval:
 - `ConfluencePublisher` writes the page (created once, in the area's space under its parent; a later
   approved version updates it, a new Confluence version), labels it (`kb-doc`, `kb-doc-<id>`,
   `owner-<owner>`, its classification), reads it back as the sync reads pages and indexes that: the next
-  sync finds the page already indexed at its version and writes nothing. A publish that died after
+  sync finds the page already indexed at its version and writes nothing. It is indexed with who may read
+  it (the space's, its ancestors' and its own restrictions), as the sync would. A publish that died after
   creating the page finds it again by its `kb-doc-<id>` label instead of creating another.
 - `IndexPublisher` indexes the version as a page of source `folder` in the area's space.
 """
@@ -15,7 +16,7 @@ within seconds of its approval:
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from common.confluence.models import Person, SourcePage
@@ -25,6 +26,8 @@ from common.documents.markdown import to_storage_format
 from common.documents.model import Area, Document, DocumentVersion
 from common.errors import DocumentRefused, PublishFailed, ServiceUnavailable, SourceError
 from common.ingestion.indexer import Indexer
+from common.ingestion.page_access import page_rules
+from common.store.access import ReadRule
 
 DOCUMENT_LABEL = "kb-doc"
 
@@ -72,12 +75,23 @@ class ConfluencePublisher:
                 + (f": {version.change_note}" if version.change_note else ""),
             )
             page = self._confluence.get_page(page_id)
+            page = replace(page, read_rules=self._rules(page))
         except ServiceUnavailable as exc:
             raise PublishFailed(f"Confluence is unavailable, so “{doc.title}” waits: {exc}") from exc
         except SourceError as exc:
             raise PublishFailed(f"Confluence refused “{doc.title}”: {exc}") from exc
         _index(self._indexer(), page, doc)
         return Published(page_id=page.page_id, url=page.url)
+
+    def _rules(self, page: SourcePage) -> tuple[ReadRule, ...]:
+        """Who may read the page, as the next sync will find: its ancestors' and the space's restrictions
+        too, so a page under a restricted parent is never indexed as open, not even until that sync."""
+        ancestors = {
+            ref.page_id: ref
+            for ref in (self._confluence.page_ref(a, space_key=page.space_key) for a in page.ancestor_ids)
+        }
+        space = self._confluence.space_read_rule(page.space_key)
+        return page_rules(page.read_rule, page.ancestor_ids, listed=ancestors, space=space)
 
 
 class IndexPublisher:

@@ -1,11 +1,7 @@
 """Where the document workflow keeps its state: one small DuckDB database, `workflow/kb.duckdb`.
 
-In the cloud it is an object in `GCS_BUCKET` and every change is a compare-and-swap on its generation
-(`common.infra.versioned_files`): a change downloads the file, applies one transition inside a transaction
-and uploads it only over the generation it read; the loser of a race runs its transition again on the
-winner's file, where it may now be refused (the version was superseded) or have nothing left to do (the
-document was already approved). On one machine the file lives under KB_HOME and changes are serialised by a
-machine lock. So two instances can never both apply one transition, and no external store is needed.
+Shared by every instance through `common.infra.shared_duckdb` (compare-and-swap on the file), so two
+instances can never both apply one transition, and no external store is needed.
 
 The tables are the plan's `Document`, `DocumentVersion` and `AreaApprover`, plus the decisions and when
 each approver was last asked to decide (so a request Slack refused is sent again).
@@ -13,32 +9,17 @@ each approver was last asked to decide (so a request Slack refused is sent again
 
 from __future__ import annotations
 
-import random
-import tempfile
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, TypeVar, cast
 
-import duckdb
-
 from common.documents.model import Area, Decision, DecisionKind, DocType, Document, DocumentVersion, Status
-from common.errors import BlobConflict, WorkflowConflict
-from common.infra.duckdb_migrations import migrate
+from common.infra.shared_duckdb import Connection, SharedDuckDB
 from common.infra.versioned_files import VersionedFiles
-from common.logs import get_logger
 from common.store.chunk import Classification
-
-log = get_logger(__name__)
 
 T = TypeVar("T")
 FILE_NAME = "kb.duckdb"
-MAX_ATTEMPTS = 12
-"""Every lost race means another writer won, so this many writers at one moment all get through."""
-RETRY_JITTER_SECONDS = 0.05
-
-Connection = duckdb.DuckDBPyConnection
 
 
 def m001_create_workflow_tables(conn: Connection) -> None:
@@ -74,51 +55,13 @@ MIGRATIONS = (m001_create_workflow_tables,)
 
 class WorkflowStore:
     def __init__(self, files: VersionedFiles) -> None:
-        self._files = files
+        self._db = SharedDuckDB(files, FILE_NAME, MIGRATIONS, what="the document workflow")
 
     def change(self, transition: Callable[[Connection], T]) -> T:
-        """Apply `transition` in one transaction on the latest file and save it over the generation read;
-        run it again on the newer file when another writer saved first."""
-        for attempt in range(1, MAX_ATTEMPTS + 1):
-            try:
-                with self._files.edit(FILE_NAME) as path:
-                    return _in_transaction(path, transition)
-            except BlobConflict:
-                log.info("workflow_changed_meanwhile", attempt=attempt)
-                time.sleep(random.uniform(0, RETRY_JITTER_SECONDS * attempt))  # spread the next round out
-        raise WorkflowConflict(
-            f"The document workflow kept changing during {MAX_ATTEMPTS} attempts; nothing was changed, "
-            "try again."
-        )
+        return self._db.change(transition)
 
     def read(self, query: Callable[[Connection], T]) -> T:
-        with tempfile.TemporaryDirectory(prefix="kb-workflow-") as scratch:
-            copy = self._files.copy(FILE_NAME, Path(scratch))
-            conn = duckdb.connect(str(copy) if copy is not None else ":memory:")
-            try:
-                conn.execute("SET TimeZone = 'UTC'")
-                migrate(conn, MIGRATIONS)
-                return query(conn)
-            finally:
-                conn.close()
-
-
-def _in_transaction(path: Path, transition: Callable[[Connection], T]) -> T:
-    conn = duckdb.connect(str(path))
-    try:
-        conn.execute("SET TimeZone = 'UTC'")
-        migrate(conn, MIGRATIONS)
-        conn.execute("BEGIN TRANSACTION")
-        try:
-            result = transition(conn)
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
-        conn.execute("CHECKPOINT")
-        return result
-    finally:
-        conn.close()
+        return self._db.read(query)
 
 
 # --- rows ---------------------------------------------------------------------------------------------

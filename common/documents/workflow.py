@@ -26,9 +26,10 @@ from common.documents.model import (
     Status,
     needs_approval,
 )
-from common.documents.store import Connection, WorkflowStore
+from common.documents.store import WorkflowStore
 from common.errors import DocumentNotFound, DocumentRefused
 from common.events.model import AreaApproverChanged, DocumentChanged, DocumentVersionCreated, Event
+from common.infra.shared_duckdb import Connection
 from common.store.chunk import Classification
 
 MAX_TITLE_CHARS = 150

@@ -24,6 +24,7 @@ from common.ingestion.chunk_identity import content_hash, embedding_input
 from common.search.filters import SearchFilters
 from common.search.keyword_cache import KeywordIndexCache
 from common.search.retriever import HybridRetriever
+from common.store.access import EVERYONE
 from common.store.chunk import Chunk, ChunkMetadata
 from common.store.chunk_store import ChunkStore
 
@@ -106,7 +107,7 @@ def evaluate(
         runs["dense"][query_id] = [c.metadata.page_id for c, _ in store.query(vector, n_results=DEPTH)]
         runs["keyword"][query_id] = [_doc(hit.chunk_id) for hit in keywords.search(text, k=DEPTH)]
         runs["hybrid"][query_id] = [
-            r.page_id for r in retriever.search(text, top_k=DEPTH, filters=everything)
+            r.page_id for r in retriever.search(text, top_k=DEPTH, filters=everything, reader=EVERYONE)
         ]
         if done % 100 == 0:
             progress(f"{done}/{len(texts)} queries")

@@ -139,6 +139,8 @@ class BotResponse(Event):
     grounded: bool
     cited_chunk_ids: list[str]
     latency_ms: float
+    used_restricted: bool = False
+    """Whether a restricted page was among what the answer was written from (never which, nor its text)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -198,3 +200,19 @@ class AreaApproverChanged(Event):
     approver: str
     action: str
     """`added` or `removed`."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UserConfluenceLinkChanged(Event):
+    """A Slack user linked to a Confluence account, or unlinked."""
+
+    kind: ClassVar[str] = "user_confluence_link"
+    slack_user_id: str
+    """Pseudonymised on publishing when ANALYTICS_USER_SALT is set."""
+    confluence_account_id: str
+    method: str
+    """`email`, `oauth` or `pat`."""
+    action: str
+    """`linked` or `unlinked`."""
+    email: str = ""
+    """Always empty: analytics keeps no email addresses (the column is the plan's)."""

@@ -35,9 +35,13 @@ class EventPublisher(Protocol):
         ...
 
 
+USER_FIELDS = ("user_id", "slack_user_id")
+"""Event fields that name a Slack user."""
+
+
 class PseudonymisingPublisher:
-    """Replaces every event's `user_id` with its salted hash before it leaves the process, so no producer
-    can forget to (ANALYTICS_USER_SALT)."""
+    """Replaces every event's Slack user ids with their salted hash before it leaves the process, so no
+    producer can forget to (ANALYTICS_USER_SALT)."""
 
     def __init__(self, inner: EventPublisher, *, salt: str) -> None:
         self._inner = inner
@@ -47,11 +51,12 @@ class PseudonymisingPublisher:
         self._inner.publish([self._pseudonymised(event) for event in events])
 
     def _pseudonymised(self, event: Event) -> Event:
-        user_id = getattr(event, "user_id", None)
-        if not isinstance(user_id, str):
-            return event
-        changes: dict[str, Any] = {"user_id": pseudonymous_user(user_id, self._salt)}
-        return replace(event, **changes)
+        changes: dict[str, Any] = {
+            name: pseudonymous_user(value, self._salt)
+            for name in USER_FIELDS
+            if isinstance(value := getattr(event, name, None), str)
+        }
+        return replace(event, **changes) if changes else event
 
 
 class SpoolPublisher:

@@ -311,6 +311,7 @@ class Indexer:
             updated_at=page.updated_at,
             owner=owner_of(page),
             classification=classification_of(page, default=self._default_classification),
+            read_rules=page.read_rules,
             doc_type=ai.doc_type,
             topics=ai.topics,
             audience=ai.audience,

@@ -1,14 +1,17 @@
 """Keeping Chroma in step with the source, space by space.
 
 For each space:
-1. List every page (ids, versions, restrictions). The listing is all-or-nothing: a source that fails midway
-   raises, and then nothing is deleted this run.
+1. List every page (ids, versions, restrictions) and read who may view the space. The listing is
+   all-or-nothing: a source that fails midway raises, and then nothing is indexed or deleted this run (a
+   page's access depends on its ancestors', which only the listing gives).
 2. Index the pages changed since the saved cursor, minus an overlap window (clocks and Confluence's
-   minute-granular, user-timezone CQL dates are not to be trusted to the second). A page created after
-   the listing was taken is indexed here and kept: reconcile never deletes what this run just read.
-3. Reconcile: delete pages that are gone or newly restricted (a restriction on an ancestor counts), and
-   fetch any listed page whose stored version differs — a safety net for anything the CQL window missed and
-   for a previous run that stopped halfway.
+   minute-granular, user-timezone CQL dates are not to be trusted to the second), each with the rules of
+   who may read it (`page_access`). A page created after the listing was taken is indexed here and kept:
+   reconcile never deletes what this run just read.
+3. Reconcile: delete pages that are gone, rewrite the access of pages whose restrictions changed (a
+   restriction changes no version, and one added to a parent reaches every child), and fetch any listed page
+   whose stored version differs — a safety net for anything the CQL window missed and for a previous run
+   that stopped halfway.
 4. Save the cursor, only if the space synced without errors, so failed pages are retried next run.
 
 After every space, when anything changed (or no keyword index was ever built), the keyword index is rebuilt
@@ -21,15 +24,18 @@ whole run, because every later space would fail the same way.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from common.confluence.models import PageRef, PageSource, SourcePage
 from common.errors import ServiceUnavailable, SourceError
 from common.ingestion.indexer import Indexer, PageOutcome
+from common.ingestion.page_access import listing_rules, page_rules
 from common.logs import get_logger
-from common.store.chunk_store import ChunkStore
+from common.store.access import ReadRule
+from common.store.chunk import access_fields
+from common.store.chunk_store import ChunkStore, StoredPage
 from common.store.sync_state import SyncCursors
 
 log = get_logger(__name__)
@@ -43,6 +49,8 @@ class SyncSummary:
     chunks_upserted: int = 0
     chunks_embedded: int = 0
     chunks_deleted: int = 0
+    pages_access_changed: int = 0
+    """Pages whose restrictions changed (their chunks rewritten in place, nothing re-embedded)."""
     errors: int = 0
     error_details: list[dict[str, str]] = field(default_factory=list)
 
@@ -123,18 +131,21 @@ class Synchronizer:
         errors_before = summary.errors
         progress(space_key, None)
         listing = self._listing(space_key, summary)
-        blocked = _restricted_ids(listing) if listing is not None else set()
+        if listing is None:
+            return
+        space = self._source.space_read_rule(space_key)
+        rules = listing_rules(listing, space)
+        listed = {ref.page_id: ref for ref in listing}
         since = None if full else self._since(space_key)
         log.info("space_sync_started", space=space_key, since=since.isoformat() if since else None, full=full)
 
         seen: set[str] = set()
         changed = self._source.changed_pages(space_key, since)
-        for outcome in self._indexer.index(self._visible(changed, blocked, seen, summary)):
+        for outcome in self._indexer.index(self._with_access(changed, listed, space, seen)):
             summary.add(outcome)
             progress(space_key, outcome)
 
-        if listing is not None:
-            self._reconcile(space_key, listing, blocked, seen, summary, progress)
+        self._reconcile(space_key, listing, rules, space, seen, summary, progress)
         if summary.errors == errors_before:
             self._cursors.set(space_key, started.isoformat())
         log.info("space_sync_finished", space=space_key, errors=summary.errors - errors_before)
@@ -146,7 +157,7 @@ class Synchronizer:
             raise
         except SourceError as exc:
             log.error("listing_failed", space=space_key, error=str(exc))
-            summary.record_error(f"listing failed, deletions skipped: {exc}", space=space_key)
+            summary.record_error(f"listing failed, nothing indexed or deleted: {exc}", space=space_key)
             return None
 
     def _since(self, space_key: str) -> datetime | None:
@@ -155,29 +166,31 @@ class Synchronizer:
             return None
         return datetime.fromisoformat(cursor) - self._overlap
 
-    def _visible(
-        self, pages: Iterable[SourcePage], blocked: set[str], seen: set[str], summary: SyncSummary
+    def _with_access(
+        self,
+        pages: Iterable[SourcePage],
+        listed: dict[str, PageRef],
+        space: ReadRule | None,
+        seen: set[str],
     ) -> Iterator[SourcePage]:
-        """Pass through pages that may be indexed; remove the ones that became restricted."""
+        """Each page with every restriction a reader must pass, its ancestors' from the listing."""
         for page in pages:
             seen.add(page.page_id)
-            if page.restricted or page.page_id in blocked:
-                summary.pages_seen += 1
-                self._delete_page(page.page_id, summary, reason="restricted")
-                continue
-            yield page
+            rules = page_rules(page.read_rule, page.ancestor_ids, listed=listed, space=space)
+            yield replace(page, read_rules=rules)
 
     def _reconcile(
         self,
         space_key: str,
         listing: list[PageRef],
-        blocked: set[str],
+        rules: dict[str, tuple[ReadRule, ...]],
+        space: ReadRule | None,
         seen: set[str],
         summary: SyncSummary,
         progress: ProgressCallback,
     ) -> None:
-        stored = self._store.page_versions(space_key)
-        allowed = {ref.page_id: ref for ref in listing if ref.page_id not in blocked}
+        stored = self._store.page_states(space_key)
+        listed = {ref.page_id: ref for ref in listing}
         if not listing and stored:
             summary.record_error(
                 f"the source listed no pages but {len(stored)} are stored; refusing to delete them all "
@@ -185,15 +198,31 @@ class Synchronizer:
                 space=space_key,
             )
             return
-        indexed_this_run = seen - blocked
-        for page_id in sorted(set(stored) - set(allowed) - indexed_this_run):
-            self._delete_page(page_id, summary, reason="gone or restricted")
-        missed = [ref for pid, ref in allowed.items() if pid not in seen and stored.get(pid) != ref.version]
+        for page_id in sorted(set(stored) - set(listed) - seen):
+            self._delete_page(page_id, summary, reason="gone")
+        for page_id, state in stored.items():
+            if page_id in listed and page_id not in seen and state.read_rules != rules[page_id]:
+                self._set_access(page_id, state.chunk_ids, rules[page_id], summary)
+        missed = [
+            ref for pid, ref in listed.items() if pid not in seen and _version(stored, pid) != ref.version
+        ]
         if missed:
             log.info("reconcile_fetching", space=space_key, pages=len(missed))
-        for outcome in self._indexer.index(self._fetch(missed, summary)):
+        for outcome in self._indexer.index(
+            self._with_access(self._fetch(missed, summary), listed, space, seen)
+        ):
             summary.add(outcome)
             progress(space_key, outcome)
+
+    def _set_access(
+        self, page_id: str, chunk_ids: tuple[str, ...], rules: tuple[ReadRule, ...], summary: SyncSummary
+    ) -> None:
+        """Only who may read the page changed: its chunks keep text, vectors and scores."""
+        updated = self._store.batch_update_metadata(
+            dict.fromkeys(chunk_ids, access_fields(rules)), skip_missing=True
+        )
+        summary.pages_access_changed += 1
+        log.info("page_access_changed", page_id=page_id, chunks=updated, rules=len(rules))
 
     def _fetch(self, refs: list[PageRef], summary: SyncSummary) -> Iterator[SourcePage]:
         for ref in refs:
@@ -212,10 +241,9 @@ class Synchronizer:
             log.info("page_removed", page_id=page_id, reason=reason, chunks=deleted)
 
 
-def _restricted_ids(listing: list[PageRef]) -> set[str]:
-    """Pages restricted themselves or below a restricted ancestor: Confluence restrictions inherit down."""
-    direct = {ref.page_id for ref in listing if ref.restricted}
-    return {ref.page_id for ref in listing if ref.page_id in direct or direct.intersection(ref.ancestor_ids)}
+def _version(stored: dict[str, StoredPage], page_id: str) -> int | None:
+    state = stored.get(page_id)
+    return state.version if state is not None else None
 
 
 def _no_progress(_: str, __: PageOutcome | None) -> None:

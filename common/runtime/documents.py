@@ -13,10 +13,9 @@ from common.documents.publishing import ConfluencePublisher, IndexPublisher, Pub
 from common.documents.service import DocumentNotices, DocumentService
 from common.documents.store import WorkflowStore
 from common.documents.workflow import DocumentWorkflow
-from common.infra.versioned_files import BucketFiles, FolderFiles, VersionedFiles
 from common.runtime.ai import build_llm_client
 from common.runtime.events import build_publisher
-from common.runtime.infra import build_blob_store, build_claims, build_web_client
+from common.runtime.infra import build_claims, build_versioned_files, build_web_client
 from common.runtime.ingestion import build_indexer
 from common.runtime.sources import build_rest_source
 from common.slack.document_notices import SlackDocumentNotices
@@ -26,15 +25,10 @@ PUBLISH_LEASE_SECONDS = 600.0
 """Longer than writing a page and indexing it takes; a publish whose instance died is retried after it."""
 
 
-def build_workflow_files(settings: Settings) -> VersionedFiles:
-    if settings.gcs_bucket:
-        return BucketFiles(build_blob_store(settings), prefix="workflow/")
-    return FolderFiles(settings.kb_home / "workflow")
-
-
 def build_document_workflow(settings: Settings) -> DocumentWorkflow:
     return DocumentWorkflow(
-        WorkflowStore(build_workflow_files(settings)), required_approvals=settings.doc_required_approvals
+        WorkflowStore(build_versioned_files(settings, "workflow")),
+        required_approvals=settings.doc_required_approvals,
     )
 
 

@@ -11,6 +11,7 @@ from common.errors import ConfigError
 from common.infra.blob_store import GcsBlobStore
 from common.infra.claims import BucketClaims, Claims, FolderClaims
 from common.infra.record_files import BucketRecordFiles, FolderRecordFiles, RecordFiles
+from common.infra.versioned_files import BucketFiles, FolderFiles, VersionedFiles
 from common.slack.client import web_client
 
 
@@ -40,6 +41,13 @@ def build_record_files(settings: Settings, purpose: str) -> RecordFiles:
     if settings.gcs_bucket:
         return BucketRecordFiles(build_blob_store(settings), prefix=f"{purpose}/")
     return FolderRecordFiles(Path(settings.kb_home) / purpose)
+
+
+def build_versioned_files(settings: Settings, purpose: str) -> VersionedFiles:
+    """Small shared files changed by compare-and-swap: under `purpose/` in the bucket, else in KB_HOME."""
+    if settings.gcs_bucket:
+        return BucketFiles(build_blob_store(settings), prefix=f"{purpose}/")
+    return FolderFiles(settings.kb_home / purpose)
 
 
 def build_web_client(settings: Settings) -> WebClient:

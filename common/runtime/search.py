@@ -9,6 +9,7 @@ from common.config import Settings
 from common.runtime.ai import build_embedder
 from common.runtime.events import build_publisher
 from common.runtime.infra import build_blob_store
+from common.runtime.permissions import build_access_resolver
 from common.search.access_tracking import AccessRecorder
 from common.search.api import SearchEndpoint
 from common.search.keyword_artifact import BucketArtifact, FolderArtifact, KeywordArtifact
@@ -68,8 +69,13 @@ def build_search_endpoint(
     settings: Settings, *, retriever: Callable[[], HybridRetriever], recorder: Callable[[], AccessRecorder]
 ) -> SearchEndpoint:
     """The search API as both `functions/main.py` and `kb serve` serve it."""
+    resolver = build_access_resolver(settings)
     return SearchEndpoint(
         api_key=settings.search_api_key.get_secret_value() if settings.search_api_key else None,
+        as_user_api_key=(
+            settings.search_as_user_api_key.get_secret_value() if settings.search_as_user_api_key else None
+        ),
         retriever=retriever,
         recorder=recorder,
+        access_of=lambda who: resolver.for_email(who) if "@" in who else resolver.for_account(who),
     )

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cache
 
 from common.config import Settings
 from common.errors import ConfigError
+from common.permissions.access import AccessResolver
 from common.runtime.ai import build_answer_writer
 from common.runtime.documents import build_document_service, build_drafter
 from common.runtime.events import build_publisher
 from common.runtime.infra import build_claims, build_web_client
 from common.runtime.ingestion import build_indexer
+from common.runtime.permissions import build_directory, build_linker
 from common.runtime.quality import build_feedback
 from common.runtime.search import build_access_recorder, build_retriever
+from common.slack.account_links import AccountLinks
 from common.slack.answering import AnswerService
 from common.slack.channel_policy import ChannelPolicy
 from common.slack.client import email_of
@@ -55,6 +59,7 @@ def build_interaction_handler(settings: Settings, store: ChunkStore) -> Interact
             email_of=lambda user_id: email_of(slack, user_id),
         )
 
+    linker = cache(lambda: build_linker(settings))  # built on first use, once
     return InteractionHandler(
         signing_secret=settings.slack_signing_secret.get_secret_value(),
         feedback=build_feedback(settings, store, publisher=publisher),
@@ -62,18 +67,24 @@ def build_interaction_handler(settings: Settings, store: ChunkStore) -> Interact
         publisher=publisher,
         quick_knowledge=quick_knowledge,
         documents=documents,
+        account_links=lambda later: AccountLinks(linker=linker, slack=slack, later=later),
     )
 
 
 def build_answer_service(settings: Settings, store: ChunkStore) -> AnswerService:
     recorder = build_access_recorder(settings, store)
     recorder.start()
+    slack = build_web_client(settings)
+    directory = build_directory(settings)
+    linker = build_linker(settings, directory)
     return AnswerService(
-        slack=build_web_client(settings),
+        slack=slack,
         retriever=build_retriever(settings, store),
         writer=build_answer_writer(settings),
         claims=build_claims(settings, "answered-events", lease_seconds=settings.answer_claim_lease_seconds),
         policy=build_channel_policy(settings),
+        access=AccessResolver(linker=linker, directory=directory),
+        links=AccountLinks(linker=lambda: linker, slack=slack, later=lambda task: task()),
         recorder=recorder,
         publisher=build_publisher(settings),
     )

@@ -40,4 +40,5 @@ def build_rest_source(settings: Settings) -> RestPageSource:
         max_retries=settings.confluence_max_retries,
         max_retry_after_seconds=settings.confluence_max_retry_after_seconds,
         page_limit=settings.confluence_page_limit,
+        everyone_groups=settings.everyone_groups,
     )

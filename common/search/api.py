@@ -2,6 +2,11 @@
 
 Every bad request gets a 400 saying what is wrong; a missing or wrong key a 401; a Chroma outage a 503
 with `Retry-After`; nothing ever answers with a stack trace.
+
+Results are what every member of the site may read (unrestricted pages), unless the request names
+`as_user` (a Confluence account id or email) and carries SEARCH_AS_USER_API_KEY, the key of a caller
+trusted to search on someone's behalf; then they are what that person may read, and `access` says whether
+their permissions could be resolved (when not, only unrestricted pages are returned: it fails closed).
 """
 
 from __future__ import annotations
@@ -9,7 +14,7 @@ from __future__ import annotations
 import hmac
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, field_validator
 
@@ -19,6 +24,7 @@ from common.logs import get_logger
 from common.search.access_tracking import AccessRecorder
 from common.search.filters import parse_filters
 from common.search.retriever import HybridRetriever
+from common.store.access import EVERYONE, Reader
 
 log = get_logger(__name__)
 
@@ -33,6 +39,7 @@ class SearchRequest(BaseModel):
     query: str = Field(min_length=1, max_length=MAX_QUERY_CHARS)
     top_k: StrictInt = Field(10, ge=1, le=50)
     filters: dict[str, Any] = Field(default_factory=dict)
+    as_user: str | None = Field(None, min_length=1, max_length=200)
 
     @field_validator("query")
     @classmethod
@@ -40,6 +47,19 @@ class SearchRequest(BaseModel):
         if not value.strip():
             raise ValueError("must contain more than whitespace")
         return value.strip()
+
+
+class AccessView(Protocol):
+    """Whose access a search runs with (`common.permissions.access.Access`)."""
+
+    @property
+    def reader(self) -> Reader: ...
+
+    @property
+    def status(self) -> str: ...
+
+    @property
+    def note(self) -> str: ...
 
 
 class SearchEndpoint:
@@ -50,24 +70,41 @@ class SearchEndpoint:
         self,
         *,
         api_key: str | None,
+        as_user_api_key: str | None,
         retriever: Callable[[], HybridRetriever],
         recorder: Callable[[], AccessRecorder],
+        access_of: Callable[[str], AccessView],
     ) -> None:
         self._api_key = api_key
+        self._as_user_api_key = as_user_api_key
         self._retriever = retriever
         self._recorder = recorder
+        self._access_of = access_of
 
     def handle(self, *, method: str, path: str, body: bytes, authorization: str | None) -> HttpReply:
         if method == "GET" and path.rstrip("/") == "/healthz":
             return HttpReply(200, {"status": "ok"})
         if method != "POST":
             return HttpReply(405, _error("method_not_allowed", "Use POST with a JSON body, or GET /healthz."))
-        if self._api_key is not None and not _authorised(authorization, self._api_key):
-            return HttpReply(401, _error("unauthorised", "Send `Authorization: Bearer <SEARCH_API_KEY>`."))
         try:
             request = parse_request(body)
+        except InvalidSearchRequest as exc:
+            return HttpReply(400, _error("invalid_request", str(exc)))
+        if request.as_user is not None:
+            if self._as_user_api_key is None or not _authorised(authorization, self._as_user_api_key):
+                return HttpReply(
+                    403,
+                    _error("forbidden", "`as_user` needs `Authorization: Bearer <SEARCH_AS_USER_API_KEY>`."),
+                )
+        elif self._api_key is not None and not _authorised(authorization, self._api_key):
+            return HttpReply(401, _error("unauthorised", "Send `Authorization: Bearer <SEARCH_API_KEY>`."))
+        try:
             filters = parse_filters(request.filters)
-            results = self._retriever().search(request.query, top_k=request.top_k, filters=filters)
+            access = self._access_of(request.as_user) if request.as_user is not None else None
+            reader = access.reader if access is not None else EVERYONE
+            results = self._retriever().search(
+                request.query, top_k=request.top_k, filters=filters, reader=reader
+            )
         except InvalidSearchRequest as exc:
             return HttpReply(400, _error("invalid_request", str(exc)))
         except ServiceUnavailable as exc:
@@ -85,9 +122,14 @@ class SearchEndpoint:
             log.error("search_failed", error=str(exc), error_type=type(exc).__name__)
             return HttpReply(500, _error("internal", "Search failed; the error was logged."))
         query_id = self._recorder().record(results, source="search_api")
-        return HttpReply(
-            200, {"query": request.query, "query_id": query_id, "results": [r.as_dict() for r in results]}
-        )
+        reply: dict[str, Any] = {
+            "query": request.query,
+            "query_id": query_id,
+            "results": [r.as_dict() for r in results],
+        }
+        if access is not None:
+            reply["access"] = {"status": access.status, "note": access.note}
+        return HttpReply(200, reply)
 
 
 def parse_request(body: bytes) -> SearchRequest:

@@ -4,8 +4,9 @@
 2. Keyword: BM25 over the same chunks (`common.search.keyword_index`), which local Chroma cannot do.
 3. Fusion: convex combination of max-normalised scores (`common.search.fusion`, weights chosen on BEIR
    SciFact).
-4. Filters in process over the over-fetched candidates; Chroma's own `where` only as a fallback when the
-   filters leave too few.
+4. Filters and the reader's access in process over the over-fetched candidates; Chroma's own `where` only
+   as a fallback when they leave too few (the fallback asks for unrestricted chunks, which every reader may
+   read, and keeps the readable restricted ones already found).
 5. Ranking signals from Chroma metadata (`common.search.ranking`): quality, freshness, verified reviews.
 6. At most `max_per_page` chunks of one page, and neighbouring chunks of a page merged into one passage.
 """
@@ -21,6 +22,7 @@ from common.search.filters import SearchFilters
 from common.search.fusion import convex_fusion
 from common.search.keyword_cache import KeywordIndexCache
 from common.search.ranking import RankingWeights, ScoreParts, score
+from common.store.access import Reader, may_read
 from common.store.chunk import CLASSIFICATIONS, within_ceiling
 from common.store.chunk_store import ChunkStore, StoredChunk
 from common.store.review import is_verified
@@ -43,6 +45,8 @@ class SearchResult:
     reviewed_at: str | None
     verified: bool
     classification: str
+    restricted: bool
+    """Whether the page has read restrictions (shown only to those they let in)."""
     quality_score: float
     scores: ScoreParts
 
@@ -80,16 +84,23 @@ class HybridRetriever:
         self._weights = weights
         self._clock = clock
 
-    def search(self, query: str, *, top_k: int, filters: SearchFilters) -> list[SearchResult]:
+    def search(self, query: str, *, top_k: int, filters: SearchFilters, reader: Reader) -> list[SearchResult]:
+        """Only chunks `reader` may read are ever ranked, so nothing downstream (answers, sources, buttons,
+        owners named) can carry a page they may not see."""
         vector = [float(v) for v in self._embedder.embed([query])[0]]
         chunks, dense = self._dense(vector, where=None)
         index = self._keywords.get()
         keyword = {hit.chunk_id: hit.score for hit in index.search(query, k=self._candidates)}
         missing = [chunk_id for chunk_id in keyword if chunk_id not in chunks]
         chunks.update({chunk.id: chunk for chunk in self._store.get_chunks(ids=missing)})
-        ranked = self._rank(chunks, dense, keyword, filters, indexed_until=index.built_at)
-        if len(ranked) < top_k and filters.narrows:
-            chunks, dense = self._dense(vector, where=_where(filters))
+        readable = {
+            cid: chunk for cid, chunk in chunks.items() if may_read(reader, chunk.metadata.read_rules)
+        }
+        ranked = self._rank(readable, dense, keyword, filters, indexed_until=index.built_at)
+        if len(ranked) < top_k and (filters.narrows or len(readable) < len(chunks)):
+            more, more_dense = self._dense(vector, where=_where(filters))
+            found = {c.chunk.id: c.chunk for c in ranked}
+            chunks, dense = {**more, **found}, {**more_dense, **{k: dense[k] for k in found if k in dense}}
             narrowed = {k: v for k, v in keyword.items() if k in chunks}
             ranked = self._rank(chunks, dense, narrowed, filters, indexed_until=index.built_at)
         return self._passages(ranked, top_k)
@@ -166,6 +177,7 @@ class HybridRetriever:
             reviewed_at=meta.reviewed_at.isoformat() if meta.reviewed_at else None,
             verified=is_verified(meta, self._weights.review_interval, self._clock()),
             classification=meta.classification,
+            restricted=meta.restricted,
             quality_score=meta.quality_score,
             scores=best.parts,
         )
@@ -183,9 +195,10 @@ def _adjacent(group: list[_Candidate], candidate: _Candidate) -> bool:
 
 
 def _where(filters: SearchFilters) -> dict[str, object]:
-    """The same filters as a Chroma `where`, for the slow path when in-process filtering left too few."""
+    """The same filters as a Chroma `where`, for the slow path when in-process filtering left too few;
+    restricted chunks are left to the first pass, since a `where` cannot test group membership."""
     allowed = [level for level in CLASSIFICATIONS if within_ceiling(level, filters.max_classification)]
-    clauses: list[dict[str, object]] = [{"classification": {"$in": allowed}}]
+    clauses: list[dict[str, object]] = [{"classification": {"$in": allowed}}, {"restricted": False}]
     for field, values in (
         ("space_key", filters.spaces),
         ("doc_type", filters.doc_types),
@@ -193,4 +206,4 @@ def _where(filters: SearchFilters) -> dict[str, object]:
     ):
         if values:
             clauses.append({field: {"$in": list(values)}})
-    return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+    return {"$and": clauses}

@@ -65,7 +65,9 @@ def answer_blocks(
     results: Sequence[SearchResult],
     answer_id: str,
     question: str,
+    notice: Sequence[dict[str, Any]] = (),
 ) -> list[dict[str, Any]]:
+    """`notice`: blocks saying what the answer could not include and why (`common.slack.account_links`)."""
     by_number = {passage.number: (passage, result) for passage, result in zip(passages, results, strict=True)}
     cited = [n for n in answer.cited if n in by_number] or list(by_number)[:3]
     shown_as = {number: position for position, number in enumerate(cited, start=1)}
@@ -92,7 +94,7 @@ def answer_blocks(
             (chunk_id, by_number[n][1].page_id) for n in cited for chunk_id in by_number[n][0].chunk_ids
         ),
     )
-    tail = [{"type": "actions", "block_id": "kb_sources", "elements": links}, feedback_actions(ref)]
+    tail = [{"type": "actions", "block_id": "kb_sources", "elements": links}, feedback_actions(ref), *notice]
     return blocks[: MAX_BLOCKS - len(tail)] + tail
 
 

@@ -1,5 +1,9 @@
 """Answering one question in Slack: claim it, show 👀, search, write, post in the thread, clean up.
 
+Whose access the search uses depends on where the answer is posted (`common.permissions.access`): in a DM
+the asker's, in a channel only what everyone may read. When the asker's access could not be resolved, the
+answer says so under it, with a way to link their Confluence account where that would help.
+
 Runs in the worker (`slack_answer`, fed by Pub/Sub) or in process (`kb serve`). Every outcome is visible to
 the asker: an answer, a plain "I couldn't find that" naming people who might know, or a plain apology; never
 eyes and then nothing. A failure a retry can fix (Chroma, Slack or the LLM unavailable) releases the claim and
@@ -26,10 +30,13 @@ from common.events.model import BotResponse, QueryRecord
 from common.events.publishers import EventPublisher
 from common.infra.claims import Claim, Claims
 from common.logs import get_logger, log_context
+from common.permissions.access import AccessResolver, conversation_of
 from common.search.access_tracking import AccessRecorder
 from common.search.retriever import HybridRetriever, SearchResult
+from common.slack.account_links import AccountLinks
 from common.slack.answer_blocks import answer_blocks, not_found_blocks
 from common.slack.channel_policy import ChannelPolicy
+from common.slack.client import email_of
 from common.slack.questions import Question
 
 log = get_logger(__name__)
@@ -58,10 +65,14 @@ class AnswerService:
         writer: AnswerWriter,
         claims: Claims,
         policy: ChannelPolicy,
+        access: AccessResolver,
+        links: AccountLinks,
         recorder: AccessRecorder | None = None,
         publisher: EventPublisher | None = None,
     ) -> None:
         self._publisher = publisher
+        self._access = access
+        self._links = links
         self._slack = slack
         self._retriever = retriever
         self._writer = writer
@@ -120,17 +131,24 @@ class AnswerService:
 
     def _answer(self, question: Question, history: Sequence[str]) -> Outcome:
         started = time.perf_counter()
+        access = self._access.for_slack_user(
+            question.user,
+            conversation_of(question.channel_type),
+            email=lambda: email_of(self._slack, question.user),
+        )
         composed = compose_answer(
             retriever=self._retriever,
             writer=self._writer,
             question=question.text,
             ceiling=self._policy.ceiling(question.channel_type),
+            reader=access.reader,
             history=history,
         )
         answer_id = uuid.uuid4().hex
         self._record(question, composed, answer_id, latency_ms=(time.perf_counter() - started) * 1000)
+        notice = self._links.blocks(access, question.user)
         if not composed.found:
-            blocks = not_found_blocks(NOT_FOUND_TEXT, _nearest(composed.results))
+            blocks = not_found_blocks(NOT_FOUND_TEXT, _nearest(composed.results)) + notice
             self._post(question, text=NOT_FOUND_TEXT, blocks=blocks)
             log.info("question_not_answered", results=len(composed.results), writer=composed.answer.writer)
             return Outcome("not_found")
@@ -140,6 +158,7 @@ class AnswerService:
             results=composed.results,
             answer_id=answer_id,
             question=question.text,
+            notice=notice,
         )
         self._post(question, text=composed.answer.text, blocks=blocks)
         if self._recorder is not None:
@@ -178,6 +197,7 @@ class AnswerService:
                     if composed.found
                     else [],
                     latency_ms=round(latency_ms, 1),
+                    used_restricted=composed.used_restricted,
                 ),
             ]
         )

@@ -25,6 +25,7 @@ from common.infra.background import TaskPool
 from common.infra.http_reply import HttpReply
 from common.logs import get_logger
 from common.quality.feedback import FeedbackReceipt, FeedbackService
+from common.slack.account_links import OAUTH_ACTION, TOKEN_ACTION, TOKEN_MODAL, UNLINK_COMMAND, AccountLinks
 from common.slack.client import email_of
 from common.slack.document_blocks import SLASH_COMMAND as DOCUMENT_COMMAND
 from common.slack.document_blocks import THREAD_SHORTCUT, decided_blocks
@@ -70,6 +71,7 @@ class InteractionHandler:
         publisher: EventPublisher,
         quick_knowledge: Callable[[Later], QuickKnowledgeFlow] | None = None,
         documents: Callable[[Later, Reply], DocumentFlow] | None = None,
+        account_links: Callable[[Later], AccountLinks] | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._secret = signing_secret
@@ -80,6 +82,7 @@ class InteractionHandler:
         self._after_ack = TaskPool(name="after-ack", workers=2)
         self._quick = quick_knowledge(self._later) if quick_knowledge else None
         self._documents = documents(self._later, self._replace_message) if documents else None
+        self._links = account_links(self._later) if account_links else None
 
     def handle(self, *, body: bytes, headers: Mapping[str, str]) -> HttpReply:
         refused = rejection(body=body, headers=headers, secret=self._secret, now=self._clock().timestamp())
@@ -122,6 +125,10 @@ class InteractionHandler:
                 self._mark_reviewed(payload, page_id=str(action.get("value", "")), user_id=user_id)
             elif action_id in DOCUMENT_ACTIONS and self._documents is not None:
                 self._documents.action(payload, action)
+            elif action_id == TOKEN_ACTION and self._links is not None:
+                self._links.open_token_modal(payload)
+            elif action_id == OAUTH_ACTION:
+                log.info("confluence_link_started", user_id=user_id)
             elif action_id.startswith(SOURCE_LINK_ACTION):
                 self._publisher.publish(
                     [
@@ -178,6 +185,8 @@ class InteractionHandler:
 
     def _slash_command(self, form: dict[str, str]) -> HttpReply:
         channel = form.get("channel_id", "")
+        if form.get("command") == UNLINK_COMMAND and self._links is not None:
+            return self._links.unlink(form)
         if form.get("command") == DOCUMENT_COMMAND and self._documents is not None:
             user_id = form.get("user_id", "")
             if not user_id:
@@ -226,6 +235,8 @@ class InteractionHandler:
             return self._quick.submit(payload, author_email=email, author_name=name)
         if isinstance(callback_id, str) and callback_id in DOCUMENT_MODALS and self._documents is not None:
             return self._documents.submit(payload)
+        if callback_id == TOKEN_MODAL and self._links is not None:
+            return self._links.submit_token(payload)
         if callback_id != PROBLEM_MODAL:
             raise InvalidInteraction(f"Unknown modal {callback_id!r}.")
         meta = modal_metadata(view, "problem")

@@ -13,9 +13,18 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from common.errors import ChunkValidationError
+from common.store.access import ReadRule
 
 ChunkType = Literal["text", "code", "table", "list"]
 Classification = Literal["public", "internal", "confidential"]
@@ -36,6 +45,7 @@ NEUTRAL_QUALITY_SCORE = 50.0
 METADATA_SCHEMA_VERSION = 1
 
 JSON_LIST_FIELDS = ("topics", "audience", "parent_headers", "labels")
+JSON_RULE_FIELDS = ("read_rules",)
 DATETIME_FIELDS = ("created_at", "updated_at", "reviewed_at")
 OPTIONAL_FIELDS = ("reviewed_by", "reviewed_at")
 
@@ -84,6 +94,10 @@ class ChunkMetadata(BaseModel):
     reviewed_by: str | None = None
     reviewed_at: datetime | None = None
     classification: Classification = "internal"
+    read_rules: tuple[ReadRule, ...] = ()
+    """Every restriction a reader must pass (`common.store.access`); none: every member of the site."""
+    restricted: bool = False
+    """Whether there is any rule: kept as its own field so Chroma can filter on it (channel answers)."""
 
     # AI metadata
     doc_type: DocType = "reference"
@@ -106,6 +120,13 @@ class ChunkMetadata(BaseModel):
     language: str = ""
     schema_version: int = METADATA_SCHEMA_VERSION
 
+    @model_validator(mode="before")
+    @classmethod
+    def _restricted_follows_rules(cls, values: Any) -> Any:
+        if isinstance(values, dict):
+            values = {**values, "restricted": bool(values.get("read_rules"))}
+        return values
+
     @field_validator("created_at", "updated_at", "reviewed_at")
     @classmethod
     def _aware(cls, value: datetime | None) -> datetime | None:
@@ -124,6 +145,11 @@ class Chunk:
     embedding: tuple[float, ...] | None = None
 
 
+def access_fields(rules: tuple[ReadRule, ...]) -> dict[str, Any]:
+    """The partial update that changes who may read a chunk: its rules and the flag Chroma filters on."""
+    return {"read_rules": rules, "restricted": bool(rules)}
+
+
 def to_chroma_metadata(meta: ChunkMetadata) -> ChromaMetadata:
     return {name: _to_chroma_value(name, value) for name, value in meta.model_dump().items()}
 
@@ -134,6 +160,9 @@ def from_chroma_metadata(raw: dict[str, Any], *, chunk_id: str | None = None) ->
     for name in JSON_LIST_FIELDS:
         if name in values:
             values[name] = _json_list(name, values[name], chunk_id)
+    for name in JSON_RULE_FIELDS:
+        if isinstance(values.get(name), str):
+            values[name] = _json_rules(name, values[name], chunk_id)
     for name in OPTIONAL_FIELDS:
         if values.get(name) == "":
             values[name] = None
@@ -178,6 +207,9 @@ def _field_adapter(name: str) -> TypeAdapter[Any] | None:
 def _to_chroma_value(name: str, value: Any) -> ChromaValue:
     if name in JSON_LIST_FIELDS:
         return json.dumps(list(value), ensure_ascii=False)
+    if name in JSON_RULE_FIELDS:
+        rules = [rule.model_dump(mode="json") if isinstance(rule, ReadRule) else rule for rule in value]
+        return json.dumps(rules, ensure_ascii=False, sort_keys=True)
     if isinstance(value, datetime):
         aware = value if value.tzinfo else value.replace(tzinfo=UTC)
         return aware.astimezone(UTC).isoformat()
@@ -200,3 +232,13 @@ def _json_list(field: str, value: Any, chunk_id: str | None) -> tuple[str, ...]:
     if not isinstance(parsed, list) or not all(isinstance(v, str) for v in parsed):
         raise ChunkValidationError(field, "expected a JSON array of strings", chunk_id=chunk_id)
     return tuple(parsed)
+
+
+def _json_rules(field: str, value: str, chunk_id: str | None) -> list[Any]:
+    try:
+        parsed = json.loads(value) if value else []
+    except json.JSONDecodeError as exc:
+        raise ChunkValidationError(field, f"not valid JSON ({exc.msg})", chunk_id=chunk_id) from exc
+    if not isinstance(parsed, list):
+        raise ChunkValidationError(field, "expected a JSON array of rules", chunk_id=chunk_id)
+    return parsed

@@ -20,6 +20,7 @@ import numpy as np
 from chromadb.api.models.Collection import Collection
 
 from common.errors import ChunkNotFound, StoreError
+from common.store.access import ReadRule
 from common.store.chunk import (
     ChromaMetadata,
     Chunk,
@@ -34,6 +35,14 @@ from common.store.connection import ChromaConnection
 T = TypeVar("T")
 
 READ_PAGE_SIZE = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class StoredPage:
+    version: int
+    read_rules: tuple[ReadRule, ...] | None
+    """None when its chunks disagree."""
+    chunk_ids: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,17 +217,28 @@ class ChunkStore:
             for i, chunk_id in enumerate(ids)
         ]
 
-    def page_versions(self, space_key: str) -> dict[str, int]:
-        """Stored pages of a space and the lowest version among each page's chunks.
+    def page_states(self, space_key: str) -> dict[str, StoredPage]:
+        """Every stored page of a space: the lowest version among its chunks, and who may read it.
 
-        The lowest, because a sync interrupted halfway leaves some chunks of a page at the old version:
-        reporting the old one makes the next sync finish the page.
-        """
-        versions: dict[str, int] = {}
-        for _, _, raw, _ in self._iter_get(ids=None, where={"space_key": space_key}, include=["metadatas"]):
-            page_id, version = str(raw["page_id"]), int(raw["page_version"])
-            versions[page_id] = min(version, versions.get(page_id, version))
-        return versions
+        The lowest version, because a sync interrupted halfway leaves some chunks of a page at the old
+        version: reporting the old one makes the next sync finish the page. Chunks of one page that disagree
+        on their rules (an access update cut short), or written before access was stored, report None, so
+        the next sync writes their access."""
+        found: dict[str, StoredPage] = {}
+        for chunk_id, _, raw, _ in self._iter_get(
+            ids=None, where={"space_key": space_key}, include=["metadatas"]
+        ):
+            meta = from_chroma_metadata(raw, chunk_id=chunk_id)
+            own = meta.read_rules if "restricted" in raw else None
+            before = found.get(meta.page_id)
+            if before is None:
+                found[meta.page_id] = StoredPage(meta.page_version, own, (chunk_id,))
+                continue
+            rules = before.read_rules if before.read_rules == own else None
+            found[meta.page_id] = StoredPage(
+                min(before.version, meta.page_version), rules, (*before.chunk_ids, chunk_id)
+            )
+        return found
 
     def has_chunks_written_after(self, timestamp: float) -> bool:
         """Whether any chunk was written after `timestamp` (its `ingested_at`): one cheap filtered lookup."""

@@ -99,6 +99,13 @@ class ConfluenceContent:
         self.spaces: dict[str, str] = {}
         self.users: dict[str, StandinUser] = {}
         self.pages: dict[str, StandinPage] = {}
+        self.groups: dict[str, list[str]] = {}
+        """Group name → member account ids (what `user/memberof` answers from)."""
+        self.space_viewers: dict[str, tuple[list[str], list[str]]] = {}
+        """Space key → the users and groups that may view it; a space not here is open to every member
+        (its view permission is granted to the `confluence-users` group)."""
+        self.restriction_limit = 200
+        """How many subjects of a restriction a page's expanded content shows (a full page means more)."""
         self._ids = itertools.count(100001)
         self._lock = threading.Lock()
         self.add_user("standin-admin", "Standin Admin", email="admin@example.com")
@@ -165,6 +172,17 @@ class ConfluenceContent:
         with self._lock:
             self.pages[page_id].read_users = list(users)
             self.pages[page_id].read_groups = list(groups)
+
+    def add_group(self, name: str, members: Iterable[str] = ()) -> None:
+        with self._lock:
+            self.groups[name] = list(members)
+
+    def restrict_space(
+        self, space_key: str, *, users: Iterable[str] = (), groups: Iterable[str] = ()
+    ) -> None:
+        """Only these may view the space (its view permission taken from `confluence-users`)."""
+        with self._lock:
+            self.space_viewers[space_key] = (list(users), list(groups))
 
     def drop_field(self, page_id: str, dotted: str) -> None:
         self.pages[page_id].dropped.append(dotted)

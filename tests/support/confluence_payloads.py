@@ -262,22 +262,96 @@ class Payloads:
         link = f"/rest/api/content/{page.page_id}/restriction/byOperation"
         if not _wants(expand, "restrictions.read"):
             return {"_expandable": {"read": link + "/read", "update": link + "/update"}}
-        subjects: Json = {}
+        kinds = {
+            kind for kind in ("user", "group") if _wants(expand, f"restrictions.read.restrictions.{kind}")
+        }
+        read = self.restriction(page, start=0, limit=self.content.restriction_limit, kinds=kinds)
+        return {"read": read, "_expandable": {"update": link + "/update"}, "_links": {"base": self.url}}
+
+    def restriction(self, page: StandinPage, *, start: int, limit: int, kinds: set[str]) -> Json:
+        """`content/{id}/restriction/byOperation/read`: both subject lists paged by `start` and `limit`."""
         entries = {
             "user": [self.user(u) for u in page.read_users if u in self.content.users],
             "group": [{"type": "group", "name": g, "id": f"group-{g}"} for g in page.read_groups],
         }
+        subjects: Json = {}
         for kind, results in entries.items():
-            if _wants(expand, f"restrictions.read.restrictions.{kind}"):
-                subjects[kind] = {"results": results, "start": 0, "limit": 200, "size": len(results)}
+            if kind in kinds:
+                window = results[start : start + limit]
+                subjects[kind] = {"results": window, "start": start, "limit": limit, "size": len(window)}
         subjects["_expandable"] = {k: "" for k in entries if k not in subjects}
-        read = {
+        return {
             "operation": "read",
             "restrictions": subjects,
-            "_expandable": {"content": ""},
-            "_links": {"self": f"{self.url}{link}/read"},
+            "_expandable": {"content": f"/rest/api/content/{page.page_id}"},
+            "_links": {"self": f"{self.url}/rest/api/content/{page.page_id}/restriction/byOperation/read"},
         }
-        return {"read": read, "_expandable": {"update": link + "/update"}, "_links": {"base": self.url}}
+
+    def space_permissions(self, key: str) -> list[Json]:
+        """The `permissions` of `space/{key}?expand=permissions`: who may view it, and (ignored by readers
+        of view access) who may create pages."""
+        users, groups = self.content.space_viewers.get(key, ([], ["confluence-users"]))
+        subjects: Json = {
+            "user": {"results": [self.user(u) for u in users], "size": len(users)},
+            "group": {
+                "results": [{"type": "group", "name": g, "id": f"group-{g}"} for g in groups],
+                "size": len(groups),
+            },
+        }
+        view = {
+            "id": 1,
+            "subjects": subjects,
+            "operation": {"operation": "read", "targetType": "space"},
+            "anonymousAccess": False,
+            "unlicensedAccess": False,
+        }
+        create = {
+            "id": 2,
+            "subjects": {"group": {"results": [{"type": "group", "name": "space-editors"}], "size": 1}},
+            "operation": {"operation": "create", "targetType": "page"},
+            "anonymousAccess": False,
+            "unlicensedAccess": False,
+        }
+        return [view, create]
+
+    def memberof(self, account_id: str, *, start: int, limit: int) -> Json:
+        """`user/memberof`: the groups a user is in, one page of them."""
+        names = sorted(name for name, members in self.content.groups.items() if account_id in members)
+        window = [
+            {
+                "type": "group",
+                "name": name,
+                "id": f"{zlib.crc32(name.encode()):08x}-group",
+                "_links": {
+                    "self": f"{self.url}/rest/api/group/by-id?id={zlib.crc32(name.encode()):08x}-group"
+                },
+            }
+            for name in names[start : start + limit]
+        ]
+        return self._envelope(window, start=start, limit=limit, path=f"user/memberof?accountId={account_id}")
+
+    def user_search(self, *, start: int, limit: int) -> Json:
+        """`search/user?cql=type=user`: each result wraps a user object, as Cloud's search results do."""
+        people = sorted(self.content.users)
+        window = [
+            {
+                "user": self.user(account_id),
+                "title": self.content.users[account_id].display_name,
+                "entityType": "user",
+                "score": 0.0,
+            }
+            for account_id in people[start : start + limit]
+        ]
+        return self._envelope(window, start=start, limit=limit, path="search/user")
+
+    def _envelope(self, results: list[Json], *, start: int, limit: int, path: str) -> Json:
+        return {
+            "results": results,
+            "start": start,
+            "limit": limit,
+            "size": len(results),
+            "_links": {"base": self.url, "context": self.context, "self": f"{self.url}/rest/api/{path}"},
+        }
 
 
 def _webui(page: StandinPage) -> str:

@@ -246,6 +246,24 @@ class ConfluenceStandin(ConfluenceContent):
         payloads, args = self._payloads, request.args
         if route == "/search":
             return self._search(payloads, args)
+        if match := re.fullmatch(r"/content/(\d+)/restriction/byOperation/read", route):
+            page = self.pages.get(match.group(1))
+            if page is None:
+                return _error(404, f"No content found with id: ContentId{{id={match.group(1)}}}")
+            start, limit = int(args.get("start", 0)), min(int(args.get("limit", 100)), self.max_limit)
+            kinds = {k.split(".")[-1] for k in expand_set(args.get("expand"))} & {"user", "group"}
+            return _json(payloads.restriction(page, start=start, limit=limit, kinds=kinds))
+        if route == "/user/memberof":
+            account_id = args.get("accountId") or args.get("key")
+            if account_id not in self.users:
+                return _error(404, f"No user found with accountId: {account_id}")
+            start, limit = int(args.get("start", 0)), min(int(args.get("limit", 200)), self.max_limit)
+            return _json(payloads.memberof(account_id, start=start, limit=limit))
+        if route == "/search/user":
+            if args.get("cql", "").replace(" ", "") != "type=user":
+                return _error(400, "Only cql=type=user is supported by this stand-in")
+            start, limit = int(args.get("start", 0)), min(int(args.get("limit", 25)), self.max_limit)
+            return _json(payloads.user_search(start=start, limit=limit))
         if match := re.fullmatch(r"/content/(\d+)(/label|/history)?", route):
             page = self.pages.get(match.group(1))
             if page is None:
@@ -261,7 +279,10 @@ class ConfluenceStandin(ConfluenceContent):
             key = match.group(1)
             if key not in self.spaces:
                 return _error(404, f"No space found with key : {key}")
-            return _json(payloads.space(key))
+            space = payloads.space(key)
+            if "permissions" in expand_set(args.get("expand")):
+                space["permissions"] = payloads.space_permissions(key)
+            return _json(space)
         if route == "/user":
             return self._user(payloads, args)
         return _error(404, f"No resource found for {request.path}")

@@ -67,6 +67,8 @@ def load_into_confluence(
     for user in space["users"]:
         confluence.add_user(user["account_id"], user["name"], email=user["email"])
     confluence.add_space(space_key, space["name"])
+    for group, members in space.get("groups", {}).items():
+        confluence.add_group(group, members)
     ids: dict[str, str] = {}
     for sample_id in only:
         meta_path, body_path = page_files(SAMPLE_SPACE, sample_id)
@@ -79,4 +81,8 @@ def load_into_confluence(
             parent_id=ids.get(meta["parent_id"]) if meta["parent_id"] else None,
             labels=meta["labels"],
         )
+        if restriction := meta.get("read_restriction"):
+            confluence.restrict(
+                ids[sample_id], users=restriction.get("users", []), groups=restriction.get("groups", [])
+            )
     return ids

@@ -20,6 +20,7 @@ from common.runtime.search import build_retriever
 from common.runtime.store import build_store
 from common.search.filters import SearchFilters
 from common.search.retriever import HybridRetriever
+from common.store.access import EVERYONE
 from tests.support.llm_standin import LlmStandin, Scripted
 from tests.support.runs import run_sync
 
@@ -48,7 +49,7 @@ def offline() -> ExtractiveWriter:
 
 
 def _passages(retriever: HybridRetriever, question: str) -> list[Passage]:
-    results = retriever.search(question, top_k=5, filters=EVERYTHING)
+    results = retriever.search(question, top_k=5, filters=EVERYTHING, reader=EVERYONE)
     return [
         Passage(number=n, text=r.text, title=r.page_title, url=r.url, chunk_ids=r.chunk_ids)
         for n, r in enumerate(results, start=1)

@@ -404,7 +404,7 @@ def test_missing_field_raises_source_error_naming_page_and_field(confluence: Con
     page_id = confluence.add_page(SPACE, "Incomplete")
     confluence.drop_field(page_id, "restrictions")
 
-    with pytest.raises(SourceError, match=f"page {page_id}: field 'restrictions.read.restrictions.user'"):
+    with pytest.raises(SourceError, match=f"page {page_id}: field 'restrictions.read.restrictions'"):
         list(make_source(confluence).changed_pages(SPACE, None))
 
 

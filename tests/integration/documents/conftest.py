@@ -9,7 +9,7 @@ import pytest
 from common.config import load_settings
 from common.documents.store import WorkflowStore
 from common.documents.workflow import DocumentWorkflow
-from common.runtime.documents import build_workflow_files
+from common.runtime.infra import build_versioned_files
 
 WorkflowFactory = Callable[..., DocumentWorkflow]
 
@@ -20,4 +20,6 @@ def make_workflow(request: pytest.FixtureRequest) -> WorkflowFactory:
     if request.param == "bucket":
         request.getfixturevalue("gcs_bucket")
     settings = load_settings()
-    return lambda **options: DocumentWorkflow(WorkflowStore(build_workflow_files(settings)), **options)
+    return lambda **options: DocumentWorkflow(
+        WorkflowStore(build_versioned_files(settings, "workflow")), **options
+    )

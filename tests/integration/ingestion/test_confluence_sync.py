@@ -12,6 +12,7 @@ from common.ingestion.sync import SyncSummary
 from common.runtime.ingestion import build_synchronizer
 from common.runtime.sources import build_source
 from common.runtime.store import build_store
+from common.store.access import ReadRule
 from tests.support.confluence_standin import ConfluenceStandin
 from tests.support.sample_space import load_into_confluence
 
@@ -85,7 +86,7 @@ def test_a_page_deleted_in_confluence_disappears(
     assert build_store(settings).get_metadata(where={"page_id": pages["1101"]}) == {}
 
 
-def test_restricting_a_parent_in_confluence_removes_it_and_its_children(
+def test_restricting_a_parent_in_confluence_restricts_it_and_its_children_after_the_next_sync(
     settings: Settings, pages: dict[str, str], confluence: ConfluenceStandin
 ) -> None:
     _sync(settings)
@@ -93,8 +94,10 @@ def test_restricting_a_parent_in_confluence_removes_it_and_its_children(
 
     _sync(settings)
 
-    remaining = {m.page_id for m in build_store(settings).get_metadata(where={"space_key": "HB"}).values()}
-    assert remaining == {pages["1000"]}
+    chunks = build_store(settings).get_metadata(where={"space_key": "HB"}).values()
+    restricted = {m.page_id for m in chunks if ReadRule(groups=("it-team",)) in m.read_rules}
+    assert restricted == set(pages.values()) - {pages["1000"]}
+    assert all(m.restricted == (m.page_id in restricted) for m in chunks)
 
 
 def test_rate_limiting_and_server_errors_are_ridden_out(

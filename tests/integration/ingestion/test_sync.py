@@ -20,6 +20,7 @@ from common.quality.writer import QualityWriter
 from common.runtime.ingestion import build_synchronizer
 from common.runtime.quality import build_quality_writer
 from common.runtime.store import build_store
+from common.store.access import ReadRule
 from common.store.chunk import NEUTRAL_QUALITY_SCORE, ChunkMetadata
 from common.store.chunk_store import ChunkStore
 from common.store.sync_state import SyncCursors
@@ -30,6 +31,8 @@ from tests.support.sample_space import (
     copy_sample_space,
     delete_page,
     edit_page,
+    page_files,
+    read_meta,
     write_meta,
 )
 from tests.support.votes import vote
@@ -67,11 +70,13 @@ def _all_chunks(store: ChunkStore) -> dict[str, ChunkMetadata]:
     return store.get_metadata(where={"space_key": "HB"})
 
 
-def test_first_sync_indexes_every_visible_page_and_no_restricted_one(synced: Settings) -> None:
-    pages = {meta.page_id for meta in _all_chunks(build_store(synced)).values()}
+def test_first_sync_indexes_every_page_restricted_ones_with_who_may_read_them(synced: Settings) -> None:
+    chunks = _all_chunks(build_store(synced)).values()
     listed = {ref.page_id for ref in FolderPageSource(SAMPLE_SPACE).list_pages("HB")}
 
-    assert pages == listed - RESTRICTED
+    assert {meta.page_id for meta in chunks} == listed
+    assert {meta.page_id for meta in chunks if meta.restricted} == RESTRICTED
+    assert {meta.read_rules for meta in chunks if meta.page_id == "1213"} == {(ReadRule(groups=("hr",)),)}
 
 
 def test_every_chunk_carries_the_plans_metadata(synced: Settings) -> None:
@@ -170,14 +175,40 @@ def test_a_deleted_page_disappears(synced: Settings, space: Path) -> None:
     assert build_store(synced).get_metadata(where={"page_id": VPN}) == {}
 
 
-def test_a_newly_restricted_page_and_its_children_disappear(synced: Settings, space: Path) -> None:
-    write_meta(space, "1100", restricted=True)  # restrictions do not bump the version
+def test_a_restriction_added_to_a_parent_reaches_its_children_without_reembedding(
+    synced: Settings, space: Path
+) -> None:
+    write_meta(space, "1100", read_restriction={"groups": ["engineering"]})  # no version bump
+
+    summary = _sync(synced, space)
+
+    chunks = _all_chunks(build_store(synced)).values()
+    assert {m.read_rules for m in chunks if m.page_id in {"1100", VPN}} == {
+        (ReadRule(groups=("engineering",)),)
+    }
+    assert not any(m.restricted for m in chunks if m.page_id == "1201")
+    assert summary.chunks_embedded == 0 and summary.pages_access_changed >= 2
+
+
+def test_a_child_restricted_under_a_restricted_parent_needs_both(synced: Settings, space: Path) -> None:
+    write_meta(space, "1100", read_restriction={"groups": ["engineering"]})
+    write_meta(space, VPN, read_restriction={"users": ["557058:priya"]})
 
     _sync(synced, space)
 
-    pages = {meta.page_id for meta in _all_chunks(build_store(synced)).values()}
-    assert "1100" not in pages and VPN not in pages
-    assert "1201" in pages
+    [rules] = {m.read_rules for m in _all_chunks(build_store(synced)).values() if m.page_id == VPN}
+    assert set(rules) == {ReadRule(groups=("engineering",)), ReadRule(users=("557058:priya",))}
+
+
+def test_a_lifted_restriction_opens_the_page_again(synced: Settings, space: Path) -> None:
+    meta = read_meta(space, "1313")
+    meta.pop("read_restriction")
+    meta_path, _ = page_files(space, "1313")
+    meta_path.write_text(json.dumps(meta))
+
+    _sync(synced, space)
+
+    assert not any(m.restricted for m in _all_chunks(build_store(synced)).values() if m.page_id == "1313")
 
 
 class _FailingListing(FolderPageSource):

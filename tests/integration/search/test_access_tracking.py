@@ -36,6 +36,7 @@ def _result(chunk_id: str, page_id: str = "p1") -> SearchResult:
         reviewed_at=None,
         verified=False,
         classification="internal",
+        restricted=False,
         quality_score=50.0,
         scores=PARTS,
     )

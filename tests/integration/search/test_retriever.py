@@ -17,6 +17,7 @@ from common.runtime.search import build_keyword_cache, build_retriever
 from common.runtime.store import build_store
 from common.search.filters import SearchFilters, parse_filters
 from common.search.retriever import HybridRetriever, SearchResult
+from common.store.access import EVERYONE
 from common.store.chunk import Chunk
 from tests.support.runs import run_sync
 from tests.support.sample_space import SAMPLE_SPACE
@@ -51,7 +52,7 @@ def test_the_answering_page_ranks_first(settings: Settings) -> None:
 
 
 def test_results_explain_their_score_parts(settings: Settings) -> None:
-    [result] = _retriever(settings).search("VPN portal address", top_k=1, filters=EVERYTHING)
+    [result] = _retriever(settings).search("VPN portal address", top_k=1, filters=EVERYTHING, reader=EVERYONE)
 
     parts = result.scores
     assert parts.final == pytest.approx(
@@ -67,11 +68,11 @@ def test_lowered_quality_moves_a_chunk_down_and_raised_quality_up(settings: Sett
     retriever = _retriever(settings)
     store = build_store(settings)
     query = "How do I connect to the VPN from home?"
-    before = retriever.search(query, top_k=10, filters=EVERYTHING)
+    before = retriever.search(query, top_k=10, filters=EVERYTHING, reader=EVERYONE)
     top, third = before[0].chunk_id, before[2].chunk_id
 
     store.batch_update_metadata({top: {"quality_score": 0.0}, third: {"quality_score": 100.0}})
-    after = retriever.search(query, top_k=10, filters=EVERYTHING)
+    after = retriever.search(query, top_k=10, filters=EVERYTHING, reader=EVERYONE)
 
     assert _rank_of(after, top) > 0
     assert _rank_of(after, third) < 2
@@ -80,21 +81,21 @@ def test_lowered_quality_moves_a_chunk_down_and_raised_quality_up(settings: Sett
 def test_a_uniquely_relevant_passage_is_demoted_never_hidden(settings: Settings) -> None:
     retriever = _retriever(settings)
     query = "How do I connect to the VPN from home?"
-    [only] = retriever.search(query, top_k=1, filters=EVERYTHING)
+    [only] = retriever.search(query, top_k=1, filters=EVERYTHING, reader=EVERYONE)
     build_store(settings).update_metadata(only.chunk_id, {"quality_score": 0.0})
 
-    results = retriever.search(query, top_k=10, filters=EVERYTHING)
+    results = retriever.search(query, top_k=10, filters=EVERYTHING, reader=EVERYONE)
 
     assert any(only.chunk_id in r.chunk_ids for r in results)
 
 
 def test_a_recent_review_marks_results_verified(settings: Settings) -> None:
     retriever = _retriever(settings)
-    [first] = retriever.search("parental leave weeks", top_k=1, filters=EVERYTHING)
+    [first] = retriever.search("parental leave weeks", top_k=1, filters=EVERYTHING, reader=EVERYONE)
     reviewed = datetime.now(UTC) - timedelta(days=3)
     build_store(settings).update_metadata(first.chunk_id, {"reviewed_at": reviewed, "reviewed_by": "x"})
 
-    [again] = retriever.search("parental leave weeks", top_k=1, filters=EVERYTHING)
+    [again] = retriever.search("parental leave weeks", top_k=1, filters=EVERYTHING, reader=EVERYONE)
 
     assert again.verified and again.scores.verified_bonus > 0
 
@@ -111,15 +112,15 @@ def test_nothing_above_the_classification_ceiling_is_ever_returned(settings: Set
         "security policy",
     ):
         filters = parse_filters({"max_classification": ceiling})
-        results = retriever.search(query, top_k=20, filters=filters)
+        results = retriever.search(query, top_k=20, filters=filters, reader=EVERYONE)
         assert {r.classification for r in results} <= allowed, query
 
 
 def test_filters_restrict_chunk_type_and_labels(settings: Settings) -> None:
     retriever = _retriever(settings)
 
-    code = retriever.search("install", top_k=5, filters=SearchFilters(chunk_types=("code",)))
-    labelled = retriever.search("how do I", top_k=5, filters=SearchFilters(labels=("vpn",)))
+    code = retriever.search("install", top_k=5, filters=SearchFilters(chunk_types=("code",)), reader=EVERYONE)
+    labelled = retriever.search("how do I", top_k=5, filters=SearchFilters(labels=("vpn",)), reader=EVERYONE)
 
     assert code and all(r.chunk_type == "code" for r in code)
     metadata = build_store(settings).get_metadata(ids=[r.chunk_id for r in labelled])
@@ -127,7 +128,7 @@ def test_filters_restrict_chunk_type_and_labels(settings: Settings) -> None:
 
 
 def test_no_page_fills_the_results_beyond_its_cap(settings: Settings) -> None:
-    results = _retriever(settings).search("VPN", top_k=10, filters=EVERYTHING)
+    results = _retriever(settings).search("VPN", top_k=10, filters=EVERYTHING, reader=EVERYONE)
 
     pages = [r.page_id for r in results]
     assert max(pages.count(page) for page in pages) <= settings.search_max_per_page
@@ -153,7 +154,7 @@ def test_a_chunk_written_after_the_keyword_index_ranks_on_its_meaning_until_the_
     store = build_store(settings)
     retriever = build_retriever(load_settings(keyword_refresh_seconds=3600), store)
     question = "Where is the spare badge printer?"
-    retriever.search(question, top_k=5, filters=EVERYTHING)  # the keyword index is built now
+    retriever.search(question, top_k=5, filters=EVERYTHING, reader=EVERYONE)  # the keyword index is built now
     template = store.get_chunks(where={"page_id": "1101"}, with_embeddings=True)[0]
     later = template.metadata.model_copy(
         update={
@@ -167,7 +168,7 @@ def test_a_chunk_written_after_the_keyword_index_ranks_on_its_meaning_until_the_
     )
     store.upsert([Chunk("quick-2", "The spare badge printer is in room 2.14 on floor 2.", later, embedding)])
 
-    results = retriever.search(question, top_k=3, filters=EVERYTHING)
+    results = retriever.search(question, top_k=3, filters=EVERYTHING, reader=EVERYONE)
 
     assert results[0].chunk_id == "quick-2"
 

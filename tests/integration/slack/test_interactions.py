@@ -25,6 +25,7 @@ from common.runtime.store import build_store
 from common.search.filters import SearchFilters
 from common.search.retriever import SearchResult
 from common.slack.feedback_blocks import AnswerRef, feedback_actions
+from common.store.access import EVERYONE
 from common.store.chunk import Chunk
 from common.store.chunk_store import ChunkStore, StoredChunk
 from common.store.votes import VoteStore
@@ -198,7 +199,7 @@ def test_reports_of_an_incorrect_answer_push_it_down_the_next_search(
     client: FlaskClient, store: ChunkStore, slack: SlackStandin
 ) -> None:
     retriever = build_retriever(get_settings(), store)
-    before = retriever.search(QUESTION, top_k=10, filters=EVERYTHING)
+    before = retriever.search(QUESTION, top_k=10, filters=EVERYTHING, reader=EVERYONE)
     rank = _near_tie(before, ratio=0.8)
     target, follower = before[rank], before[rank + 1]
     ref = AnswerRef(answer_id="A-wrong", question=QUESTION, cited=((target.chunk_id, target.page_id),))
@@ -206,7 +207,7 @@ def test_reports_of_an_incorrect_answer_push_it_down_the_next_search(
     for user in ("U1", "U2", "U3"):
         assert _post(client, _report(ref, "incorrect", user=user)).status_code == 200
 
-    after = [r.chunk_id for r in retriever.search(QUESTION, top_k=10, filters=EVERYTHING)]
+    after = [r.chunk_id for r in retriever.search(QUESTION, top_k=10, filters=EVERYTHING, reader=EVERYONE)]
     assert target.chunk_id not in after or after.index(target.chunk_id) > after.index(follower.chunk_id)
 
 
@@ -214,7 +215,7 @@ def test_helpful_votes_lift_a_passage_in_the_next_search(
     client: FlaskClient, store: ChunkStore, slack: SlackStandin
 ) -> None:
     retriever = build_retriever(get_settings(), store)
-    before = retriever.search(QUESTION, top_k=10, filters=EVERYTHING)
+    before = retriever.search(QUESTION, top_k=10, filters=EVERYTHING, reader=EVERYONE)
     rank = _near_tie(before, ratio=0.9)
     leader, target = before[rank], before[rank + 1]
     ref = AnswerRef(answer_id="A-good", question=QUESTION, cited=((target.chunk_id, target.page_id),))
@@ -222,7 +223,7 @@ def test_helpful_votes_lift_a_passage_in_the_next_search(
     for user in ("U1", "U2", "U3", "U4", "U5"):
         _post(client, _click(slack, "kb_vote_helpful", ref.to_value(), user=user))
 
-    after = [r.chunk_id for r in retriever.search(QUESTION, top_k=10, filters=EVERYTHING)]
+    after = [r.chunk_id for r in retriever.search(QUESTION, top_k=10, filters=EVERYTHING, reader=EVERYONE)]
     assert after.index(target.chunk_id) < after.index(leader.chunk_id)
 
 
@@ -500,7 +501,9 @@ def test_saving_a_message_writes_searchable_chunks_owned_by_its_author(
     assert (meta.owner, meta.space_key, meta.classification) == ("someone@larkspur.example", "IT", "internal")
     assert meta.url.startswith("https://workspace-domain.slack.com/archives/C111/")
     assert "searchable now" in slack.calls_to("chat.postEphemeral")[-1].args["text"]
-    results = build_retriever(get_settings(), store).search("printer 4 jams", top_k=3, filters=EVERYTHING)
+    results = build_retriever(get_settings(), store).search(
+        "printer 4 jams", top_k=3, filters=EVERYTHING, reader=EVERYONE
+    )
     assert results[0].page_id == saved[0].metadata.page_id
 
 

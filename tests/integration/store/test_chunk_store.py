@@ -109,10 +109,10 @@ def test_delete_page_removes_only_that_pages_chunks(store: ChunkStore) -> None:
     assert list(store.get_metadata(where={"space_key": "HB"})) == ["p2-0"]
 
 
-def test_page_versions_reports_the_lowest_version_of_a_half_written_page(store: ChunkStore) -> None:
+def test_page_states_report_the_lowest_version_of_a_half_written_page(store: ChunkStore) -> None:
     store.upsert([make_chunk("p1", 0, page_version=5), make_chunk("p1", 1, page_version=4)])
 
-    assert store.page_versions("HB") == {"p1": 4}
+    assert store.page_states("HB")["p1"].version == 4
 
 
 def test_sync_cursor_is_kept_per_space_in_the_collection(store: ChunkStore) -> None:

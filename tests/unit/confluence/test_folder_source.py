@@ -12,7 +12,8 @@ import pytest
 from common.config import SAMPLE_SPACE_DIR
 from common.confluence.folder_source import FolderPageSource
 from common.confluence.models import PageSource, Person
-from common.errors import SourceError
+from common.errors import SourceError, SourceNotFound
+from common.store.access import ReadRule
 
 SPACE = "HB"
 
@@ -47,7 +48,6 @@ def _page_json(page_id: str, **overrides: Any) -> dict[str, Any]:
         "author": "acc:ann",
         "last_editor": "acc:bob",
         "labels": [],
-        "restricted": False,
     }
     return page | overrides
 
@@ -84,12 +84,12 @@ def test_default_classification_comes_from_space_json(sample: FolderPageSource) 
     assert sample.default_classification == "internal"
 
 
-def test_list_pages_includes_restricted_pages_flagged_as_restricted(sample: FolderPageSource) -> None:
+def test_list_pages_includes_restricted_pages_with_their_read_restriction(sample: FolderPageSource) -> None:
     refs = {ref.page_id: ref for ref in sample.list_pages(SPACE)}
 
     assert len(refs) == len(list((SAMPLE_SPACE_DIR / "pages").glob("*.json")))
-    assert refs["1213"].restricted is True
-    assert refs["1101"].restricted is False
+    assert refs["1213"].read_rule == ReadRule(groups=("hr",))
+    assert refs["1101"].read_rule is None
 
 
 def test_list_pages_carries_title_version_and_ancestors(sample: FolderPageSource) -> None:
@@ -130,10 +130,45 @@ def test_changed_pages_reads_a_naive_since_as_utc(sample: FolderPageSource) -> N
     assert naive == aware
 
 
-def test_changed_pages_yields_restricted_pages_flagged_for_the_sync_to_drop(sample: FolderPageSource) -> None:
+def test_changed_pages_yields_restricted_pages_with_their_read_restriction(sample: FolderPageSource) -> None:
     restricted = {page.page_id for page in sample.changed_pages(SPACE, None) if page.restricted}
 
     assert restricted == {"1213", "1214", "1313"}
+
+
+def test_a_users_groups_come_from_space_json(sample: FolderPageSource) -> None:
+    assert sample.groups_of("557058:hannah") == {"hr", "leadership"}
+
+
+def test_the_groups_of_an_unknown_user_are_refused(sample: FolderPageSource) -> None:
+    with pytest.raises(SourceNotFound, match="No user 'acc:nobody'"):
+        sample.groups_of("acc:nobody")
+
+
+def test_a_space_without_a_view_restriction_is_open_to_every_member(sample: FolderPageSource) -> None:
+    assert sample.space_read_rule(SPACE) is None
+
+
+def test_a_space_view_restriction_is_its_read_rule(tmp_path: Path) -> None:
+    space = _space_json(groups={"staff": ["acc:ann"]}, view={"groups": ["staff"]})
+
+    source = FolderPageSource(_make_folder(tmp_path, _page_json("1"), space=space))
+
+    assert source.space_read_rule("T") == ReadRule(groups=("staff",))
+
+
+def test_a_restriction_naming_an_unknown_group_is_refused(tmp_path: Path) -> None:
+    folder = _make_folder(tmp_path, _page_json("1", read_restriction={"groups": ["ghosts"]}))
+
+    with pytest.raises(SourceError, match=r"unknown groups \['ghosts'\]"):
+        FolderPageSource(folder)
+
+
+def test_a_group_listing_an_unknown_user_is_refused(tmp_path: Path) -> None:
+    space = _space_json(groups={"staff": ["acc:nobody"]})
+
+    with pytest.raises(SourceError, match=r"group 'staff' lists unknown users"):
+        FolderPageSource(_make_folder(tmp_path, _page_json("1"), space=space))
 
 
 def test_get_page_maps_metadata_and_body(sample: FolderPageSource) -> None:
@@ -145,7 +180,7 @@ def test_get_page_maps_metadata_and_body(sample: FolderPageSource) -> None:
     assert page.created_at == datetime(2025, 3, 2, 9, 15, tzinfo=UTC)
     assert page.updated_at == datetime(2026, 11, 18, 16, 40, tzinfo=UTC)
     assert page.labels == ("it", "vpn", "remote-work", "globalprotect")
-    assert page.restricted is False
+    assert page.read_rule is None
     assert "vpn.larkspur.example" in page.body_storage
     assert page.body_storage == (SAMPLE_SPACE_DIR / "pages" / "1101-vpn-setup.xhtml").read_text()
 

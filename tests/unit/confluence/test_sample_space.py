@@ -32,9 +32,8 @@ REQUIRED_FIELDS = {
     "author": str,
     "last_editor": str,
     "labels": list,
-    "restricted": bool,
 }
-OPTIONAL_FIELDS = {"parent_id", "owner", "classification"}
+OPTIONAL_FIELDS = {"parent_id", "owner", "classification", "read_restriction"}
 CLASSIFICATIONS = {"public", "internal", "confidential"}
 TODAY = datetime(2026, 11, 25, tzinfo=UTC)
 BODIES = sorted(PAGES_DIR.glob("*.xhtml"))
@@ -168,10 +167,13 @@ def test_every_mentioned_user_exists_in_space_json() -> None:
     assert mentioned <= {user["account_id"] for user in _space()["users"]}
 
 
-def test_exactly_three_pages_are_restricted() -> None:
-    restricted = [title for title, meta in _pages().items() if meta["restricted"]]
+def test_exactly_three_pages_are_restricted_each_to_a_group_of_the_space() -> None:
+    restricted = {
+        title: meta["read_restriction"] for title, meta in _pages().items() if "read_restriction" in meta
+    }
 
     assert len(restricted) == 3
+    assert all(set(rule["groups"]) <= set(_space()["groups"]) for rule in restricted.values())
 
 
 def test_classifications_include_public_and_confidential_pages() -> None:

@@ -27,6 +27,7 @@ def _result(n: int) -> SearchResult:
         reviewed_at=None,
         verified=n == 2,
         classification="internal",
+        restricted=False,
         quality_score=50.0,
         scores=ScoreParts(
             dense=1.0,

@@ -1,0 +1,167 @@
+"""Answers in Slack respect who will read them: the restricted postmortem (group `engineering` and Priya)
+reaches an engineer in a DM, nobody else in a DM, and nobody in a channel; what is left out is never
+named. The sample space's people are matched to Slack users by email, as on Data Center."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from common.config import get_settings, load_settings
+from common.confluence.folder_source import FolderPageSource
+from common.runtime.slack import build_answer_service
+from common.runtime.store import build_store
+from common.slack.answering import AnswerService
+from common.slack.questions import Question, parse_event
+from tests.support.runs import run_sync
+from tests.support.sample_space import copy_sample_space
+from tests.support.slack_payloads import SLACK_FIXTURES as FIXTURES
+from tests.support.slack_standin import SlackStandin
+
+ENGINEERING = ("1000", "1300", "1301", "1302", "1303", "1313")
+QUESTION = "Which customers were affected by the duplicate payment run, and by how much?"
+POSTMORTEM = "Postmortem: Duplicate Payment Run"
+SECRET_TEXT = ("Halvorsen", "Brightwater", "4.82 million", POSTMORTEM)
+SECRET_WORDS = (*SECRET_TEXT, "1313")
+"""The page's text and title, and its id (analytics may carry ids, never text)."""
+PEOPLE = {
+    "WTOM": "tom.okafor@larkspur.example",  # in group engineering
+    "WPRIYA": "priya.raman@larkspur.example",  # named on the restriction
+    "WLIAM": "liam.doyle@larkspur.example",  # neither
+    "WGUEST": "guest@elsewhere.example",  # no Confluence account
+}
+
+
+@pytest.fixture(scope="module")
+def synced_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("permissions")
+    home = root / "kb-home"
+    run_sync(
+        load_settings(kb_home=home),
+        source=FolderPageSource(copy_sample_space(root / "eng", only=ENGINEERING)),
+    )
+    return home
+
+
+@pytest.fixture
+def slack(synced_home: Path, kb_home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SlackStandin]:
+    shutil.copytree(synced_home, kb_home)
+    with SlackStandin() as standin:
+        for user_id, email in PEOPLE.items():
+            standin.add_user(user_id, email)
+        for name, value in {
+            "SLACK_SIGNING_SECRET": "secret",
+            "SLACK_BOT_TOKEN": "xoxb-test",
+            "SLACK_API_URL": standin.api_url,
+        }.items():
+            monkeypatch.setenv(name, value)
+        get_settings.cache_clear()
+        yield standin
+
+
+@pytest.fixture
+def service(slack: SlackStandin) -> AnswerService:
+    settings = get_settings()
+    return build_answer_service(settings, build_store(settings))
+
+
+def _ask(user: str, *, where: str, event_id: str = "Ev1") -> Question:
+    if where == "im":
+        payload: dict[str, Any] = json.loads(
+            (FIXTURES / "bolt-python__event_callback__message_im.json").read_text()
+        )
+        payload["event"].update(user=user, text=QUESTION, thread_ts=None)
+    else:
+        payload = json.loads((FIXTURES / "bolt-python__event_callback__app_mention.json").read_text())
+        payload["event"].update(user=user, text=f"<@W111> {QUESTION}")
+    payload["event_id"] = event_id
+    question = parse_event(json.dumps(payload).encode())
+    assert isinstance(question, Question)
+    return question
+
+
+def _posted(slack: SlackStandin) -> str:
+    [posted] = slack.calls_to("chat.postMessage")
+    return json.dumps(posted.args, ensure_ascii=False)
+
+
+def test_an_engineer_asking_in_a_dm_is_answered_from_the_restricted_postmortem(
+    service: AnswerService, slack: SlackStandin
+) -> None:
+    outcome = service.answer(_ask("WTOM", where="im"))
+
+    assert outcome.status == "answered"
+    assert POSTMORTEM in _posted(slack)
+
+
+def test_a_person_named_on_the_restriction_is_answered_from_it(
+    service: AnswerService, slack: SlackStandin
+) -> None:
+    service.answer(_ask("WPRIYA", where="im"))
+
+    assert POSTMORTEM in _posted(slack)
+
+
+def test_someone_the_restriction_leaves_out_learns_nothing_of_the_page(
+    service: AnswerService, slack: SlackStandin
+) -> None:
+    service.answer(_ask("WLIAM", where="im"))
+
+    every_call = json.dumps([call.args for call in slack.calls], ensure_ascii=False)
+    assert not [word for word in SECRET_WORDS if word in every_call]
+
+
+def test_in_a_channel_nobody_sees_the_restricted_page_not_even_an_engineer(
+    service: AnswerService, slack: SlackStandin
+) -> None:
+    service.answer(_ask("WTOM", where="channel"))
+
+    posted = _posted(slack)
+    assert not [word for word in SECRET_WORDS if word in posted]
+
+
+def test_someone_without_a_confluence_account_is_told_why_they_see_only_open_pages(
+    service: AnswerService, slack: SlackStandin
+) -> None:
+    service.answer(_ask("WGUEST", where="im"))
+
+    posted = _posted(slack)
+    assert "I don't know your Confluence account yet" in posted
+    assert not [word for word in SECRET_WORDS if word in posted]
+
+
+def test_the_bot_response_event_records_that_restricted_content_was_used_and_nothing_of_it(
+    service: AnswerService, slack: SlackStandin, kb_home: Path
+) -> None:
+    service.answer(_ask("WTOM", where="im"))
+
+    records = [
+        json.loads(line)
+        for path in (kb_home / "spool").glob("*.jsonl")
+        for line in path.read_text().splitlines()
+    ]
+    [response] = [r for r in records if r["kind"] == "bot_response"]
+    assert response["used_restricted"] is True
+    assert not [word for word in SECRET_TEXT if word in json.dumps(records)]
+
+
+def test_a_link_made_by_email_is_recorded_once_with_its_method(
+    service: AnswerService, slack: SlackStandin, kb_home: Path
+) -> None:
+    service.answer(_ask("WTOM", where="im", event_id="Ev1"))
+    service.answer(_ask("WTOM", where="im", event_id="Ev2"))
+
+    records = [
+        json.loads(line)
+        for path in (kb_home / "spool").glob("*.jsonl")
+        for line in path.read_text().splitlines()
+    ]
+    links = [r for r in records if r["kind"] == "user_confluence_link"]
+    assert [(r["slack_user_id"], r["confluence_account_id"], r["method"], r["action"]) for r in links] == [
+        ("WTOM", "557058:tom", "email", "linked")
+    ]
