@@ -16,6 +16,7 @@ from typing import Any
 import duckdb
 
 from common.analytics.query import period_views, run
+from common.quality.review_queue import PageAttention
 from common.store.votes import VOTE_KINDS
 
 TOP = 10
@@ -125,6 +126,21 @@ def _weeks(rows: list[tuple[Any, ...]], day_list: list[date]) -> list[dict[str, 
     weeks = sorted({day - timedelta(days=day.weekday()) for day in day_list})
     return [
         {"week": week.isoformat(), **{vote: counts.get((week, vote), 0) for vote in votes}} for week in weeks
+    ]
+
+
+def review_rows(pages: Sequence[PageAttention]) -> list[dict[str, Any]]:
+    """The review queue as the report shows it. The report is a file anyone may be sent, so a restricted
+    page appears by id only: its title, and its URL (Confluence's carries the title), stay out."""
+    return [
+        {
+            "title": f"Restricted page {p.page_id}" if p.restricted else p.title,
+            "url": "" if p.restricted else p.url,
+            "owner": p.owner,
+            "quality": p.quality,
+            "overdue_days": p.overdue_days,
+        }
+        for p in pages
     ]
 
 

@@ -13,6 +13,7 @@ from rich.table import Table
 from common.analytics.ingest import ingest
 from common.analytics.query import query
 from common.analytics.report import render_report
+from common.analytics.report_data import review_rows
 from common.cli.support import err, out, reports_errors, settings_with_logging
 from common.quality.review_queue import review_queue
 from common.runtime.events import build_event_source, build_period_files
@@ -73,16 +74,7 @@ def report(out_path: Path) -> None:
     settings = settings_with_logging()
     now = datetime.now(UTC)
     pages = review_queue(build_store(settings), build_quality_policy(settings), now=now)
-    rows = [
-        {
-            "title": p.title,
-            "url": p.url,
-            "owner": p.owner,
-            "quality": p.quality,
-            "overdue_days": p.overdue_days,
-        }
-        for p in pages
-    ]
+    rows = review_rows(pages)
     with tempfile.TemporaryDirectory(prefix="kb-report-") as scratch:
         html = render_report(
             build_period_files(settings).local_copies(Path(scratch)), now=now, review_queue=rows

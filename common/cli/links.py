@@ -23,7 +23,7 @@ def list_links(as_json: bool) -> None:
     links = build_linker(settings_with_logging()).all()
     if as_json:
         for link in links:
-            click.echo(json.dumps(link.model_dump(mode="json", exclude={"token"})))
+            click.echo(json.dumps(link.model_dump(mode="json", exclude={"token", "token_expires_at"})))
         return
     if not links:
         out.print("No Slack user is linked to a Confluence account yet.")

@@ -23,6 +23,8 @@ class PageAttention:
     overdue_days: int
     feedback_count: int
     reviewed_at: datetime | None
+    restricted: bool
+    """Whether the page has read restrictions: shared views (`kb report`) leave its title and link out."""
 
 
 def review_queue(
@@ -50,4 +52,5 @@ def _attention(chunks: list[ChunkMetadata], policy: QualityPolicy, now: datetime
         overdue_days=max(policy.overdue_days(meta, now) for meta in chunks),
         feedback_count=sum(meta.feedback_count for meta in chunks),
         reviewed_at=max((m.reviewed_at for m in chunks if m.reviewed_at), default=None),
+        restricted=any(meta.restricted for meta in chunks),
     )

@@ -13,6 +13,7 @@ from common.quality.pending import PendingWrites
 from common.quality.writer import QualityWriter
 from common.runtime.events import build_publisher
 from common.runtime.infra import build_claims, build_record_files, build_web_client
+from common.runtime.permissions import build_access_resolver
 from common.slack.owner_notices import SlackOwnerNotices
 from common.store.chunk_store import ChunkStore
 from common.store.votes import VoteStore
@@ -56,6 +57,7 @@ def build_owner_notices(settings: Settings, store: ChunkStore) -> OwnerNotices |
         slack=build_web_client(settings),
         publisher=build_publisher(settings),
         claims=build_claims(settings, "owner-digests", lease_seconds=OWNER_DIGEST_LEASE_SECONDS),
+        owner_access=build_access_resolver(settings).for_email,
     )
 
 

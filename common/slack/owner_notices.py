@@ -11,6 +11,9 @@ live in the `notices` companion (`common.store.notices`), so every instance upda
   (`deliver_pending`). Every delivery renders all the problems stored so far, so none is lost from it.
 - Owners are found on Slack by email; one who cannot be found is reported (a warning log and an
   `owner_unreachable` event), never silently skipped, and not retried: no delivery can reach them.
+- A digest names its page, so for a restricted page it goes only to an owner Confluence lets read it:
+  an owner it does not is reported unreachable like one Slack cannot find; when their access cannot be
+  checked now, the digest waits (pending) for a later run.
 """
 
 from __future__ import annotations
@@ -28,8 +31,10 @@ from common.events.model import OwnerNotified, OwnerUnreachable
 from common.events.publishers import EventPublisher
 from common.infra.claims import Claim, Claims
 from common.logs import get_logger
+from common.permissions.access import Access
 from common.quality.notices import Problem
 from common.slack.feedback_blocks import owner_digest_blocks
+from common.store.access import may_read
 from common.store.chunk import ChunkMetadata
 from common.store.chunk_store import ChunkStore
 from common.store.notices import Digest, NoticeItem, NoticeStore
@@ -49,8 +54,10 @@ class SlackOwnerNotices:
         slack: WebClient,
         publisher: EventPublisher,
         claims: Claims,
+        owner_access: Callable[[str], Access],
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
+        self._owner_access = owner_access
         self._store = store
         self._notices = NoticeStore(store)
         self._slack = slack
@@ -94,6 +101,14 @@ class SlackOwnerNotices:
         """Bring Slack's message up to date with every item stored so far; True when it is."""
         digest = self._notices.digest(owner=digest.owner, page_id=digest.page_id, day=digest.day)
         items = self._notices.items(digest)
+        if page.restricted:
+            access = self._owner_access(digest.owner)
+            if access.status == "unavailable":
+                log.warning("owner_notice_waits_for_permissions", owner=digest.owner, page_id=digest.page_id)
+                self._notices.mark_pending(digest)
+                return False
+            if not may_read(access.reader, page.read_rules):
+                return self._unreachable(digest, reason, "the owner may not read the restricted page")
         try:
             if digest.posted:
                 self._slack.chat_update(channel=digest.channel, ts=digest.ts, **_message(page, digest, items))
@@ -101,12 +116,7 @@ class SlackOwnerNotices:
                 self._notices.mark_pending(digest)
                 return False
         except SlackUserNotFound as exc:
-            log.warning("owner_unreachable", owner=digest.owner, page_id=digest.page_id, error=str(exc))
-            self._notices.clear_pending(digest)
-            self._publisher.publish(
-                [OwnerUnreachable(owner=digest.owner, page_id=digest.page_id, reason=reason, error=str(exc))]
-            )
-            return False
+            return self._unreachable(digest, reason, str(exc))
         except (SlackClientError, ServiceUnavailable) as exc:
             log.error("owner_notice_not_sent_yet", owner=digest.owner, page_id=digest.page_id, error=str(exc))
             self._notices.mark_pending(digest)
@@ -116,6 +126,14 @@ class SlackOwnerNotices:
         else:
             self._notices.clear_pending(digest)
         return True
+
+    def _unreachable(self, digest: Digest, reason: str, error: str) -> bool:
+        log.warning("owner_unreachable", owner=digest.owner, page_id=digest.page_id, error=error)
+        self._notices.clear_pending(digest)
+        self._publisher.publish(
+            [OwnerUnreachable(owner=digest.owner, page_id=digest.page_id, reason=reason, error=error)]
+        )
+        return False
 
     def _post_first(
         self, digest: Digest, page: ChunkMetadata, items: list[NoticeItem], *, reason: str

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from flask.testing import FlaskClient
 from functions_framework import create_app
+from werkzeug.test import TestResponse
 
 from common.config import get_settings, load_settings
 from common.confluence.folder_source import FolderPageSource
@@ -24,7 +25,8 @@ def synced_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("search-fn")
     home = root / "kb-home"
     run_sync(
-        load_settings(kb_home=home), source=FolderPageSource(copy_sample_space(root / "it", only=IT_SECTION))
+        load_settings(kb_home=home),
+        source=FolderPageSource(copy_sample_space(root / "it", only=(*IT_SECTION, "1300", "1313"))),
     )
     return home
 
@@ -125,3 +127,69 @@ def test_every_result_shown_is_recorded_as_an_access(client: FlaskClient, kb_hom
     ]
     shown = {cid for result in response.json["results"] for cid in result["chunk_ids"]}  # type: ignore[index]
     assert {e["chunk_id"] for e in events if e["query_id"] == query_id} == shown
+
+
+POSTMORTEM_QUERY = {"query": "Which customers did the duplicate payment run affect?", "top_k": 5}
+
+
+def _pages(response: TestResponse) -> set[str]:
+    return {r["page_id"] for r in response.json["results"]}  # type: ignore[index]
+
+
+def test_without_as_user_a_search_finds_only_what_everyone_may_read(client: FlaskClient) -> None:
+    response = client.post("/", json=POSTMORTEM_QUERY)
+
+    assert response.status_code == 200 and "1313" not in _pages(response)
+
+
+def test_as_user_needs_the_as_user_key(client: FlaskClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SEARCH_API_KEY", "plain-key")
+    monkeypatch.setenv("SEARCH_AS_USER_API_KEY", "trusted-key")
+    get_settings.cache_clear()
+    body = {**POSTMORTEM_QUERY, "as_user": "tom.okafor@larkspur.example"}
+
+    with_plain_key = client.post("/", json=body, headers={"Authorization": "Bearer plain-key"})
+    with_trusted_key = client.post("/", json=body, headers={"Authorization": "Bearer trusted-key"})
+
+    assert with_plain_key.status_code == 403 and "SEARCH_AS_USER_API_KEY" in with_plain_key.get_data(
+        as_text=True
+    )
+    assert with_trusted_key.status_code == 200 and "1313" in _pages(with_trusted_key)
+
+
+def test_as_user_is_refused_when_no_caller_is_trusted_with_it(client: FlaskClient) -> None:
+    response = client.post("/", json={**POSTMORTEM_QUERY, "as_user": "tom.okafor@larkspur.example"})
+
+    assert response.status_code == 403
+
+
+def test_as_user_finds_only_what_that_person_may_read(
+    client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SEARCH_AS_USER_API_KEY", "trusted-key")
+    get_settings.cache_clear()
+    headers = {"Authorization": "Bearer trusted-key"}
+
+    engineer = client.post("/", json={**POSTMORTEM_QUERY, "as_user": "557058:tom"}, headers=headers)
+    outsider = client.post(
+        "/", json={**POSTMORTEM_QUERY, "as_user": "liam.doyle@larkspur.example"}, headers=headers
+    )
+
+    assert "1313" in _pages(engineer) and "1313" not in _pages(outsider)
+    assert outsider.json["access"] == {"status": "personal", "note": ""}  # type: ignore[index]
+
+
+def test_as_user_with_an_unknown_email_says_why_only_open_pages_were_searched(
+    client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SEARCH_AS_USER_API_KEY", "trusted-key")
+    get_settings.cache_clear()
+
+    response = client.post(
+        "/",
+        json={**POSTMORTEM_QUERY, "as_user": "guest@elsewhere.example"},
+        headers={"Authorization": "Bearer trusted-key"},
+    )
+
+    assert response.json["access"]["status"] == "unlinked"  # type: ignore[index]
+    assert "1313" not in _pages(response)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -13,6 +14,7 @@ from common.config import get_settings, load_settings
 from common.quality.notices import OwnerNotices, Problem
 from common.runtime.quality import build_owner_notices
 from common.runtime.store import build_store
+from common.store.access import ReadRule
 from common.store.chunk_store import ChunkStore
 from tests.support.chunks import make_chunk
 from tests.support.slack_standin import SlackStandin
@@ -123,3 +125,35 @@ def test_an_owner_who_is_not_on_slack_is_reported_once_and_not_retried(
 
     assert notices.deliver_pending() == 0
     assert slack.calls_to("chat.postMessage") == []
+
+
+def _restricted(store: ChunkStore, *rules: ReadRule) -> None:
+    store.upsert([make_chunk("p9", 0, owner=OWNER, read_rules=rules, page_title="Salary review 2027")])
+
+
+def test_a_digest_about_a_restricted_page_reaches_an_owner_allowed_to_read_it(
+    store: ChunkStore, slack: SlackStandin
+) -> None:
+    _restricted(store, ReadRule(users=("557058:priya",)))
+
+    _notices(store).notify(Problem(page_id="p9", kind="outdated", question="q", comment="stale"))
+
+    assert "Salary review 2027" in json.dumps(slack.messages_to(OWNER_SLACK_ID)[-1].args)
+
+
+def test_a_digest_about_a_restricted_page_never_reaches_an_owner_it_leaves_out(
+    store: ChunkStore, slack: SlackStandin, kb_home: Path
+) -> None:
+    _restricted(store, ReadRule(groups=("hr",)))
+
+    _notices(store).notify(Problem(page_id="p9", kind="outdated", question="q", comment="stale"))
+
+    assert slack.messages_to(OWNER_SLACK_ID) == []
+    events = [
+        json.loads(line)
+        for path in (kb_home / "spool").glob("*.jsonl")
+        for line in path.read_text().splitlines()
+    ]
+    assert [(e["kind"], e["page_id"]) for e in events if e["kind"] == "owner_unreachable"] == [
+        ("owner_unreachable", "p9")
+    ]
