@@ -11,6 +11,7 @@ locals {
     "analytics-ingest"  = "kb analytics ingest job"
     "backup"            = "kb backup job"
     "document-workflow" = "kb document workflow job"
+    "confluence-oauth"  = "kb Confluence account linking (OAuth callback)"
     "scheduler"         = "kb Cloud Scheduler triggers"
     "pubsub-push"       = "kb Pub/Sub push identity"
     "chroma"            = "kb Chroma VM"
@@ -23,20 +24,28 @@ locals {
     "search-api-key"       = true
     "confluence-api-token" = var.confluence_url != ""
     "llm-api-key"          = var.llm_api_url != ""
+    # Linking Slack users to Confluence by token: the Fernet key, and the Atlassian OAuth app's secret.
+    "confluence-link-key"            = var.confluence_url != ""
+    "confluence-oauth-client-secret" = var.confluence_oauth_client_id != ""
+    "search-as-user-api-key"         = true
   }
   secret_ids = [for id, enabled in local.secrets : id if enabled]
 
   # component => the secrets it reads, and so may access. Secret "slack-bot-token" becomes SLACK_BOT_TOKEN.
+  # Whatever shows content resolves who may read it, through the sync account (confluence-api-token), and
+  # checks linked tokens (confluence-link-key, confluence-oauth-client-secret to refresh them).
+  link_secrets = ["confluence-api-token", "confluence-link-key", "confluence-oauth-client-secret"]
   secret_readers = {
-    "search"            = ["search-api-key"]
+    "search"            = concat(["search-api-key", "search-as-user-api-key"], local.link_secrets)
     "slack-events"      = ["slack-signing-secret", "slack-bot-token"]
-    "slack-actions"     = ["slack-signing-secret", "slack-bot-token", "confluence-api-token", "llm-api-key"]
-    "slack-answer"      = ["slack-bot-token", "llm-api-key"]
+    "slack-actions"     = concat(["slack-signing-secret", "slack-bot-token", "llm-api-key"], local.link_secrets)
+    "slack-answer"      = concat(["slack-bot-token", "llm-api-key"], local.link_secrets)
     "confluence-sync"   = ["confluence-api-token", "llm-api-key"]
-    "quality-decay"     = ["slack-bot-token"]
+    "quality-decay"     = concat(["slack-bot-token"], local.link_secrets)
     "analytics-ingest"  = []
     "backup"            = []
-    "document-workflow" = ["slack-bot-token", "confluence-api-token", "llm-api-key"]
+    "document-workflow" = concat(["slack-bot-token", "llm-api-key"], local.link_secrets)
+    "confluence-oauth"  = concat(["slack-bot-token"], local.link_secrets)
   }
   secret_env = {
     for component, ids in local.secret_readers : component => {
@@ -50,10 +59,10 @@ locals {
   ]...)
 
   # Components that read and write objects in the bucket (keyword index, pending votes, claims, analytics,
-  # backups, the document workflow).
-  bucket_users = ["search", "slack-actions", "slack-answer", "confluence-sync", "quality-decay", "analytics-ingest", "backup", "document-workflow"]
+  # backups, the document workflow, the Confluence links).
+  bucket_users = ["search", "slack-actions", "slack-answer", "confluence-sync", "quality-decay", "analytics-ingest", "backup", "document-workflow", "confluence-oauth"]
   # Components that publish analytics events.
-  analytics_publishers = ["search", "slack-events", "slack-actions", "slack-answer", "confluence-sync", "quality-decay", "document-workflow"]
+  analytics_publishers = ["search", "slack-events", "slack-actions", "slack-answer", "confluence-sync", "quality-decay", "document-workflow", "confluence-oauth"]
 }
 
 resource "google_service_account" "main" {

@@ -1,4 +1,4 @@
-# The whole deployment of the knowledge base: four Cloud Run services (one per function target), five
+# The whole deployment of the knowledge base: five Cloud Run services (one per function target), five
 # Cloud Run jobs with Cloud Scheduler triggers, Pub/Sub, a bucket, Secret Manager and the Chroma VM.
 # Network: network.tf, Chroma: chroma.tf, Pub/Sub: pubsub.tf, bucket: storage.tf, secrets and IAM: iam.tf.
 
@@ -33,12 +33,19 @@ locals {
     CONFLUENCE_USER   = var.confluence_user
     CONFLUENCE_SPACES = var.confluence_spaces
   } : k => v if v != "" }
+  # Who may read what: the sync account's view of Confluence, and linking by OAuth. The callback's URL is
+  # Cloud Run's deterministic one, so every component can name it without depending on the service.
+  oauth_redirect_url = "https://kb-confluence-oauth-${data.google_project.main.number}.${var.region}.run.app"
+  permission_env = merge(local.confluence_env, { for k, v in {
+    CONFLUENCE_OAUTH_CLIENT_ID    = var.confluence_oauth_client_id
+    CONFLUENCE_OAUTH_REDIRECT_URL = local.oauth_redirect_url
+  } : k => v if var.confluence_oauth_client_id != "" })
 
   min_instances = merge(
-    { search = 0, slack_events = var.environment == "production" ? 1 : 0, slack_actions = 0, slack_answer = 0 },
+    { search = 0, slack_events = var.environment == "production" ? 1 : 0, slack_actions = 0, slack_answer = 0, confluence_oauth = 0 },
     var.min_instances,
   )
-  max_instances = merge({ search = 10, slack_events = 10, slack_actions = 5, slack_answer = 10 }, var.max_instances)
+  max_instances = merge({ search = 10, slack_events = 10, slack_actions = 5, slack_answer = 10, confluence_oauth = 2 }, var.max_instances)
 }
 
 resource "google_project_service" "main" {
@@ -69,7 +76,7 @@ module "search" {
   timeout_seconds       = 30
   min_instances         = local.min_instances["search"]
   max_instances         = local.max_instances["search"]
-  env                   = local.common_env
+  env                   = merge(local.common_env, local.permission_env)
   secret_env            = local.secret_env["search"]
   deletion_protection   = local.protect
   labels                = local.labels
@@ -130,8 +137,37 @@ module "slack_actions" {
   min_instances         = local.min_instances["slack_actions"]
   max_instances         = local.max_instances["slack_actions"]
   public                = true
-  env                   = merge(local.common_env, local.slack_env, local.confluence_env, local.llm_env, local.document_env)
+  env                   = merge(local.common_env, local.slack_env, local.permission_env, local.llm_env, local.document_env)
   secret_env            = local.secret_env["slack-actions"]
+  deletion_protection   = local.protect
+  labels                = local.labels
+
+  depends_on = [google_secret_manager_secret_iam_member.main]
+}
+
+# Atlassian's OAuth 2.0 (3LO) redirect, where a person's browser lands after consenting. Public because the
+# browser carries no Google credentials: the request is authenticated by its signed, single-use state, bound
+# to the Slack user who clicked "Link Confluence" (common/permissions/link_state.py).
+module "confluence_oauth" {
+  source = "./modules/cloud_run_service"
+
+  project_id            = var.project_id
+  region                = var.region
+  name                  = "kb-confluence-oauth"
+  image                 = var.image
+  function_target       = "confluence_oauth"
+  service_account_email = google_service_account.main["confluence-oauth"].email
+  network               = google_compute_network.main.id
+  subnetwork            = google_compute_subnetwork.run.id
+  cpu                   = "1"
+  memory                = "512Mi" # HTTP calls to Atlassian and one small DuckDB file; no model
+  concurrency           = 20
+  timeout_seconds       = 30
+  min_instances         = local.min_instances["confluence_oauth"]
+  max_instances         = local.max_instances["confluence_oauth"]
+  public                = true
+  env                   = merge(local.common_env, local.permission_env)
+  secret_env            = local.secret_env["confluence-oauth"]
   deletion_protection   = local.protect
   labels                = local.labels
 
@@ -158,7 +194,7 @@ module "slack_answer" {
   max_instances         = local.max_instances["slack_answer"]
   ingress               = "INGRESS_TRAFFIC_ALL" # Pub/Sub push comes from Google's network, authenticated by OIDC
   invoker_members       = ["serviceAccount:${google_service_account.main["pubsub-push"].email}"]
-  env                   = merge(local.common_env, local.slack_env, local.llm_env)
+  env                   = merge(local.common_env, local.slack_env, local.permission_env, local.llm_env)
   secret_env            = local.secret_env["slack-answer"]
   deletion_protection   = local.protect
   labels                = local.labels
@@ -207,7 +243,7 @@ module "quality_decay" {
   cpu                             = "1"
   memory                          = "2Gi"
   timeout_seconds                 = 3600
-  env                             = local.common_env
+  env                             = merge(local.common_env, local.permission_env)
   secret_env                      = local.secret_env["quality-decay"]
   schedule                        = var.schedules.quality_decay
   scheduler_service_account_email = google_service_account.main["scheduler"].email

@@ -18,6 +18,11 @@ output "slack_answer_url" {
   value       = module.slack_answer.uri
 }
 
+output "confluence_oauth_url" {
+  description = "Atlassian OAuth app: the callback URL to register (CONFLUENCE_OAUTH_REDIRECT_URL points at it)."
+  value       = module.confluence_oauth.uri
+}
+
 output "chroma_url" {
   description = "Chroma server, reachable from the services over the VPC only."
   value       = local.common_env.CHROMA_URL

@@ -60,6 +60,12 @@ variable "confluence_spaces" {
   default     = ""
 }
 
+variable "confluence_oauth_client_id" {
+  description = "Atlassian OAuth 2.0 (3LO) app client id (CONFLUENCE_OAUTH_CLIENT_ID, Cloud); empty: users link by email or personal token only, no client secret."
+  type        = string
+  default     = ""
+}
+
 variable "llm_api_url" {
   description = "OpenAI-compatible API base (LLM_API_URL); empty: offline enricher and extractive answers, no LLM key secret."
   type        = string

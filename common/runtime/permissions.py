@@ -29,10 +29,16 @@ from common.runtime.sources import build_rest_source
 log = get_logger(__name__)
 
 
+PERMISSION_LOOKUP_RETRIES = 1
+"""Someone is waiting for their answer: when Confluence is down, say so within seconds (fail closed)."""
+
+
 def build_people_source(settings: Settings) -> PeopleSource:
     """Confluence when configured, else the sample space (its space.json names people and groups)."""
     if settings.confluence_url is not None:
-        return build_rest_source(settings)
+        return build_rest_source(
+            settings, max_retries=min(settings.confluence_max_retries, PERMISSION_LOOKUP_RETRIES)
+        )
     return FolderPageSource(settings.sample_space_dir)
 
 

@@ -19,7 +19,8 @@ def build_source(settings: Settings, *, from_dir: Path | None = None) -> PageSou
     return FolderPageSource(settings.sample_space_dir)
 
 
-def build_rest_source(settings: Settings) -> RestPageSource:
+def build_rest_source(settings: Settings, *, max_retries: int | None = None) -> RestPageSource:
+    """`max_retries` below CONFLUENCE_MAX_RETRIES for lookups someone is waiting on (an answer)."""
     if settings.confluence_url is None:
         raise ConfigError("CONFLUENCE_URL is not set: set it to e.g. https://acme.atlassian.net/wiki.")
     if not settings.space_keys:
@@ -37,7 +38,7 @@ def build_rest_source(settings: Settings) -> RestPageSource:
         token=settings.confluence_api_token.get_secret_value(),
         spaces=settings.space_keys,
         timeout_seconds=settings.confluence_timeout_seconds,
-        max_retries=settings.confluence_max_retries,
+        max_retries=settings.confluence_max_retries if max_retries is None else max_retries,
         max_retry_after_seconds=settings.confluence_max_retry_after_seconds,
         page_limit=settings.confluence_page_limit,
         everyone_groups=settings.everyone_groups,

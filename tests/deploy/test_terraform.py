@@ -17,6 +17,8 @@ from tests.deploy.conftest import TERRAFORM_DIR, find_tool
 checks = pytest.importorskip("tests.deploy.terraform_checks", reason="python-hcl2 is not installed")
 
 SLACK_ENDPOINTS = {"slack_events", "slack_actions"}
+PUBLIC = SLACK_ENDPOINTS | {"confluence_oauth"}
+"""Reached by Slack, or by a browser back from Atlassian: each authenticates its requests in code."""
 
 
 def test_terraform_fmt() -> None:
@@ -36,7 +38,7 @@ def test_terraform_fmt() -> None:
 
 
 def test_only_the_slack_endpoints_are_public() -> None:
-    assert checks.public_services(checks.load(TERRAFORM_DIR)) == SLACK_ENDPOINTS
+    assert checks.public_services(checks.load(TERRAFORM_DIR)) == PUBLIC
 
 
 def test_bucket_is_private_uniform_and_versioned() -> None:
@@ -66,7 +68,7 @@ def test_every_service_and_job_has_its_own_service_account() -> None:
     tree = checks.load(TERRAFORM_DIR)
     calls = [*tree.modules(checks.SERVICE_MODULE), *tree.modules(checks.JOB_MODULE)]
     assert {c.name for c in calls} == {
-        "search", "slack_events", "slack_actions", "slack_answer",
+        "search", "slack_events", "slack_actions", "slack_answer", "confluence_oauth",
         "confluence_sync", "quality_decay", "analytics_ingest", "backup", "document_workflow",
     }  # fmt: skip
     assert checks.identity_problems(tree) == []
@@ -144,7 +146,7 @@ def test_all_users_invoker_on_search_is_caught(broken_copy: Path) -> None:
 
 def test_public_flag_on_search_is_caught(broken_copy: Path) -> None:
     _edit(broken_copy / "main.tf", r'(function_target\s*=\s*"search")', r"\1\n  public = true")
-    assert checks.public_services(checks.load(broken_copy)) == SLACK_ENDPOINTS | {"search"}
+    assert checks.public_services(checks.load(broken_copy)) == PUBLIC | {"search"}
 
 
 def test_plain_secret_env_is_caught(broken_copy: Path) -> None:

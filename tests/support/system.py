@@ -34,6 +34,8 @@ PROJECT = "kb-e2e"
 SIGNING_SECRET = "e2e-signing-secret"
 TARGETS = ("search", "slack_events", "slack_actions", "slack_answer")
 JOB_TIMEOUT_SECONDS = 300.0
+PERMISSION_TTL_SECONDS = 2
+"""Short, so a test sees a group change reach answers after the TTL without waiting long."""
 ASKER = "W222"
 """The Slack user who asks the questions."""
 OWNERS = {"priya.raman@larkspur.example": "UPRIYA", "tom.okafor@larkspur.example": "UTOM"}
@@ -95,6 +97,7 @@ class System:
             "CONFLUENCE_TIMEOUT_SECONDS": "2",
             "CONFLUENCE_MAX_RETRIES": "3",
             "KEYWORD_REFRESH_SECONDS": "1",
+            "CONFLUENCE_PERMISSION_TTL_SECONDS": str(PERMISSION_TTL_SECONDS),
             "LOG_FORMAT": "json",
         }
         self.functions = {
