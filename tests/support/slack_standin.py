@@ -22,11 +22,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import pytest
 from werkzeug.wrappers import Request, Response
 
+from common.config import get_settings
 from tests.support.local_http import LocalHttpServer
 
-__all__ = ["TEAM_ID", "SlackCall", "SlackStandin"]
+__all__ = ["TEAM_ID", "SlackCall", "SlackStandin", "point_settings_at"]
 
 TEAM_ID = "T111"
 BOT_USER_ID = "UBOT"
@@ -472,3 +474,11 @@ def _failure_reply(failure: _Failure) -> Response:
 
 def _reply(body: dict[str, Any], status: int = 200) -> Response:
     return Response(json.dumps(body), status=status, content_type="application/json; charset=utf-8")
+
+
+def point_settings_at(standin: SlackStandin, monkeypatch: pytest.MonkeyPatch, *, signing_secret: str) -> None:
+    """The environment a Slack-facing process gets, with its Web API calls sent to `standin`."""
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", signing_secret)
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test")
+    monkeypatch.setenv("SLACK_API_URL", standin.api_url)
+    get_settings.cache_clear()

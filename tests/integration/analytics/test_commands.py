@@ -13,6 +13,7 @@ from common.config import get_settings
 from common.events.model import BehaviouralSignal, ChunkAccessed, UserFeedback
 from common.events.publishers import SpoolPublisher, pseudonymous_user
 from common.runtime.events import build_publisher
+from tests.support.spool import spooled_events
 
 
 def _spool(kb_home: Path) -> None:
@@ -89,8 +90,6 @@ def test_user_ids_are_pseudonymised_when_a_salt_is_set(
 def test_the_decay_job_publishes_a_quality_snapshot(kb_home: Path) -> None:
     CliRunner().invoke(main, ["decay"])
 
-    events = [
-        json.loads(line) for f in (kb_home / "spool").glob("*.jsonl") for line in f.read_text().splitlines()
-    ]
+    events = spooled_events(kb_home)
     [snapshot] = [e for e in events if e["kind"] == "quality_report"]
     assert snapshot["chunks"] == 0 and "quality_score" not in snapshot

@@ -10,6 +10,7 @@ from click.testing import CliRunner, Result
 
 from common.cli.main import main
 from tests.support.paths import SHARED
+from tests.support.spool import spooled_events
 
 SCIFACT = SHARED / "bench-data" / "scifact"
 
@@ -58,11 +59,7 @@ def test_eval_json_reports_the_three_metrics_for_each_mode(small_beir: Path) -> 
 def test_each_eval_run_is_recorded_as_eval_result_events(small_beir: Path, kb_home: Path) -> None:
     _eval(small_beir, "--json")
 
-    events = [
-        json.loads(line)
-        for spool in (kb_home / "spool").glob("*.jsonl")
-        for line in spool.read_text().splitlines()
-    ]
+    events = spooled_events(kb_home)
     results = [e for e in events if e["kind"] == "eval_result"]
     assert sorted(e["mode"] for e in results) == ["dense", "hybrid", "keyword"]
     assert len({e["run_id"] for e in results}) == 1

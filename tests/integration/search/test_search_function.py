@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +17,7 @@ from tests.support.chroma_server import free_port
 from tests.support.paths import REPO_ROOT
 from tests.support.runs import run_sync
 from tests.support.sample_space import IT_SECTION, copy_sample_space
+from tests.support.spool import spooled_events
 
 
 @pytest.fixture(scope="module")
@@ -120,11 +120,7 @@ def test_every_result_shown_is_recorded_as_an_access(client: FlaskClient, kb_hom
     response = client.post("/", json={"query": "printer on the third floor", "top_k": 2})
 
     query_id = response.json["query_id"]  # type: ignore[index]
-    events = [
-        json.loads(line)
-        for spool in (kb_home / "spool").glob("*.jsonl")
-        for line in spool.read_text().splitlines()
-    ]
+    events = spooled_events(kb_home)
     shown = {cid for result in response.json["results"] for cid in result["chunk_ids"]}  # type: ignore[index]
     assert {e["chunk_id"] for e in events if e["query_id"] == query_id} == shown
 

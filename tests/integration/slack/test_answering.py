@@ -28,7 +28,7 @@ from tests.support.runs import run_sync
 from tests.support.sample_space import IT_SECTION, copy_sample_space
 from tests.support.slack_payloads import SLACK_FIXTURES as FIXTURES
 from tests.support.slack_signing import sign
-from tests.support.slack_standin import SlackStandin
+from tests.support.slack_standin import SlackStandin, point_settings_at
 
 SECRET = "answering-secret"
 VPN_QUESTION = "<@W111> How do I connect to the VPN from home?"
@@ -48,13 +48,7 @@ def synced_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def slack(synced_home: Path, kb_home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SlackStandin]:
     shutil.copytree(synced_home, kb_home)
     with SlackStandin() as standin:
-        for name, value in {
-            "SLACK_SIGNING_SECRET": SECRET,
-            "SLACK_BOT_TOKEN": "xoxb-test",
-            "SLACK_API_URL": standin.api_url,
-        }.items():
-            monkeypatch.setenv(name, value)
-        get_settings.cache_clear()
+        point_settings_at(standin, monkeypatch, signing_secret=SECRET)
         yield standin
 
 

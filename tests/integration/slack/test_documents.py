@@ -13,14 +13,14 @@ from flask.testing import FlaskClient
 from functions_framework import create_app
 from werkzeug.test import TestResponse
 
-from common.config import get_settings, load_settings
+from common.config import load_settings
 from common.documents.model import Document
 from common.runtime.documents import build_document_workflow
 from common.runtime.store import build_store
 from tests.support.paths import REPO_ROOT
 from tests.support.slack_payloads import button_click, message_shortcut, slash_command, submitted_view
 from tests.support.slack_signing import form_body, sign
-from tests.support.slack_standin import SlackStandin
+from tests.support.slack_standin import SlackStandin, point_settings_at
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 AUTHOR, APPROVER, OTHER_APPROVER = "UANA", "UBEN", "UCAT"
@@ -33,13 +33,7 @@ def slack(monkeypatch: pytest.MonkeyPatch) -> Iterator[SlackStandin]:
         standin.add_user(AUTHOR, "ana.lima@example.com", "Ana Lima")
         standin.add_user(APPROVER, "ben.okafor@example.com", "Ben Okafor")
         standin.add_user(OTHER_APPROVER, "cat.ng@example.com", "Cat Ng")
-        for name, value in {
-            "SLACK_SIGNING_SECRET": SECRET,
-            "SLACK_BOT_TOKEN": "xoxb-test",
-            "SLACK_API_URL": standin.api_url,
-        }.items():
-            monkeypatch.setenv(name, value)
-        get_settings.cache_clear()
+        point_settings_at(standin, monkeypatch, signing_secret=SECRET)
         workflow = build_document_workflow(load_settings())
         workflow.set_area("it", (APPROVER, OTHER_APPROVER), space_key="IT")
         workflow.set_area("handbook", (), space_key="HB")

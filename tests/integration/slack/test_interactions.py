@@ -36,6 +36,7 @@ from tests.support.sample_space import IT_SECTION, copy_sample_space
 from tests.support.slack_payloads import SLACK_FIXTURES as FIXTURES
 from tests.support.slack_signing import form_body, sign
 from tests.support.slack_standin import SlackStandin
+from tests.support.spool import spooled_events
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 OWNER_EMAIL = "priya.raman@larkspur.example"
@@ -353,9 +354,7 @@ def test_an_owner_missing_from_slack_is_reported_not_ignored(
     _post(client, _report(_answer(store, page_id=tom_page), "incorrect"))
 
     assert slack.calls_to("chat.postMessage") == []
-    events = [
-        json.loads(line) for f in (kb_home / "spool").glob("*.jsonl") for line in f.read_text().splitlines()
-    ]
+    events = spooled_events(kb_home)
     [unreachable] = [e for e in events if e["kind"] == "owner_unreachable"]
     assert unreachable["page_id"] == tom_page
 
@@ -440,9 +439,7 @@ def test_a_vote_counts_even_when_its_event_cannot_be_published_yet(
     assert _meta(store, ref.cited[0][0]).feedback_count == 1
     (kb_home / "spool").unlink()
     _post(client, _click(slack, "kb_vote_helpful", ref.to_value(), user="U2"))
-    events = [
-        json.loads(line) for f in (kb_home / "spool").glob("*.jsonl") for line in f.read_text().splitlines()
-    ]
+    events = spooled_events(kb_home)
     assert sorted(e["user_id"] for e in events if e["kind"] == "user_feedback") == ["U1", "U2"]
 
 

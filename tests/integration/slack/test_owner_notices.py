@@ -18,6 +18,7 @@ from common.store.access import ReadRule
 from common.store.chunk_store import ChunkStore
 from tests.support.chunks import make_chunk
 from tests.support.slack_standin import SlackStandin
+from tests.support.spool import spooled_events
 
 OWNER = "priya.raman@larkspur.example"
 OWNER_SLACK_ID = "UPRIYA"
@@ -149,11 +150,7 @@ def test_a_digest_about_a_restricted_page_never_reaches_an_owner_it_leaves_out(
     _notices(store).notify(Problem(page_id="p9", kind="outdated", question="q", comment="stale"))
 
     assert slack.messages_to(OWNER_SLACK_ID) == []
-    events = [
-        json.loads(line)
-        for path in (kb_home / "spool").glob("*.jsonl")
-        for line in path.read_text().splitlines()
-    ]
+    events = spooled_events(kb_home)
     assert [(e["kind"], e["page_id"]) for e in events if e["kind"] == "owner_unreachable"] == [
         ("owner_unreachable", "p9")
     ]

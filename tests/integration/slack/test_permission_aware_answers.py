@@ -21,7 +21,8 @@ from common.slack.questions import Question, parse_event
 from tests.support.runs import run_sync
 from tests.support.sample_space import copy_sample_space
 from tests.support.slack_payloads import SLACK_FIXTURES as FIXTURES
-from tests.support.slack_standin import SlackStandin
+from tests.support.slack_standin import SlackStandin, point_settings_at
+from tests.support.spool import spooled_events
 
 ENGINEERING = ("1000", "1300", "1301", "1302", "1303", "1313")
 QUESTION = "Which customers were affected by the duplicate payment run, and by how much?"
@@ -54,13 +55,7 @@ def slack(synced_home: Path, kb_home: Path, monkeypatch: pytest.MonkeyPatch) -> 
     with SlackStandin() as standin:
         for user_id, email in PEOPLE.items():
             standin.add_user(user_id, email)
-        for name, value in {
-            "SLACK_SIGNING_SECRET": "secret",
-            "SLACK_BOT_TOKEN": "xoxb-test",
-            "SLACK_API_URL": standin.api_url,
-        }.items():
-            monkeypatch.setenv(name, value)
-        get_settings.cache_clear()
+        point_settings_at(standin, monkeypatch, signing_secret="secret")
         yield standin
 
 
@@ -140,11 +135,7 @@ def test_the_bot_response_event_records_that_restricted_content_was_used_and_not
 ) -> None:
     service.answer(_ask("WTOM", where="im"))
 
-    records = [
-        json.loads(line)
-        for path in (kb_home / "spool").glob("*.jsonl")
-        for line in path.read_text().splitlines()
-    ]
+    records = spooled_events(kb_home)
     [response] = [r for r in records if r["kind"] == "bot_response"]
     assert response["used_restricted"] is True
     assert not [word for word in SECRET_TEXT if word in json.dumps(records)]
@@ -156,11 +147,7 @@ def test_a_link_made_by_email_is_recorded_once_with_its_method(
     service.answer(_ask("WTOM", where="im", event_id="Ev1"))
     service.answer(_ask("WTOM", where="im", event_id="Ev2"))
 
-    records = [
-        json.loads(line)
-        for path in (kb_home / "spool").glob("*.jsonl")
-        for line in path.read_text().splitlines()
-    ]
+    records = spooled_events(kb_home)
     links = [r for r in records if r["kind"] == "user_confluence_link"]
     assert [(r["slack_user_id"], r["confluence_account_id"], r["method"], r["action"]) for r in links] == [
         ("WTOM", "557058:tom", "email", "linked")
