@@ -3,6 +3,7 @@ paged), trusted for the permission TTL and never past it."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -16,6 +17,7 @@ from tests.support.confluence_standin import ConfluenceStandin
 
 TTL = 900.0
 RULE = (ReadRule(groups=("hr",)),)
+HANNAHS_GROUPS = frozenset({"hr", "team-0", "team-1", "team-2", "team-3", "team-4"})
 
 
 class Clock:
@@ -65,7 +67,7 @@ def test_a_users_groups_are_read_across_every_page_of_memberof(
 ) -> None:
     groups = _directory(confluence, clock).groups_of("acc-hannah")
 
-    assert groups == {"hr", "team-0", "team-1", "team-2", "team-3", "team-4"}
+    assert groups == HANNAHS_GROUPS
     assert len(confluence.log_for("/rest/api/user/memberof")) == 4
 
 
@@ -127,3 +129,27 @@ def test_a_new_user_is_found_by_email_once_the_people_list_is_a_minute_old(
     clock.now = TTL / 15 + 1
 
     assert directory.account_for_email("new@larkspur.example") == "acc-new"
+
+
+def test_many_threads_reading_memberships_while_they_expire_all_get_the_current_answer(
+    confluence: ConfluenceStandin, clock: Clock
+) -> None:
+    directory = _directory(confluence, clock)
+    wrong: list[frozenset[str]] = []
+    start = threading.Barrier(8)
+
+    def read() -> None:
+        start.wait()
+        for step in range(30):
+            clock.now += TTL / 10 if step % 10 == 0 else 0
+            groups = directory.groups_of("acc-hannah")
+            if groups != HANNAHS_GROUPS:
+                wrong.append(groups)
+
+    threads = [threading.Thread(target=read) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert wrong == []
