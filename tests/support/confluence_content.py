@@ -104,6 +104,8 @@ class ConfluenceContent:
         self.space_viewers: dict[str, tuple[list[str], list[str]]] = {}
         """Space key → the users and groups that may view it; a space not here is open to every member
         (its view permission is granted to the `confluence-users` group)."""
+        self.personal_tokens: dict[str, str] = {}
+        """Data Center personal access token → the account it belongs to (answered by `user/current`)."""
         self.restriction_limit = 200
         """How many subjects of a restriction a page's expanded content shows (a full page means more)."""
         self._ids = itertools.count(100001)

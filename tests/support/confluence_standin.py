@@ -227,13 +227,26 @@ class ConfluenceStandin(ConfluenceContent):
         api = self.context + "/rest/api"
         if not request.path.startswith(api + "/"):
             return _error(404, f"No resource found for {request.path}")
-        if not self._authorized(request.headers.get("Authorization", "")):
+        header = request.headers.get("Authorization", "")
+        if not self._authorized(header) and self._personal_account(header) is None:
             return _error(401, "Client must be authenticated to access this resource.")
         route = request.path[len(api) :]
+        personal = self._personal_account(request.headers.get("Authorization", ""))
+        if route == "/user/current" and request.method == "GET":
+            assert self._payloads is not None, "start() the stand-in first"
+            account = personal or "standin-admin"
+            return _json(self._payloads.user(account))
+        if personal is not None:
+            return _error(403, "This stand-in serves personal access tokens only user/current.")
         with self._lock:
             if request.method == "GET":
                 return self._route(route, request)
             return self._write(request.method, route, request)
+
+    def _personal_account(self, header: str) -> str | None:
+        """A Data Center personal access token someone made for themselves (`personal_tokens`)."""
+        scheme, _, token = header.partition(" ")
+        return self.personal_tokens.get(token) if scheme == "Bearer" else None
 
     def _authorized(self, header: str) -> bool:
         if self.user is None:

@@ -3,6 +3,7 @@ authorize, token and accessible-resources endpoints; the links file is a real Du
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -24,6 +25,8 @@ from common.permissions.linking import Linker, TokenLinking
 from common.permissions.links import LinkStore
 from common.permissions.oauth_callback import OAuthCallback
 from common.permissions.token_cipher import TokenCipher
+from common.slack.account_links import AccountLinks
+from common.slack.client import web_client
 from common.store.access import ReadRule, may_read
 from tests.support.atlassian_oauth_standin import AtlassianOAuthStandin
 from tests.support.paths import SAMPLE_SPACE
@@ -260,3 +263,35 @@ def test_the_callback_page_reports_a_declined_consent(linker: Linker) -> None:
     )
 
     assert page.status == 400 and "did not authorize" in page.html
+
+
+def test_an_unlinked_asker_is_offered_a_button_to_atlassian_with_a_state_bound_to_them(
+    linker: Linker, resolver: AccessResolver, clock: Clock
+) -> None:
+    access = resolver.for_slack_user("WGUEST", "im", email=lambda: "guest@elsewhere.example")
+    links = AccountLinks(
+        linker=lambda: linker,
+        slack=web_client(token="x", base_url="http://127.0.0.1:9/"),
+        later=lambda t: t(),
+    )
+
+    [note, prompt] = links.blocks(access, "WGUEST")
+
+    url = prompt["accessory"]["url"]
+    state = parse_qs(urlsplit(url).query)["state"][0]
+    assert "I don't know your Confluence account yet" in json.dumps(note)
+    assert prompt["text"]["text"] == "Link your Confluence account to include pages only you can see"
+    assert StateSigner(KEY).verify(state, now=clock()).slack_user_id == "WGUEST"
+
+
+def test_a_channel_answer_offers_no_link_and_says_nothing_about_access(
+    linker: Linker, resolver: AccessResolver
+) -> None:
+    access = resolver.for_slack_user("WGUEST", "channel", email=lambda: None)
+    links = AccountLinks(
+        linker=lambda: linker,
+        slack=web_client(token="x", base_url="http://127.0.0.1:9/"),
+        later=lambda t: t(),
+    )
+
+    assert links.blocks(access, "WGUEST") == []

@@ -20,6 +20,8 @@ from werkzeug.test import TestResponse
 
 from common.config import get_settings, load_settings
 from common.confluence.folder_source import FolderPageSource
+from common.permissions.links import LinkStore, UserConfluenceLink
+from common.runtime.infra import build_versioned_files
 from common.runtime.search import build_retriever
 from common.runtime.store import build_store
 from common.search.filters import SearchFilters
@@ -547,3 +549,39 @@ def test_the_save_to_knowledge_base_shortcut_opens_the_modal_linking_the_message
         "workspace-domain.slack.com/archives/C111/p1700000000000100"
         in opened.args["view"]["private_metadata"]
     )
+
+
+# --- Confluence links ---------------------------------------------------------------------------------
+
+
+def test_kb_unlink_removes_the_link_and_says_so_to_the_person_alone(
+    client: FlaskClient, store: ChunkStore
+) -> None:
+    when = "2026-12-01T09:00:00+00:00"
+    links = LinkStore(build_versioned_files(get_settings(), "identity"))
+    links.save(
+        UserConfluenceLink.model_validate(
+            {
+                "slack_user_id": "W111",
+                "account_id": "557058:tom",
+                "method": "email",
+                "linked_at": when,
+                "last_used_at": when,
+            }
+        )
+    )
+    body = urlencode({"command": "/kb-unlink", "text": "", "channel_id": "D111", "user_id": "W111"}).encode()
+
+    response = _post(client, body)
+
+    assert response.status_code == 200 and response.json["response_type"] == "ephemeral"  # type: ignore[index]
+    assert "unlinked" in response.json["text"] and links.get("W111") is None  # type: ignore[index]
+    assert links.opted_out("W111")
+
+
+def test_a_click_on_the_link_button_is_acknowledged(
+    client: FlaskClient, store: ChunkStore, slack: SlackStandin
+) -> None:
+    response = _post(client, _click(slack, "kb_link_oauth", "", user="W111"))
+
+    assert response.status_code == 200
