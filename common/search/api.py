@@ -86,18 +86,17 @@ class SearchEndpoint:
             return HttpReply(200, {"status": "ok"})
         if method != "POST":
             return HttpReply(405, _error("method_not_allowed", "Use POST with a JSON body, or GET /healthz."))
+        trusted = self._as_user_api_key is not None and _authorised(authorization, self._as_user_api_key)
+        if not trusted and self._api_key is not None and not _authorised(authorization, self._api_key):
+            return HttpReply(401, _error("unauthorised", "Send `Authorization: Bearer <SEARCH_API_KEY>`."))
         try:
             request = parse_request(body)
         except InvalidSearchRequest as exc:
             return HttpReply(400, _error("invalid_request", str(exc)))
-        if request.as_user is not None:
-            if self._as_user_api_key is None or not _authorised(authorization, self._as_user_api_key):
-                return HttpReply(
-                    403,
-                    _error("forbidden", "`as_user` needs `Authorization: Bearer <SEARCH_AS_USER_API_KEY>`."),
-                )
-        elif self._api_key is not None and not _authorised(authorization, self._api_key):
-            return HttpReply(401, _error("unauthorised", "Send `Authorization: Bearer <SEARCH_API_KEY>`."))
+        if request.as_user is not None and not trusted:
+            return HttpReply(
+                403, _error("forbidden", "`as_user` needs `Authorization: Bearer <SEARCH_AS_USER_API_KEY>`.")
+            )
         try:
             filters = parse_filters(request.filters)
             access = self._access_of(request.as_user) if request.as_user is not None else None
