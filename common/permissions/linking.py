@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from common.errors import LinkRefused
+from common.errors import LinkRefused, ServiceUnavailable
 from common.events.model import UserConfluenceLinkChanged
 from common.events.publishers import EventPublisher
 from common.logs import get_logger
@@ -28,6 +28,7 @@ from common.permissions.token_cipher import TokenCipher
 log = get_logger(__name__)
 
 TOKEN_SEPARATOR = "\n"
+LAST_USED_RESOLUTION_SECONDS = 3600
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,10 +138,15 @@ class Linker:
         return renewed
 
     def touch(self, link: UserConfluenceLink) -> None:
-        """Records use at most hourly: every write is a compare-and-swap of the shared file."""
+        """Records use at most hourly (every write is a compare-and-swap of the shared file); a failure to
+        record it is logged, never allowed to stop the answer it was for."""
         now = self._clock()
-        if (now - link.last_used_at).total_seconds() >= 3600:
+        if (now - link.last_used_at).total_seconds() < LAST_USED_RESOLUTION_SECONDS:
+            return
+        try:
             self._links.touch(link.slack_user_id, now)
+        except ServiceUnavailable as exc:
+            log.warning("link_use_not_recorded", slack_user_id=link.slack_user_id, error=str(exc))
 
     # --- linking explicitly ------------------------------------------------------------------------
 

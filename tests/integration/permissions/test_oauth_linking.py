@@ -295,3 +295,17 @@ def test_a_channel_answer_offers_no_link_and_says_nothing_about_access(
     )
 
     assert links.blocks(access, "WGUEST") == []
+
+
+def test_using_a_link_records_when_it_was_last_used_at_most_hourly(
+    linker: Linker, resolver: AccessResolver, clock: Clock
+) -> None:
+    linker.complete_oauth(**_consent(linker, "WTOM"))
+    clock.advance(600)
+    resolver.for_slack_user("WTOM", "im", email=_no_email)
+    assert linker.all()[0].last_used_at == clock() - timedelta(seconds=600)
+
+    clock.advance(3600)
+    resolver.for_slack_user("WTOM", "im", email=_no_email)
+
+    assert linker.all()[0].last_used_at == clock()
