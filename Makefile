@@ -24,6 +24,7 @@ demo: install
 	$(BIN)/kb sync
 	$(BIN)/kb search "How do I connect to the VPN from home?" --top-k 3
 	$(BIN)/kb search "How many weeks of parental leave do I get?" --top-k 3
+	$(BIN)/kb ask "Which customers did the duplicate payment run affect?" --as tom.okafor@larkspur.example
 
 # The tests start the services they need themselves (a real `chroma run` server, fake-gcs-server, HTTP
 # stand-ins for Confluence, Slack and the LLM API).
