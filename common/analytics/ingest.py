@@ -11,6 +11,8 @@ with the reason, and are acknowledged: retrying cannot fix them.
 from __future__ import annotations
 
 import json
+import random
+import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -31,7 +33,9 @@ from common.logs import get_logger
 
 log = get_logger(__name__)
 
-MAX_CONFLICT_RETRIES = 8
+MAX_CONFLICT_RETRIES = 12
+"""Every lost race means another writer won, so this many writers at one moment all get through."""
+RETRY_JITTER_SECONDS = 0.05
 PULL_SIZE = 1000
 """Pub/Sub's limit per pull request."""
 
@@ -129,7 +133,7 @@ def _append_period(
     summary: IngestSummary,
 ) -> None:
     records = [record for _, record in items]
-    for _ in range(MAX_CONFLICT_RETRIES):
+    for attempt in range(1, MAX_CONFLICT_RETRIES + 1):
         try:
             with files.edit(period) as path:
                 store = open_store(path)
@@ -139,7 +143,8 @@ def _append_period(
                     store.close()
         except BlobConflict:
             summary.conflicts += 1
-            log.info("analytics_file_changed_meanwhile", period=period)
+            log.info("analytics_file_changed_meanwhile", period=period, attempt=attempt)
+            time.sleep(random.uniform(0, RETRY_JITTER_SECONDS * attempt))  # two runs must not collide in step
             continue
         summary.inserted += result.inserted
         summary.duplicates += result.duplicates
