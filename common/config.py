@@ -104,6 +104,39 @@ class Settings(BaseSettings):
     quality_alert_threshold: float = Field(30.0, ge=0.0, le=100.0, description="Owners hear below this.")
     keyword_refresh_seconds: float = Field(60.0, ge=0.0, description="Seconds between checks for new chunks.")
 
+    knowledge_admin_channel: str | None = Field(
+        None, description="Slack channel id of the knowledge admins: escalations, evaluation alerts, gaps."
+    )
+    obsolete_after_days: int = Field(730, ge=1, description="A page not updated this long may be obsolete.")
+    obsolete_min_shown: int = Field(
+        10, ge=1, description="Times shown with no source click that mark a page as possibly obsolete."
+    )
+    escalation_negative_reports: int = Field(
+        3, ge=1, description="Negative reports on one page within the window that reach the admins."
+    )
+    escalation_window_hours: float = Field(24.0, gt=0, description="The window those reports count in.")
+    signal_rephrase_minutes: float = Field(
+        10.0, gt=0, description="A similar question from the same person this soon rephrases the last one."
+    )
+    signal_rephrase_similarity: float = Field(
+        0.6, gt=0.0, lt=1.0, description="Cosine similarity above which two questions are one rephrased."
+    )
+    golden_questions: Path | None = Field(
+        None, description="A golden-questions JSONL file the nightly evaluation also runs."
+    )
+    eval_sample_size: int = Field(50, ge=1, le=1000, description="Yesterday's answers the nightly job re-runs.")
+    eval_target_groundedness: float = Field(0.7, ge=0.0, le=1.0)
+    eval_target_relevance: float = Field(0.5, ge=0.0, le=1.0)
+    eval_target_completeness: float = Field(0.5, ge=0.0, le=1.0)
+    eval_target_golden_hit_at_3: float = Field(0.8, ge=0.0, le=1.0)
+    eval_max_weekly_drop: float = Field(
+        0.10, gt=0.0, lt=1.0, description="A metric falling by more than this share week on week alerts."
+    )
+    gap_min_questions: int = Field(3, ge=2, description="Questions a gap topic needs before it is reported.")
+    gap_similarity: float = Field(
+        0.55, gt=0.0, lt=1.0, description="Cosine similarity at which two questions share a gap topic."
+    )
+
     slack_bot_token: SecretStr | None = Field(None, description="xoxb- token of the Slack app.")
     slack_signing_secret: SecretStr | None = Field(None, description="Verifies requests from Slack.")
     slack_api_url: str = Field(

@@ -10,12 +10,15 @@ offset) and every column of K's table (NOT NULL columns must not be null). Extra
   without hits), `source` is where it ran (`slack`, `search_api`, `cli`).
 - `bot_response`: one answer. `grounded` is false when the writer found nothing to cite (a no-answer);
   `used_restricted` says whether a restricted page was among its passages.
-- `quality_report`: an aggregate snapshot of chunk quality (count, mean, percentiles, overdue, below the
-  alert threshold, verified); it never names a chunk.
+- `quality_report`: an aggregate snapshot, never naming a chunk: `report` `decay` is of chunk quality
+  (count, mean, percentiles, overdue, below the alert threshold, verified), `evaluation` of the nightly
+  judged answers (groundedness, relevance, completeness, golden hit@3, and the `alerts` it raised).
 - `document`: one row per workflow transition of a document (`common.documents`), with its status after.
 - `document_version`: the document's version number is `page_version`, because `version` is the event's
   own schema version.
 - `area_approver`: an approver added to or removed from an area.
+- `eval_result`: one evaluation (a BEIR mode, a golden-questions run, or one judged answer of the
+  nightly evaluation, `question_id` set); metrics that do not apply are NULL.
 - `user_confluence_link`: a Slack user linked to a Confluence account (`method` email, oauth or pat) or
   unlinked (`action`); the email column stays empty, analytics keeps no addresses.
 
@@ -60,6 +63,7 @@ KINDS: Mapping[str, Kind] = {
     "owner_notified": Kind(None),
     "owner_unreachable": Kind(None),
     "page_reviewed": Kind(None),
+    "page_escalation": Kind(None),
 }
 
 EVENT_LOG = "event_log"
@@ -153,11 +157,41 @@ def m004_permission_columns(conn: duckdb.DuckDBPyConnection) -> None:
     """)
 
 
+def m005_learning_loop_columns(conn: duckdb.DuckDBPyConnection) -> None:
+    """The learning loop: signals name the chunks their answer cited, evaluations are of several kinds
+    (BEIR modes, golden questions, judged answers) and quality reports cover answers as well as chunks."""
+    conn.execute("""
+        ALTER TABLE behavioral_signals ADD COLUMN chunk_ids VARCHAR[];
+        ALTER TABLE eval_results ALTER COLUMN ndcg_at_10 DROP NOT NULL;
+        ALTER TABLE eval_results ALTER COLUMN recall_at_100 DROP NOT NULL;
+        ALTER TABLE eval_results ALTER COLUMN mrr_at_10 DROP NOT NULL;
+        ALTER TABLE eval_results ADD COLUMN hit_at_1 DOUBLE;
+        ALTER TABLE eval_results ADD COLUMN hit_at_3 DOUBLE;
+        ALTER TABLE eval_results ADD COLUMN hit_at_5 DOUBLE;
+        ALTER TABLE eval_results ADD COLUMN mrr_at_5 DOUBLE;
+        ALTER TABLE eval_results ADD COLUMN cited DOUBLE;
+        ALTER TABLE eval_results ADD COLUMN declined DOUBLE;
+        ALTER TABLE eval_results ADD COLUMN question_id VARCHAR;
+        ALTER TABLE eval_results ADD COLUMN groundedness DOUBLE;
+        ALTER TABLE eval_results ADD COLUMN relevance DOUBLE;
+        ALTER TABLE eval_results ADD COLUMN completeness DOUBLE;
+        ALTER TABLE eval_results ADD COLUMN judge VARCHAR;
+        ALTER TABLE quality_reports ADD COLUMN report VARCHAR;
+        ALTER TABLE quality_reports ADD COLUMN answers_evaluated BIGINT;
+        ALTER TABLE quality_reports ADD COLUMN groundedness DOUBLE;
+        ALTER TABLE quality_reports ADD COLUMN relevance DOUBLE;
+        ALTER TABLE quality_reports ADD COLUMN completeness DOUBLE;
+        ALTER TABLE quality_reports ADD COLUMN golden_hit_at_3 DOUBLE;
+        ALTER TABLE quality_reports ADD COLUMN alerts VARCHAR[];
+    """)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     m001_create_event_log,
     m002_create_analytics_tables,
     m003_document_workflow_columns,
     m004_permission_columns,
+    m005_learning_loop_columns,
 )
 """In order: a migration's version is its position, counting from 1."""
 

@@ -41,17 +41,35 @@ class ChunkAccessed(Event):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class EvalResult(Event):
-    """One retrieval mode's scores from a `kb eval` run."""
+    """Scores from one evaluation: a `kb eval` mode on a BEIR collection, a golden-questions run, or one
+    re-run question of the nightly evaluation. Each fills the metrics that apply to it; the rest stay None."""
 
     kind: ClassVar[str] = "eval_result"
     run_id: str
     dataset: str
-    qrels: str
+    """`beir:<corpus folder>`, `golden:<file name>` or `nightly`."""
+    qrels: str = ""
     mode: str
-    ndcg_at_10: float
-    recall_at_100: float
-    mrr_at_10: float
+    """The retrieval mode (`dense`, `keyword`, `hybrid`) or, for judged answers, `answer`."""
     queries: int
+    ndcg_at_10: float | None = None
+    recall_at_100: float | None = None
+    mrr_at_10: float | None = None
+    hit_at_1: float | None = None
+    hit_at_3: float | None = None
+    hit_at_5: float | None = None
+    mrr_at_5: float | None = None
+    cited: float | None = None
+    """Share of answers citing an expected page (golden questions)."""
+    declined: float | None = None
+    """Share of `expect_decline` questions the bot declined (golden questions)."""
+    question_id: str = ""
+    """The re-run question (nightly); empty for a whole run."""
+    groundedness: float | None = None
+    relevance: float | None = None
+    completeness: float | None = None
+    judge: str = ""
+    """Who scored the answer: `offline` (the embedding model) or `llm:<model>`."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -78,10 +96,14 @@ class BehaviouralSignal(Event):
 
     kind: ClassVar[str] = "behavioural_signal"
     signal: str
-    """`source_click`, `follow_up`, `reaction`."""
+    """One of `common.slack.signals.SIGNALS`: `source_click`, `reaction_positive`, `reaction_negative`,
+    `reaction_removed`, `gratitude`, `frustration`, `follow_up`, `rephrase`."""
     answer_id: str
     user_id: str
     detail: str = ""
+    """The clicked URL, the reaction's name, or nothing (a thread reply's text stays in Slack)."""
+    chunk_ids: list[str] = field(default_factory=list)
+    """The chunks the answer cited."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -145,17 +167,26 @@ class BotResponse(Event):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class QualityReport(Event):
-    """A snapshot of the collection's quality after a decay run: aggregates only, no per-chunk score."""
+    """A snapshot of quality: of the collection's chunks after a decay run (`report` "decay"), or of the
+    answers after a nightly evaluation (`report` "evaluation"). Aggregates only, never a per-chunk score."""
 
     kind: ClassVar[str] = "quality_report"
-    chunks: int
-    mean: float
-    p10: float
-    p50: float
-    p90: float
-    overdue: int
-    below_threshold: int
-    verified: int
+    report: str = "decay"
+    chunks: int = 0
+    mean: float | None = None
+    p10: float | None = None
+    p50: float | None = None
+    p90: float | None = None
+    overdue: int = 0
+    below_threshold: int = 0
+    verified: int = 0
+    answers_evaluated: int = 0
+    groundedness: float | None = None
+    relevance: float | None = None
+    completeness: float | None = None
+    golden_hit_at_3: float | None = None
+    alerts: list[str] = field(default_factory=list)
+    """What fell under its target or dropped more than the allowed share week on week, in words."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -216,3 +247,17 @@ class UserConfluenceLinkChanged(Event):
     """`linked` or `unlinked`."""
     email: str = ""
     """Always empty: analytics keeps no email addresses (the column is the plan's)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PageEscalated(Event):
+    """The knowledge admins were asked to act on a page (`reason` `negative_reports` or `owner_unreachable`),
+    or one of them did (`action` `reviewed`, `reassigned`, `archived`, `restored`, `dismissed`)."""
+
+    kind: ClassVar[str] = "page_escalation"
+    page_id: str
+    reason: str
+    action: str
+    """`posted` when the escalation was sent, else what the admin chose."""
+    actor: str = ""
+    detail: str = ""
