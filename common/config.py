@@ -124,7 +124,9 @@ class Settings(BaseSettings):
     golden_questions: Path | None = Field(
         None, description="A golden-questions JSONL file the nightly evaluation also runs."
     )
-    eval_sample_size: int = Field(50, ge=1, le=1000, description="Yesterday's answers the nightly job re-runs.")
+    eval_sample_size: int = Field(
+        50, ge=1, le=1000, description="Answers of yesterday the nightly job re-runs."
+    )
     eval_target_groundedness: float = Field(0.7, ge=0.0, le=1.0)
     eval_target_relevance: float = Field(0.5, ge=0.0, le=1.0)
     eval_target_completeness: float = Field(0.5, ge=0.0, le=1.0)

@@ -111,6 +111,10 @@ class BeirFormatError(KbError):
     """A BEIR-format evaluation file is missing or malformed; the message names the file and line."""
 
 
+class GoldenQuestionsError(KbError):
+    """A golden-questions file is missing or a line does not fit the format; the message names the line."""
+
+
 class EmbeddingError(KbError):
     """The embedding model could not be loaded or used."""
 
