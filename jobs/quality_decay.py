@@ -11,8 +11,8 @@ import sys
 from common.config import Settings
 from common.errors import EXIT_OK
 from common.quality.daily import run_daily_quality
-from common.runtime.events import build_publisher
 from common.runtime.jobs import run_job
+from common.runtime.publishing import build_publisher
 from common.runtime.quality import build_feedback
 from common.runtime.store import build_store
 

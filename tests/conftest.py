@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from common.config import get_settings
-from common.runtime.events import close_publishers
+from common.runtime.publishing import close_publishers
 from tests.support.chroma_server import ChromaServer
 from tests.support.gcs_server import GcsServer
 from tests.support.pubsub_emulator import BINARY as PUBSUB_EMULATOR_BINARY

@@ -11,7 +11,7 @@ from rich.table import Table
 from common.cli.support import err, out, reports_errors, settings_with_logging
 from common.evaluation.beir import eval_events, evaluate
 from common.runtime.evaluation import build_beir_retrievers
-from common.runtime.events import build_publisher
+from common.runtime.publishing import build_publisher
 
 
 @click.command("eval")

@@ -13,7 +13,7 @@ from rich.table import Table
 from common.cli.support import err, out, reports_errors, settings_with_logging
 from common.quality.daily import run_daily_quality
 from common.quality.review_queue import PageAttention, review_queue
-from common.runtime.events import build_publisher
+from common.runtime.publishing import build_publisher
 from common.runtime.quality import build_feedback, build_quality_policy
 from common.runtime.store import build_store
 

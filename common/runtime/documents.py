@@ -14,9 +14,9 @@ from common.documents.service import DocumentNotices, DocumentService
 from common.documents.store import WorkflowStore
 from common.documents.workflow import DocumentWorkflow
 from common.runtime.ai import build_llm_client
-from common.runtime.events import build_publisher
 from common.runtime.infra import build_claims, build_versioned_files, build_web_client
 from common.runtime.ingestion import build_indexer
+from common.runtime.publishing import build_publisher
 from common.runtime.sources import build_rest_source
 from common.slack.document_notices import SlackDocumentNotices
 from common.store.chunk_store import ChunkStore

@@ -22,8 +22,8 @@ from common.permissions.linking import Linker, TokenLinking
 from common.permissions.links import LinkStore
 from common.permissions.oauth_callback import OAuthCallback
 from common.permissions.token_cipher import TokenCipher
-from common.runtime.events import build_publisher
 from common.runtime.infra import build_versioned_files, build_web_client
+from common.runtime.publishing import build_publisher
 from common.runtime.sources import build_rest_source
 
 log = get_logger(__name__)

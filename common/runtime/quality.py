@@ -11,9 +11,9 @@ from common.quality.model import QualityPolicy
 from common.quality.notices import OwnerNotices
 from common.quality.pending import PendingWrites
 from common.quality.writer import QualityWriter
-from common.runtime.events import build_publisher
 from common.runtime.infra import build_claims, build_record_files, build_web_client
 from common.runtime.permissions import build_access_resolver
+from common.runtime.publishing import build_publisher
 from common.slack.owner_notices import SlackOwnerNotices
 from common.store.chunk_store import ChunkStore
 from common.store.votes import VoteStore

@@ -7,9 +7,9 @@ from datetime import timedelta
 
 from common.config import Settings
 from common.runtime.ai import build_embedder
-from common.runtime.events import build_publisher
 from common.runtime.infra import build_blob_store
 from common.runtime.permissions import build_access_resolver
+from common.runtime.publishing import build_publisher
 from common.search.access_tracking import AccessRecorder
 from common.search.api import SearchEndpoint
 from common.search.keyword_artifact import BucketArtifact, FolderArtifact, KeywordArtifact

@@ -10,10 +10,10 @@ from common.errors import ConfigError
 from common.permissions.access import AccessResolver
 from common.runtime.ai import build_answer_writer
 from common.runtime.documents import build_document_service, build_drafter
-from common.runtime.events import build_publisher
 from common.runtime.infra import build_claims, build_web_client
 from common.runtime.ingestion import build_indexer
 from common.runtime.permissions import build_directory, build_linker
+from common.runtime.publishing import build_publisher
 from common.runtime.quality import build_feedback
 from common.runtime.search import build_access_recorder, build_retriever
 from common.slack.account_links import AccountLinks

@@ -12,7 +12,7 @@ from common.cli.main import main
 from common.config import get_settings
 from common.events.model import BehaviouralSignal, ChunkAccessed, UserFeedback
 from common.events.publishers import SpoolPublisher, pseudonymous_user
-from common.runtime.events import build_publisher
+from common.runtime.publishing import build_publisher
 from tests.support.spool import spooled_events
 
 

@@ -19,14 +19,9 @@ from common.events.publishers import SpoolPublisher
 from common.events.pubsub_publisher import PubSubEventPublisher
 from common.infra.pubsub import PubSubPublisher
 from common.infra.record_files import FolderRecordFiles, RecordFiles
-from common.runtime.events import (
-    build_event_buffer,
-    build_event_source,
-    build_period_files,
-    build_publisher,
-    close_publishers,
-)
+from common.runtime.events import build_event_source, build_period_files
 from common.runtime.infra import build_blob_store
+from common.runtime.publishing import build_event_buffer, build_publisher, close_publishers
 from tests.support.pubsub_emulator import PubSubEmulator
 from tests.support.runs import run_analytics_ingest
 

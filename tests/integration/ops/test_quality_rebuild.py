@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from common.cli.main import main
 from common.config import get_settings
 from common.quality.feedback import FeedbackService
-from common.runtime.events import build_publisher
+from common.runtime.publishing import build_publisher
 from common.runtime.quality import build_feedback
 from common.runtime.store import build_store
 from common.store.chunk_store import ChunkStore
