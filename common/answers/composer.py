@@ -37,6 +37,10 @@ class ComposedAnswer:
         cited = [r for n, r in enumerate(self.results, start=1) if n in self.answer.cited]
         return cited or list(self.results)
 
+    def cited_chunk_ids(self) -> list[str]:
+        """The chunks behind what the answer cites; none for a no-answer."""
+        return [c for r in self.shown() for c in r.chunk_ids] if self.found else []
+
 
 def compose_answer(
     *,

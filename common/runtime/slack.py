@@ -8,7 +8,7 @@ from functools import cache
 from common.config import Settings
 from common.errors import ConfigError
 from common.permissions.access import AccessResolver
-from common.runtime.ai import build_answer_writer
+from common.runtime.ai import build_answer_writer, build_embedder
 from common.runtime.documents import build_document_service, build_drafter
 from common.runtime.infra import build_claims, build_web_client
 from common.runtime.ingestion import build_indexer
@@ -16,6 +16,7 @@ from common.runtime.permissions import build_directory, build_linker
 from common.runtime.publishing import build_publisher
 from common.runtime.quality import build_feedback
 from common.runtime.search import build_access_recorder, build_retriever
+from common.runtime.webhook import build_answer_registry
 from common.slack.account_links import AccountLinks
 from common.slack.answering import AnswerService
 from common.slack.channel_policy import ChannelPolicy
@@ -23,6 +24,7 @@ from common.slack.client import email_of
 from common.slack.document_flow import DocumentFlow, Later, Reply
 from common.slack.interactions import InteractionHandler
 from common.slack.quick_knowledge_flow import QuickKnowledgeFlow
+from common.slack.signal_recorder import Rephrasings
 from common.store.chunk_store import ChunkStore
 
 
@@ -77,6 +79,8 @@ def build_answer_service(settings: Settings, store: ChunkStore) -> AnswerService
     slack = build_web_client(settings)
     directory = build_directory(settings)
     linker = build_linker(settings, directory)
+    registry = build_answer_registry(settings)
+    embedder = build_embedder(settings)
     return AnswerService(
         slack=slack,
         retriever=build_retriever(settings, store),
@@ -87,4 +91,12 @@ def build_answer_service(settings: Settings, store: ChunkStore) -> AnswerService
         links=AccountLinks(linker=lambda: linker, slack=slack, later=lambda task: task()),
         recorder=recorder,
         publisher=build_publisher(settings),
+        registry=registry,
+        rephrasings=Rephrasings(
+            registry=registry,
+            embed=lambda text: embedder.embed([text])[0],
+            publisher=build_publisher(settings),
+            window_seconds=settings.signal_rephrase_minutes * 60,
+            similarity=settings.signal_rephrase_similarity,
+        ),
     )

@@ -10,7 +10,11 @@ from __future__ import annotations
 from common.config import Settings
 from common.errors import ConfigError
 from common.infra.pubsub import PubSubPublisher
+from common.runtime.infra import build_record_files
+from common.runtime.publishing import build_publisher
+from common.slack.answer_registry import AnswerRegistry
 from common.slack.question_queue import PubSubQuestionQueue
+from common.slack.signal_recorder import SignalRecorder
 from common.slack.webhook import EventsWebhook, QuestionQueue
 
 PUBLISH_TIMEOUT_SECONDS = 2.0
@@ -39,4 +43,10 @@ def build_events_webhook(settings: Settings, queue: QuestionQueue | None = None)
     return EventsWebhook(
         signing_secret=settings.slack_signing_secret.get_secret_value(),
         queue=queue or build_question_publisher(settings),
+        signals=SignalRecorder(registry=build_answer_registry(settings), publisher=build_publisher(settings)),
     )
+
+
+def build_answer_registry(settings: Settings) -> AnswerRegistry:
+    """Shared by the answer worker (writes) and the events webhook (reads), on different instances."""
+    return AnswerRegistry(build_record_files(settings, "answers"))

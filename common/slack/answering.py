@@ -35,9 +35,11 @@ from common.search.access_tracking import AccessRecorder
 from common.search.retriever import HybridRetriever, SearchResult
 from common.slack.account_links import AccountLinks
 from common.slack.answer_blocks import answer_blocks, not_found_blocks
+from common.slack.answer_registry import AnswerRegistry, PostedAnswer
 from common.slack.channel_policy import ChannelPolicy
 from common.slack.client import email_of
 from common.slack.questions import Question
+from common.slack.signal_recorder import Rephrasings
 
 log = get_logger(__name__)
 
@@ -69,8 +71,12 @@ class AnswerService:
         links: AccountLinks,
         recorder: AccessRecorder | None = None,
         publisher: EventPublisher | None = None,
+        registry: AnswerRegistry | None = None,
+        rephrasings: Rephrasings | None = None,
     ) -> None:
         self._publisher = publisher
+        self._registry = registry
+        self._rephrasings = rephrasings
         self._access = access
         self._links = links
         self._slack = slack
@@ -131,6 +137,7 @@ class AnswerService:
 
     def _answer(self, question: Question, history: Sequence[str]) -> Outcome:
         started = time.perf_counter()
+        vector = self._check_rephrasing(question)
         access = self._access.for_slack_user(
             question.user,
             conversation_of(question.channel_type),
@@ -149,7 +156,8 @@ class AnswerService:
         notice = self._links.blocks(access, question.user)
         if not composed.found:
             blocks = not_found_blocks(NOT_FOUND_TEXT, _nearest(composed.results)) + notice
-            self._post(question, text=NOT_FOUND_TEXT, blocks=blocks)
+            posted = self._post(question, text=NOT_FOUND_TEXT, blocks=blocks)
+            self._remember(question, answer_id, posted, composed, vector)
             log.info("question_not_answered", results=len(composed.results), writer=composed.answer.writer)
             return Outcome("not_found")
         blocks = answer_blocks(
@@ -160,7 +168,8 @@ class AnswerService:
             question=question.text,
             notice=notice,
         )
-        self._post(question, text=composed.answer.text, blocks=blocks)
+        posted = self._post(question, text=composed.answer.text, blocks=blocks)
+        self._remember(question, answer_id, posted, composed, vector)
         if self._recorder is not None:
             self._recorder.record(composed.shown(), source="slack", query_id=answer_id)
         log.info(
@@ -193,14 +202,50 @@ class AnswerService:
                     question_id=question.event_id,
                     writer=composed.answer.writer,
                     grounded=composed.found,
-                    cited_chunk_ids=[c for r in composed.shown() for c in r.chunk_ids]
-                    if composed.found
-                    else [],
+                    cited_chunk_ids=composed.cited_chunk_ids(),
                     latency_ms=round(latency_ms, 1),
                     used_restricted=composed.used_restricted,
                 ),
             ]
         )
+
+    def _check_rephrasing(self, question: Question) -> tuple[float, ...]:
+        """Signals are analytics: failing to check one is logged and never stops the answer."""
+        if self._rephrasings is None:
+            return ()
+        try:
+            return self._rephrasings.check(question)
+        except KbError as exc:
+            log.warning("rephrase_not_checked", error=str(exc))
+            return ()
+
+    def _remember(
+        self,
+        question: Question,
+        answer_id: str,
+        posted: Any,
+        composed: ComposedAnswer,
+        vector: tuple[float, ...],
+    ) -> None:
+        """So reactions and replies on the message can be told apart from others; best effort, logged."""
+        if self._registry is None:
+            return
+        try:
+            self._registry.remember(
+                PostedAnswer(
+                    answer_id=answer_id,
+                    question_id=question.event_id,
+                    channel=question.channel,
+                    ts=str(posted.get("ts", "")) if posted is not None else "",
+                    thread_ts=question.thread_ts,
+                    asker=question.user,
+                    cited_chunk_ids=tuple(composed.cited_chunk_ids()),
+                    asked_at=time.time(),
+                    question_vector=vector,
+                )
+            )
+        except KbError as exc:
+            log.warning("answer_not_registered_for_signals", answer_id=answer_id, error=str(exc))
 
     def _thread_history(self, question: Question) -> list[str]:
         """Earlier messages of the thread, oldest first, if the bot took part in it; else nothing."""
@@ -222,8 +267,8 @@ class AnswerService:
     def _bot_user_id(self) -> str:
         return str(self._call("auth_test").get("user_id", ""))
 
-    def _post(self, question: Question, *, text: str, blocks: list[dict[str, Any]] | None) -> None:
-        self._call(
+    def _post(self, question: Question, *, text: str, blocks: list[dict[str, Any]] | None) -> Any:
+        return self._call(
             "chat_postMessage",
             channel=question.channel,
             thread_ts=question.thread_ts,

@@ -1,4 +1,4 @@
-"""What a Slack Events API delivery means for the bot: a challenge to echo, a question, or nothing.
+"""What a Slack Events API delivery means for the bot: a challenge, a question, a reaction, or nothing.
 
 Pure parsing, no I/O, so the webhook that runs it stays light enough to answer Slack in milliseconds. The bot
 answers `app_mention`s in channels, direct messages, and follow-ups in a thread it already answered (Slack
@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from common.errors import InvalidInteraction
+from common.slack.signals import Reaction, reaction_of
 
 MAX_QUESTION_CHARS = 2000
 _MENTION = re.compile(r"<@[UW][A-Z0-9]+(?:\|[^>]*)?>")
@@ -46,6 +47,11 @@ class Question:
     is_follow_up: bool
     """A plain message inside an existing thread: answer only if the bot already answered there."""
 
+    @property
+    def is_reply(self) -> bool:
+        """Posted inside a thread (any conversation), so perhaps a reply to an answer."""
+        return self.thread_ts != self.ts
+
     def to_json(self) -> bytes:
         return json.dumps(asdict(self)).encode()
 
@@ -67,7 +73,7 @@ class Question:
         return question
 
 
-def parse_event(body: bytes) -> Challenge | Ignored | Question:
+def parse_event(body: bytes) -> Challenge | Ignored | Question | Reaction:
     try:
         envelope = json.loads(body)
     except ValueError as exc:
@@ -85,7 +91,23 @@ def parse_event(body: bytes) -> Challenge | Ignored | Question:
     event = envelope.get("event")
     if not isinstance(event, dict):
         raise InvalidInteraction("event_callback without an event object.")
+    if event.get("type") in ("reaction_added", "reaction_removed"):
+        return _reaction(envelope, event)
     return _question(envelope, event)
+
+
+def _reaction(envelope: dict[str, Any], event: dict[str, Any]) -> Ignored | Reaction:
+    """Envelopes without `authorizations` (older apps) cannot tell the bot's messages apart here: the
+    answer registry then tells, by the message the reaction is on."""
+    reaction = reaction_of(envelope, event)
+    if reaction is None:
+        return Ignored("a reaction on something other than a message")
+    bots = _bot_user_ids(envelope)
+    if reaction.user in bots:
+        return Ignored("the bot's own reaction")
+    if bots and reaction.item_user and reaction.item_user not in bots:
+        return Ignored("a reaction on someone else's message")
+    return reaction
 
 
 def _question(envelope: dict[str, Any], event: dict[str, Any]) -> Ignored | Question:

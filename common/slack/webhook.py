@@ -5,6 +5,9 @@ it answers; so this only verifies, parses and puts the question on a queue (Pub/
 worker answers it. It imports nothing heavy (no torch, no Chroma) so even a cold start answers in well under
 a second. Retries and repeated event ids are dropped here when this process has already queued them, and
 claimed by event id in the worker, so one question gets one answer whichever instance sees it.
+
+Reactions on the bot's answers and replies in their threads become behavioural signals here
+(`common.slack.signal_recorder`); a reply that only thanks the bot, or only complains, is not answered.
 """
 
 from __future__ import annotations
@@ -15,10 +18,12 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Protocol
 
-from common.errors import InvalidInteraction, ServiceUnavailable
+from common.errors import InvalidInteraction, KbError, ServiceUnavailable
 from common.infra.http_reply import HttpReply
 from common.logs import get_logger
 from common.slack.questions import Challenge, Ignored, Question, parse_event
+from common.slack.signal_recorder import SignalRecorder
+from common.slack.signals import Reaction
 from common.slack.signing import rejection
 
 log = get_logger(__name__)
@@ -38,10 +43,12 @@ class EventsWebhook:
         *,
         signing_secret: str,
         queue: QuestionQueue,
+        signals: SignalRecorder | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._secret = signing_secret
         self._queue = queue
+        self._signals = signals
         self._clock = clock
         self._queued: OrderedDict[str, None] = OrderedDict()
         self._lock = threading.Lock()
@@ -60,7 +67,34 @@ class EventsWebhook:
         if isinstance(parsed, Ignored):
             log.info("slack_event_ignored", reason=parsed.reason)
             return HttpReply(200)
+        if isinstance(parsed, Reaction):
+            return self._reaction(parsed)
+        if parsed.is_reply and not self._reply_wants_answer(parsed):
+            return HttpReply(200)
         return self._queue_question(parsed, retry=_retry_number(headers))
+
+    def _reaction(self, reaction: Reaction) -> HttpReply:
+        if self._signals is None:
+            return HttpReply(200)
+        try:
+            self._signals.reaction(reaction)
+        except ServiceUnavailable as exc:
+            log.error("reaction_signal_not_recorded", event_id=reaction.event_id, error=str(exc))
+            return HttpReply(503, {"error": "Signals cannot be recorded now; Slack will retry."})
+        except KbError as exc:
+            log.error("reaction_signal_not_recorded", event_id=reaction.event_id, error=str(exc))
+        return HttpReply(200)
+
+    def _reply_wants_answer(self, question: Question) -> bool:
+        """When the reply cannot be classified now it is answered like any follow-up: the person comes
+        first, the signal is logged as lost."""
+        if self._signals is None:
+            return True
+        try:
+            return self._signals.reply(question)
+        except KbError as exc:
+            log.error("reply_signal_not_recorded", event_id=question.event_id, error=str(exc))
+            return True
 
     def _queue_question(self, question: Question, *, retry: int | None) -> HttpReply:
         with self._lock:

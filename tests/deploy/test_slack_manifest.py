@@ -34,3 +34,11 @@ def test_the_scopes_cover_reading_threads_and_finding_people_by_email() -> None:
     scopes = set(manifest()["oauth_config"]["scopes"]["bot"])
 
     assert {"channels:history", "groups:history", "users:read", "users:read.email", "commands"} <= scopes
+
+
+def test_reactions_on_answers_are_subscribed_to_with_the_scope_to_read_them() -> None:
+    events = set(manifest()["settings"]["event_subscriptions"]["bot_events"])
+    scopes = set(manifest()["oauth_config"]["scopes"]["bot"])
+
+    assert {"reaction_added", "reaction_removed", "message.channels", "message.groups", "message.im"} <= events
+    assert "reactions:read" in scopes

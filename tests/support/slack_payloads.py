@@ -34,6 +34,34 @@ def direct_message(event_id: str, text: str, *, ts: str, user: str = "W222") -> 
     return payload
 
 
+def thread_reply(
+    event_id: str, text: str, *, thread_ts: str, ts: str, channel: str = "C111", user: str = "W222"
+) -> dict[str, Any]:
+    """A plain message in a thread of a public channel (Slack sends `message.channels` events for it)."""
+    payload = fixture("bolt-python__event_callback__message_channel.json")
+    payload["event_id"] = event_id
+    payload["event"].update(text=text, ts=ts, thread_ts=thread_ts, channel=channel, user=user)
+    return payload
+
+
+def reaction(
+    event_id: str, name: str, *, item_ts: str, channel: str = "C111", user: str = "W222", added: bool = True
+) -> dict[str, Any]:
+    """A `reaction_added` (or `_removed`) event in the envelope of the real message fixture; the event itself
+    has the fields of Slack's reference (https://api.slack.com/events/reaction_added), item_user the bot."""
+    payload = fixture("bolt-python__event_callback__message_channel.json")
+    payload["event_id"] = event_id
+    payload["event"] = {
+        "type": "reaction_added" if added else "reaction_removed",
+        "user": user,
+        "reaction": name,
+        "item_user": "UBOT",
+        "item": {"type": "message", "channel": channel, "ts": item_ts},
+        "event_ts": f"{item_ts}1",
+    }
+    return payload
+
+
 def button_click(
     action_id: str, value: str, *, user: str, response_url: str, message_blocks: list[dict[str, Any]] | None
 ) -> dict[str, Any]:

@@ -146,6 +146,12 @@ class SlackStandin(LocalHttpServer):
             if self._resolve_channel(str(call.args.get("channel", ""))) in targets
         ]
 
+    def posted_ts(self, channel: str) -> list[str]:
+        """The ts Slack gave each message posted in `channel` (or a user's DM), oldest first."""
+        target = self._resolve_channel(channel)
+        with self._lock:
+            return [ts for (where, ts) in self._messages if where == target]
+
     def fail_next(
         self,
         method: str,
