@@ -70,8 +70,15 @@ def query_command(sql: str, as_json: bool) -> None:
 )
 @reports_errors
 def report(out_path: Path) -> None:
-    """Write a self-contained HTML report: questions, answers, feedback, stale pages, latency."""
+    """Write a self-contained HTML report: questions, answers, feedback, stale pages, latency.
+
+    On one machine it first ingests the events waiting in the local spool, so what was just asked shows;
+    in the cloud the ingest job does that, and the report only reads the files."""
     settings = settings_with_logging()
+    if not settings.gcp_project:
+        summary = ingest(build_event_source(settings), build_period_files(settings))
+        if summary.inserted:
+            err.print(f"Ingested {summary.inserted} waiting events first.")
     now = datetime.now(UTC)
     pages = review_queue(build_store(settings), build_quality_policy(settings), now=now)
     rows = review_rows(pages)

@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import json
+import time
+import uuid
 
 import click
 
 from common.answers.composer import compose_answer
+from common.answers.records import answer_events
 from common.cli.support import access_for, err, out, reports_errors, settings_with_logging
 from common.runtime.ai import build_answer_writer
+from common.runtime.publishing import build_publisher
 from common.runtime.search import build_access_recorder, build_retriever
 from common.runtime.slack import build_channel_policy
 from common.runtime.store import build_store
+
+CLI_USER = "cli"
+"""Who asked, in analytics: never the `--as` address (analytics keep no emails)."""
 
 
 @click.command()
@@ -29,8 +36,11 @@ from common.runtime.store import build_store
 @click.option("--json", "as_json", is_flag=True, help="Print the answer and its sources as JSON.")
 @reports_errors
 def ask(question: str, conversation: str, as_email: str | None, as_json: bool) -> None:
-    """Print what the Slack bot would answer to QUESTION (without --as: from what everyone may read)."""
+    """Print what the Slack bot would answer to QUESTION (without --as: from what everyone may read).
+
+    Recorded in analytics like a Slack question (source `cli`), so the report shows it."""
     settings = settings_with_logging()
+    started = time.perf_counter()
     store = build_store(settings)
     access = access_for(settings, as_email, conversation)
     composed = compose_answer(
@@ -40,8 +50,21 @@ def ask(question: str, conversation: str, as_email: str | None, as_json: bool) -
         ceiling=build_channel_policy(settings).ceiling(conversation),
         reader=access.reader,
     )
+    answer_id = uuid.uuid4().hex
+    build_publisher(settings).publish(
+        answer_events(
+            composed,
+            question_id=uuid.uuid4().hex,
+            answer_id=answer_id,
+            user_id=CLI_USER,
+            channel_type=conversation,
+            question=question,
+            latency_ms=(time.perf_counter() - started) * 1000,
+            source="cli",
+        )
+    )
     recorder = build_access_recorder(settings, store)
-    recorder.record(composed.shown() if composed.found else [], source="cli")
+    recorder.record(composed.shown() if composed.found else [], source="cli", query_id=answer_id)
     recorder.close()
     sources = [
         {"number": p.number, "title": p.title, "url": p.url, "space": r.space_key, "owner": r.owner}

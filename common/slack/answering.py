@@ -24,9 +24,9 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from common.answers.composer import ComposedAnswer, compose_answer
+from common.answers.records import answer_events
 from common.answers.writer import NOT_FOUND_TEXT, AnswerWriter
 from common.errors import KbError, ServiceUnavailable, SlackUnavailable, WorkInProgress
-from common.events.model import BotResponse, QueryRecord
 from common.events.publishers import EventPublisher
 from common.infra.claims import Claim, Claims
 from common.logs import get_logger, log_context
@@ -186,27 +186,16 @@ class AnswerService:
         if self._publisher is None:
             return
         self._publisher.publish(
-            [
-                QueryRecord(
-                    question_id=question.event_id,
-                    user_id=question.user,
-                    channel_type=question.channel_type,
-                    query=question.text,
-                    results=len(composed.results),
-                    top_score=composed.results[0].scores.final if composed.results else 0.0,
-                    latency_ms=round(latency_ms, 1),
-                    source="slack",
-                ),
-                BotResponse(
-                    answer_id=answer_id,
-                    question_id=question.event_id,
-                    writer=composed.answer.writer,
-                    grounded=composed.found,
-                    cited_chunk_ids=composed.cited_chunk_ids(),
-                    latency_ms=round(latency_ms, 1),
-                    used_restricted=composed.used_restricted,
-                ),
-            ]
+            answer_events(
+                composed,
+                question_id=question.event_id,
+                answer_id=answer_id,
+                user_id=question.user,
+                channel_type=question.channel_type,
+                question=question.text,
+                latency_ms=latency_ms,
+                source="slack",
+            )
         )
 
     def _check_rephrasing(self, question: Question) -> tuple[float, ...]:

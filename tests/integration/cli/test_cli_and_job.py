@@ -14,6 +14,7 @@ from common.runtime.store import build_store
 from jobs import confluence_sync
 from tests.support.chroma_server import free_port
 from tests.support.sample_space import IT_SECTION, copy_sample_space
+from tests.support.spool import spooled_events
 
 
 @pytest.fixture
@@ -111,3 +112,25 @@ def test_kb_ask_prints_the_answer_the_bot_would_post_with_its_sources(it_space: 
     answer = json.loads(result.stdout)
     assert answer["found"] and "vpn.larkspur.example" in answer["answer"]
     assert answer["sources"][0]["url"].startswith("https://larkspur.example/wiki/")
+
+
+def test_kb_ask_is_recorded_like_a_slack_question_and_fills_the_report(
+    it_space: Path, kb_home: Path, tmp_path: Path
+) -> None:
+    CliRunner().invoke(main, ["sync", "--from-dir", str(it_space)])
+    CliRunner().invoke(main, ["ask", "How do I connect to the VPN from home?"])
+    CliRunner().invoke(
+        main, ["ask", "What will the weather be on Mars?", "--as", "tom.okafor@larkspur.example"]
+    )
+
+    result = CliRunner().invoke(main, ["report", "--out", str(tmp_path / "report.html")])
+
+    assert result.exit_code == 0, result.output
+    events = spooled_events(kb_home)
+    asked = [e for e in events if e["kind"] == "query_record"]
+    answered = [e for e in events if e["kind"] == "bot_response"]
+    assert [(e["source"], e["user_id"]) for e in asked] == [("cli", "cli"), ("cli", "cli")]
+    assert [e["grounded"] for e in answered] == [True, False]
+    assert answered[0]["cited_chunk_ids"]
+    page = (tmp_path / "report.html").read_text()
+    assert "What will the weather be on Mars?".lower() in page.lower()
