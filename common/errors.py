@@ -61,6 +61,10 @@ class ChunkNotFound(StoreError):
     """An update named chunk ids the store does not hold."""
 
 
+class PageDecisionRefused(StoreError):
+    """An admin's decision about a page cannot be applied: no such page, or an invalid value."""
+
+
 class StoreUnavailable(StoreError, ServiceUnavailable):
     """Chroma cannot be reached (down, timing out, or the circuit breaker is open)."""
 

@@ -39,6 +39,7 @@ from common.quality.writer import QualityWriter
 from common.store.chunk import (
     LEARNED_FIELDS,
     NEUTRAL_QUALITY_SCORE,
+    PAGE_DECISION_FIELDS,
     Chunk,
     ChunkMetadata,
     Classification,
@@ -309,7 +310,7 @@ class Indexer:
             author=page.author.handle,
             created_at=page.created_at,
             updated_at=page.updated_at,
-            owner=owner_of(page),
+            owner=learned.assigned_owner or owner_of(page),
             classification=classification_of(page, default=self._default_classification),
             read_rules=page.read_rules,
             doc_type=ai.doc_type,
@@ -330,6 +331,8 @@ class Indexer:
             feedback_count=learned.feedback_count,
             reviewed_by=learned.reviewed_by,
             reviewed_at=learned.reviewed_at,
+            archived=learned.archived,
+            assigned_owner=learned.assigned_owner,
         )
 
     @staticmethod
@@ -367,17 +370,22 @@ class _Learned:
     feedback_count: int = 0
     reviewed_by: str | None = None
     reviewed_at: datetime | None = None
+    archived: bool = False
+    assigned_owner: str | None = None
 
 
 def _learned_fields(previous: StoredChunk | None, page_chunks: dict[str, StoredChunk]) -> _Learned:
-    """Keep what votes and reviews taught us; a new chunk of a reviewed page inherits the page's review."""
+    """Keep what votes and reviews taught us; a new chunk of a page inherits the page's review and the
+    admins' decisions about it (hidden, a new owner)."""
     if previous is not None:
         return _Learned(**{name: getattr(previous.metadata, name) for name in LEARNED_FIELDS})
+    page = next(iter(page_chunks.values()), None)
+    decisions = {name: getattr(page.metadata, name) for name in PAGE_DECISION_FIELDS} if page else {}
     reviewed = [c.metadata for c in page_chunks.values() if c.metadata.reviewed_at is not None]
     if not reviewed:
-        return _Learned()
+        return _Learned(**decisions)
     latest = max(reviewed, key=lambda m: m.reviewed_at or m.created_at)
-    return _Learned(reviewed_by=latest.reviewed_by, reviewed_at=latest.reviewed_at)
+    return _Learned(reviewed_by=latest.reviewed_by, reviewed_at=latest.reviewed_at, **decisions)
 
 
 def _embedding_of(planned: _Planned) -> tuple[float, ...]:

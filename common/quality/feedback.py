@@ -19,6 +19,7 @@ from common.errors import ServiceUnavailable
 from common.events.model import PageReviewed, UserFeedback
 from common.events.publishers import EventPublisher
 from common.logs import get_logger
+from common.quality.escalation import NegativeReportWatch
 from common.quality.model import PROBLEM_KINDS
 from common.quality.notices import OwnerNotices, Problem
 from common.quality.pending import PendingWrites, Review
@@ -43,11 +44,13 @@ class FeedbackService:
         pending: PendingWrites,
         publisher: EventPublisher,
         notifier: OwnerNotices | None,
+        watch: NegativeReportWatch | None = None,
     ) -> None:
         self._writer = writer
         self._pending = pending
         self._publisher = publisher
         self._notifier = notifier
+        self._watch = watch
 
     @property
     def writer(self) -> QualityWriter:
@@ -107,7 +110,12 @@ class FeedbackService:
 
     def notify_owners(self, votes: Sequence[Vote], receipt: FeedbackReceipt) -> None:
         """One notice per page: for an `outdated`/`incorrect` vote, or a score that just fell under the
-        alert threshold."""
+        alert threshold; and the admins hear of a page many people reported (`NegativeReportWatch`)."""
+        if self._watch is not None and receipt.counted:
+            try:
+                self._watch.check(votes)
+            except ServiceUnavailable as exc:
+                log.warning("negative_reports_not_checked", error=str(exc))
         if self._notifier is None:
             return
         threshold = self._writer.policy.alert_threshold

@@ -8,6 +8,7 @@ from functools import cache
 from common.config import Settings
 from common.errors import ConfigError
 from common.permissions.access import AccessResolver
+from common.quality.page_decisions import PageDecisions
 from common.runtime.ai import build_answer_writer, build_embedder
 from common.runtime.documents import build_document_service, build_drafter
 from common.runtime.infra import build_claims, build_web_client
@@ -22,6 +23,7 @@ from common.slack.answering import AnswerService
 from common.slack.channel_policy import ChannelPolicy
 from common.slack.client import email_of
 from common.slack.document_flow import DocumentFlow, Later, Reply
+from common.slack.escalation_flow import EscalationFlow, ReplaceMessage
 from common.slack.interactions import InteractionHandler
 from common.slack.quick_knowledge_flow import QuickKnowledgeFlow
 from common.slack.signal_recorder import Rephrasings
@@ -62,6 +64,19 @@ def build_interaction_handler(settings: Settings, store: ChunkStore) -> Interact
         )
 
     linker = cache(lambda: build_linker(settings))  # built on first use, once
+    admin_channel = settings.knowledge_admin_channel
+
+    def escalations(later: Later, replace: ReplaceMessage) -> EscalationFlow:
+        return EscalationFlow(
+            decisions=PageDecisions(store),
+            store=store,
+            slack=slack,
+            publisher=publisher,
+            admin_channel=admin_channel or "",
+            later=later,
+            replace=replace,
+        )
+
     return InteractionHandler(
         signing_secret=settings.slack_signing_secret.get_secret_value(),
         feedback=build_feedback(settings, store, publisher=publisher),
@@ -70,6 +85,7 @@ def build_interaction_handler(settings: Settings, store: ChunkStore) -> Interact
         quick_knowledge=quick_knowledge,
         documents=documents,
         account_links=lambda later: AccountLinks(linker=linker, slack=slack, later=later),
+        escalations=escalations if admin_channel else None,
     )
 
 

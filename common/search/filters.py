@@ -27,6 +27,9 @@ class SearchFilters(BaseModel):
     """The ceiling: content classified above it is never returned."""
 
     def matches(self, meta: ChunkMetadata) -> bool:
+        """An archived page matches no filter: hidden pages are never searched, shown or cited."""
+        if meta.archived:
+            return False
         if not within_ceiling(meta.classification, self.max_classification):
             return False
         if self.spaces and meta.space_key not in self.spaces:

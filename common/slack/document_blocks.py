@@ -14,6 +14,7 @@ from typing import Any
 from common.documents.model import DOC_TYPES, Area, Document, DocumentVersion
 from common.errors import InvalidInteraction
 from common.slack.answer_blocks import escape_mrkdwn, split_text
+from common.slack.block_kit import button, context
 from common.store.chunk import CLASSIFICATIONS
 
 START_MODAL = "kb_doc_start"
@@ -146,15 +147,15 @@ def decision_request_blocks(
             _section(f"*What changed since version {version.number - 1}:*\n```{escape_mrkdwn(shown)}```")
         )
     if version.change_note:
-        blocks.append(_context(f"Change note: {escape_mrkdwn(version.change_note)}"))
+        blocks.append(context(f"Change note: {escape_mrkdwn(version.change_note)}"))
     blocks.append(
         {
             "type": "actions",
             "block_id": "kb_doc_decision",
             "elements": [
-                _button("Approve", APPROVE_ACTION, ref.to_value(), style="primary"),
-                _button("Request changes", CHANGES_ACTION, ref.to_value()),
-                _button("Reject", REJECT_ACTION, ref.to_value(), style="danger"),
+                button("Approve", APPROVE_ACTION, ref.to_value(), style="primary"),
+                button("Request changes", CHANGES_ACTION, ref.to_value()),
+                button("Reject", REJECT_ACTION, ref.to_value(), style="danger"),
             ],
         }
     )
@@ -169,7 +170,7 @@ def author_blocks(doc: Document, what: str) -> list[dict[str, Any]]:
             {
                 "type": "actions",
                 "block_id": "kb_doc_author",
-                "elements": [_button("Revise and resubmit", REVISE_ACTION, ref.to_value(), style="primary")],
+                "elements": [button("Revise and resubmit", REVISE_ACTION, ref.to_value(), style="primary")],
             }
         )
     return blocks
@@ -266,19 +267,3 @@ def _initial(options: list[dict[str, Any]], value: str) -> dict[str, Any]:
 
 def _section(text: str) -> dict[str, Any]:
     return {"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}
-
-
-def _context(text: str) -> dict[str, Any]:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text[:3000]}]}
-
-
-def _button(text: str, action_id: str, value: str, *, style: str | None = None) -> dict[str, Any]:
-    button: dict[str, Any] = {
-        "type": "button",
-        "text": {"type": "plain_text", "text": text},
-        "action_id": action_id,
-        "value": value,
-    }
-    if style:
-        button["style"] = style
-    return button

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from common.errors import InvalidInteraction
+from common.slack.block_kit import button
 from common.store.votes import VoteKind
 
 FEEDBACK_BLOCK_ID = "kb_feedback"
@@ -71,9 +72,9 @@ def feedback_actions(ref: AnswerRef) -> dict[str, Any]:
         "type": "actions",
         "block_id": FEEDBACK_BLOCK_ID,
         "elements": [
-            _button("👍 Helpful", f"{VOTE_ACTION_PREFIX}helpful", value, style="primary"),
-            _button("👎 Not helpful", f"{VOTE_ACTION_PREFIX}not_helpful", value),
-            _button("⚠️ Report a problem", REPORT_ACTION, value),
+            button("👍 Helpful", f"{VOTE_ACTION_PREFIX}helpful", value, style="primary"),
+            button("👎 Not helpful", f"{VOTE_ACTION_PREFIX}not_helpful", value),
+            button("⚠️ Report a problem", REPORT_ACTION, value),
         ],
     }
 
@@ -141,21 +142,9 @@ def owner_digest_blocks(
         {
             "type": "actions",
             "block_id": "kb_review",
-            "elements": [_button("Mark as reviewed", REVIEWED_ACTION, page_id, style="primary")],
+            "elements": [button("Mark as reviewed", REVIEWED_ACTION, page_id, style="primary")],
         },
     ]
-
-
-def _button(text: str, action_id: str, value: str, *, style: str | None = None) -> dict[str, Any]:
-    button: dict[str, Any] = {
-        "type": "button",
-        "text": {"type": "plain_text", "text": text, "emoji": True},
-        "action_id": action_id,
-        "value": value,
-    }
-    if style:
-        button["style"] = style
-    return button
 
 
 def _option(text: str, value: str) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""Slack's interactivity endpoint: feedback buttons, the problem modal and the owners' review button.
+"""Slack's interactivity endpoint: feedback buttons, the problem modal, the owners' review button, and the
+admins' escalation actions.
 
 Slack wants an answer within 3 seconds. Within it: verify the signature, count the vote in Chroma (so the
 next search reflects it), and open the modal (its trigger expires in 3 s). After answering, on a background
@@ -30,6 +31,8 @@ from common.slack.client import email_of
 from common.slack.document_blocks import SLASH_COMMAND as DOCUMENT_COMMAND
 from common.slack.document_blocks import THREAD_SHORTCUT, decided_blocks
 from common.slack.document_flow import DOCUMENT_ACTIONS, DOCUMENT_MODALS, DocumentFlow, Later, Reply
+from common.slack.escalation_blocks import ESCALATION_PREFIX
+from common.slack.escalation_flow import EscalationFlow, ReplaceMessage
 from common.slack.feedback_blocks import (
     CORRECTION_ACTION,
     CORRECTION_BLOCK,
@@ -72,6 +75,7 @@ class InteractionHandler:
         quick_knowledge: Callable[[Later], QuickKnowledgeFlow] | None = None,
         documents: Callable[[Later, Reply], DocumentFlow] | None = None,
         account_links: Callable[[Later], AccountLinks] | None = None,
+        escalations: Callable[[Later, ReplaceMessage], EscalationFlow] | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._secret = signing_secret
@@ -83,6 +87,7 @@ class InteractionHandler:
         self._quick = quick_knowledge(self._later) if quick_knowledge else None
         self._documents = documents(self._later, self._replace_message) if documents else None
         self._links = account_links(self._later) if account_links else None
+        self._escalations = escalations(self._later, self._replace_with) if escalations else None
 
     def handle(self, *, body: bytes, headers: Mapping[str, str]) -> HttpReply:
         refused = rejection(body=body, headers=headers, secret=self._secret, now=self._clock().timestamp())
@@ -127,6 +132,8 @@ class InteractionHandler:
                 self._documents.action(payload, action)
             elif action_id == TOKEN_ACTION and self._links is not None:
                 self._links.open_token_modal(payload)
+            elif action_id.startswith(ESCALATION_PREFIX) and self._escalations is not None:
+                self._escalations.action(payload, action, user_id)
             elif action_id == OAUTH_ACTION:
                 log.info("confluence_link_started", user_id=user_id)
             elif action_id.startswith(SOURCE_LINK_ACTION):
@@ -309,6 +316,9 @@ class InteractionHandler:
 
     def _replace_message(self, response_url: str, text: str) -> None:
         self._post(response_url, text=text, replace_original=True, blocks=decided_blocks(text))
+
+    def _replace_with(self, response_url: str, text: str, blocks: list[dict[str, Any]]) -> None:
+        self._post(response_url, text=text, replace_original=True, blocks=blocks)
 
     def _email_of(self, user_id: str) -> str | None:
         return email_of(self._slack, user_id)

@@ -9,8 +9,9 @@ live in the `notices` companion (`common.store.notices`), so every instance upda
 - A message Slack refuses even after slack_sdk's own retries (or one another instance was posting at that
   moment) is left `pending` and delivered by a later run: the next notice, or the daily quality job
   (`deliver_pending`). Every delivery renders all the problems stored so far, so none is lost from it.
-- Owners are found on Slack by email; one who cannot be found is reported (a warning log and an
-  `owner_unreachable` event), never silently skipped, and not retried: no delivery can reach them.
+- Owners are found on Slack by email; one who cannot be found is reported (a warning log, an
+  `owner_unreachable` event and an escalation to the knowledge admins), never silently skipped, and not
+  retried: no delivery can reach them.
 - A digest names its page, so for a restricted page it goes only to an owner Confluence lets read it:
   an owner it does not is reported unreachable like one Slack cannot find; when their access cannot be
   checked now, the digest waits (pending) for a later run.
@@ -32,6 +33,7 @@ from common.events.publishers import EventPublisher
 from common.infra.claims import Claim, Claims
 from common.logs import get_logger
 from common.permissions.access import Access
+from common.quality.escalation import Escalations
 from common.quality.notices import Problem
 from common.slack.feedback_blocks import owner_digest_blocks
 from common.store.access import may_read
@@ -55,8 +57,10 @@ class SlackOwnerNotices:
         publisher: EventPublisher,
         claims: Claims,
         owner_access: Callable[[str], Access],
+        escalations: Escalations | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
+        self._escalations = escalations
         self._owner_access = owner_access
         self._store = store
         self._notices = NoticeStore(store)
@@ -133,6 +137,10 @@ class SlackOwnerNotices:
         self._publisher.publish(
             [OwnerUnreachable(owner=digest.owner, page_id=digest.page_id, reason=reason, error=error)]
         )
+        if self._escalations is not None:
+            self._escalations.escalate(
+                digest.page_id, reason="owner_unreachable", detail=f"{digest.owner}: {error}"
+            )
         return False
 
     def _post_first(

@@ -47,7 +47,7 @@ METADATA_SCHEMA_VERSION = 1
 JSON_LIST_FIELDS = ("topics", "audience", "parent_headers", "labels")
 JSON_RULE_FIELDS = ("read_rules",)
 DATETIME_FIELDS = ("created_at", "updated_at", "reviewed_at")
-OPTIONAL_FIELDS = ("reviewed_by", "reviewed_at")
+OPTIONAL_FIELDS = ("reviewed_by", "reviewed_at", "assigned_owner")
 
 LEARNED_FIELDS = (
     "quality_score",
@@ -56,8 +56,14 @@ LEARNED_FIELDS = (
     "feedback_count",
     "reviewed_by",
     "reviewed_at",
+    "archived",
+    "assigned_owner",
 )
-"""Fields only this system writes (votes, accesses, reviews): a re-sync must never overwrite them."""
+"""Fields only this system writes (votes, accesses, reviews, admins' decisions): a re-sync must never
+overwrite them."""
+
+PAGE_DECISION_FIELDS = ("archived", "assigned_owner")
+"""Learned fields that belong to the page: a chunk a later sync adds to the page inherits them."""
 
 ChromaValue = str | int | float | bool
 ChromaMetadata = dict[str, ChromaValue]
@@ -98,6 +104,10 @@ class ChunkMetadata(BaseModel):
     """Every restriction a reader must pass (`common.store.access`); none: every member of the site."""
     restricted: bool = False
     """Whether there is any rule: kept as its own field so Chroma can filter on it (channel answers)."""
+    archived: bool = False
+    """Hidden from answers and search by a knowledge admin (reversible); the page stays in Confluence."""
+    assigned_owner: str | None = None
+    """An owner a knowledge admin assigned; it wins over the one Confluence names until unassigned."""
 
     # AI metadata
     doc_type: DocType = "reference"
