@@ -47,7 +47,7 @@ class EvalResult(Event):
     kind: ClassVar[str] = "eval_result"
     run_id: str
     dataset: str
-    """`beir:<corpus folder>`, `golden:<file name>` or `nightly`."""
+    """The BEIR corpus folder's name, `golden:<file name>` or `nightly`."""
     qrels: str = ""
     mode: str
     """The retrieval mode (`dense`, `keyword`, `hybrid`) or, for judged answers, `answer`."""

@@ -23,13 +23,13 @@ from common.infra.pubsub import PubSubPublisher
 from common.runtime.infra import build_blob_store
 from common.slack.feedback_blocks import AnswerRef
 from common.slack.interactions import NOT_COUNTED_YET
-from common.slack.questions import Question, parse_event
 from tests.support.confluence_standin import ConfluenceStandin
 from tests.support.function_service import FunctionService
 from tests.support.pubsub_emulator import PubSubEmulator
 from tests.support.slack_payloads import button_click, mention, problem_report
 from tests.support.slack_standin import SlackCall, SlackStandin
 from tests.support.system import ASKER, PROJECT, System
+from tests.support.tcp_cut import TcpCut
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
@@ -133,75 +133,38 @@ def test_a_vote_while_chroma_is_down_is_kept_told_to_the_user_and_counted_once_w
 def test_feedback_given_while_pubsub_is_down_counts_at_once_and_its_events_follow_when_it_is_back(
     system: System, pages: dict[str, str], slack_api: SlackStandin, tmp_path: Path
 ) -> None:
-    """A Pub/Sub emulator of its own: stopping the shared one would take every topic with it."""
-    pubsub = PubSubEmulator(tmp_path / "pubsub").start()
+    """The network to the system's Pub/Sub emulator is cut for this instance only (its topic and
+    subscription live on), then restored."""
     topic = f"kb-analytics-down-{uuid.uuid4().hex[:6]}"
-    env = system.env | {"PUBSUB_ENDPOINT": pubsub.host, "ANALYTICS_TOPIC": topic}
-    actions = FunctionService("slack_actions", env, log_dir=tmp_path / "logs").start()
-    try:
-        pubsub.stop()
-        ref = _ref(system, pages["1104"])
-        before = _feedback_counts(system, ref)
+    system.pubsub.create_topic(PROJECT, topic)
+    system.pubsub.create_pull_subscription(PROJECT, topic, f"{topic}-read")
+    with TcpCut(system.pubsub.host) as network:
+        env = system.env | {"PUBSUB_ENDPOINT": network.host, "ANALYTICS_TOPIC": topic}
+        actions = FunctionService("slack_actions", env, log_dir=tmp_path / "logs").start()
+        try:
+            network.cut()
+            ref = _ref(system, pages["1104"])
+            before = _feedback_counts(system, ref)
 
-        thanked = _vote(system, actions.url, ref, user="U-pubsub-down")
+            thanked = _vote(system, actions.url, ref, user="U-pubsub-down")
 
-        assert "Thanks" in json.dumps(slack_api.wait_for_response(thanked))
-        assert _feedback_counts(system, ref) == {cid: count + 1 for cid, count in before.items()}
-        pubsub.start()
-        pubsub.create_topic(PROJECT, topic)
-        pubsub.create_pull_subscription(PROJECT, topic, f"{topic}-read")
-        received = pubsub.pull(
-            PROJECT,
-            f"{topic}-read",
-            wait_for=len(ref.cited),
-            timeout=60,
-            where=lambda m: m.message.attributes["kind"] == "user_feedback",
-        )
-        feedback = [json.loads(m.message.data) for m in received]
-        assert sorted(e["chunk_id"] for e in feedback) == sorted(cid for cid, _ in ref.cited)
-    finally:
-        actions.stop()
-        pubsub.stop()
-
-
-def test_a_question_whose_worker_is_killed_after_claiming_it_is_answered_once_by_a_redelivery(
-    system: System, slack_api: SlackStandin, tmp_path: Path
-) -> None:
-    """A worker of its own behind a push subscription of its own, so killing it touches no other test; the
-    lease is short so the redelivery does not wait two minutes."""
-    lease = 3.0
-    topic = f"kb-questions-killed-{uuid.uuid4().hex[:6]}"
-    env = system.env | {"QUESTIONS_TOPIC": topic, "ANSWER_CLAIM_LEASE_SECONDS": str(lease)}
-    worker = FunctionService("slack_answer", env, log_dir=tmp_path / "logs").start()
-    try:
-        system.pubsub.create_topic(PROJECT, topic)
-        system.pubsub.create_push_subscription(PROJECT, topic, f"{topic}-answer", f"{worker.url}/")
-        ts = f"{1700000000 + uuid.uuid4().int % 10_000_000}.000300"
-        parsed = parse_event(
-            json.dumps(mention(f"Ev{uuid.uuid4().hex}", "How do I set up the VPN?", ts=ts)).encode()
-        )
-        assert isinstance(parsed, Question)
-        killed = threading.Event()
-
-        def kill_the_worker() -> None:
-            worker.stop()
-            killed.set()
-
-        # The 👀 comes right after the claim and before the answer: the worker dies holding the claim.
-        slack_api.before_next("reactions.add", kill_the_worker, when=lambda args: args.get("timestamp") == ts)
-        PubSubPublisher(PROJECT, topic, endpoint=system.env["PUBSUB_ENDPOINT"]).publish(parsed.to_json())
-        assert killed.wait(timeout=120)
-        worker.start()
-
-        def in_thread(call: SlackCall) -> bool:
-            return call.args.get("thread_ts") == ts
-
-        [answer] = slack_api.wait_for_match("chat.postMessage", in_thread, timeout=120)
-        assert "VPN" in json.dumps(answer.args)
-        with pytest.raises(AssertionError, match="1 of 2"):
-            slack_api.wait_for_match("chat.postMessage", in_thread, count=2, timeout=3 * lease)
-    finally:
-        worker.stop()
+            assert "Thanks" in json.dumps(slack_api.wait_for_response(thanked))
+            assert _feedback_counts(system, ref) == {cid: count + 1 for cid, count in before.items()}
+            wait_until(
+                lambda: _logged(actions, "events_buffered"), timeout=60, what="the events being buffered"
+            )
+            network.restore()
+            received = system.pubsub.pull(
+                PROJECT,
+                f"{topic}-read",
+                wait_for=len(ref.cited),
+                timeout=60,
+                where=lambda m: m.message.attributes["kind"] == "user_feedback",
+            )
+            feedback = [json.loads(m.message.data) for m in received]
+            assert sorted(e["chunk_id"] for e in feedback) == sorted(cid for cid, _ in ref.cited)
+        finally:
+            actions.stop()
 
 
 def test_events_of_an_instance_killed_while_pubsub_was_down_land_once_through_the_ingest_job(
