@@ -33,18 +33,24 @@ def render_report(
     *,
     now: datetime,
     review_queue: Sequence[Mapping[str, Any]] = (),
+    obsolete: Sequence[Mapping[str, Any]] = (),
+    gaps: Sequence[Mapping[str, Any]] = (),
     days: int = 30,
 ) -> str:
-    """The page for the `days` UTC days up to `now`; `review_queue` rows carry page quality from Chroma."""
-    data = report_data(paths, now=now, review_queue=review_queue, days=days)
+    """The page for the `days` UTC days up to `now`; `review_queue` and `obsolete` rows carry page facts
+    from Chroma, `gaps` the topics `kb gaps` finds (all already cleared for a shared page)."""
+    data = report_data(paths, now=now, review_queue=review_queue, days=days, obsolete=obsolete, gaps=gaps)
     window = data["window"]
     sections = [
         _questions(data),
         _answers(data["answers"]),
         _feedback(data["feedback_by_week"]),
+        _signals(data["signals_by_week"]),
         _unanswered(data["unanswered_questions"]),
-        _pages("Lowest-quality pages", data["lowest_quality_pages"]),
-        _pages("Most overdue pages", data["stale_pages"]),
+        _gaps(data["gaps"]),
+        _evaluation(data["evaluation_trend"]),
+        _pages(data["pages_needing_attention"]),
+        _obsolete(data["obsolete_pages"]),
         _backlog(data["owner_backlog"]),
         _latency(data),
     ]
@@ -98,6 +104,56 @@ def _feedback(weeks: Sequence[Mapping[str, Any]]) -> str:
     return _section("Feedback by week", chart)
 
 
+def _signals(weeks: Sequence[Mapping[str, Any]]) -> str:
+    """What people did around answers, per week; "no follow-up" is derived from the other signals."""
+    names = [name for name in weeks[0] if name != "week"] if weeks else []
+    if not any(week[name] for week in weeks for name in names):
+        return _section("Behavioural signals by week", _EMPTY)
+    series = {name.replace("_", " "): [week[name] for week in weeks] for name in names}
+    chart = bar_chart([f"w/c {week['week'][5:]}" for week in weeks], series, title="Signals by week")
+    return _section("Behavioural signals by week", chart)
+
+
+def _gaps(rows: Sequence[Mapping[str, Any]]) -> str:
+    table = _table(
+        ["Suggested page", "#Questions", "Asked, for example", "Nearest space", "Owners"],
+        [
+            [
+                escape(str(r["title"])),
+                _n(int(r["questions"])),
+                "<br/>".join(escape(str(q)) for q in r["samples"]) or "(asked in direct messages)",
+                escape(str(r["space"] or "-")),
+                escape(", ".join(r["owners"]) or "-"),
+            ]
+            for r in rows
+        ],
+    )
+    return _section("Gaps: what people ask that the knowledge base cannot answer", table)
+
+
+def _evaluation(days: Sequence[Mapping[str, Any]]) -> str:
+    if not days:
+        return _section("Answer quality (nightly evaluation)", _EMPTY)
+    names = ("groundedness", "relevance", "completeness", "golden_hit_at_3")
+    series = {name.replace("_", " "): [day[name] for day in days] for name in names}
+    chart = line_chart([day["day"][5:] for day in days], series, title="Nightly evaluation (0 to 1)")
+    alerts = days[-1]["alerts"]
+    note = (
+        "<p>Latest alerts: " + "; ".join(escape(a) for a in alerts) + "</p>"
+        if alerts
+        else "<p>The latest run met every target.</p>"
+    )
+    return _section("Answer quality (nightly evaluation)", chart + note)
+
+
+def _obsolete(rows: Sequence[Mapping[str, Any]]) -> str:
+    table = _table(
+        ["Page", "Owner", "Why"],
+        [[_link(r["title"], r["url"]), escape(r["owner"]), escape("; ".join(r["reasons"]))] for r in rows],
+    )
+    return _section("Possibly obsolete pages", table)
+
+
 def _unanswered(rows: Sequence[Mapping[str, Any]]) -> str:
     table = _table(
         ["Question", "#Asked", "#No answer", "#Negative votes"],
@@ -109,7 +165,7 @@ def _unanswered(rows: Sequence[Mapping[str, Any]]) -> str:
     return _section("Most-asked questions without a good answer", table)
 
 
-def _pages(title: str, rows: Sequence[Mapping[str, Any]]) -> str:
+def _pages(rows: Sequence[Mapping[str, Any]]) -> str:
     table = _table(
         ["Page", "Owner", "#Quality", "#Days overdue"],
         [
@@ -117,7 +173,7 @@ def _pages(title: str, rows: Sequence[Mapping[str, Any]]) -> str:
             for r in rows
         ],
     )
-    return _section(title, table)
+    return _section("Pages needing attention (low quality or overdue)", table)
 
 
 def _backlog(rows: Sequence[Mapping[str, Any]]) -> str:

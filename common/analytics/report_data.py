@@ -55,14 +55,47 @@ SELECT a.question, count(*) AS asks,
 FROM asked a LEFT JOIN outcome o USING (question_id)
 GROUP BY a.question HAVING bad > 0 ORDER BY bad DESC, asks DESC, a.question LIMIT $5"""
 
+# Signals per week, and the answers nobody came back to: no follow-up, rephrasing or complaint within the
+# follow-up window (only answers older than the window can be judged).
+_SIGNALS = """
+SELECT CAST(date_trunc('week', occurred_at) AS DATE), signal, count(*) FROM behavioral_signals
+WHERE occurred_at >= $1 AND occurred_at < $2 GROUP BY 1, 2"""
+
+_NO_FOLLOW_UP = """
+SELECT CAST(date_trunc('week', r.occurred_at) AS DATE), count(*) FROM bot_responses r
+WHERE r.grounded AND r.occurred_at >= $1 AND r.occurred_at < $2 - to_minutes(CAST($3 AS BIGINT))
+  AND NOT EXISTS (
+    SELECT 1 FROM behavioral_signals s WHERE s.answer_id = r.answer_id
+      AND s.signal IN ('follow_up', 'rephrase', 'frustration')
+      AND s.occurred_at <= r.occurred_at + to_minutes(CAST($3 AS BIGINT)))
+GROUP BY 1"""
+
+_EVALUATION = """
+SELECT CAST(occurred_at AS DATE), answers_evaluated, groundedness, relevance, completeness, golden_hit_at_3,
+       alerts
+FROM quality_reports WHERE report = 'evaluation' AND occurred_at >= $1 AND occurred_at < $2
+QUALIFY row_number() OVER (PARTITION BY CAST(occurred_at AS DATE) ORDER BY occurred_at DESC) = 1
+ORDER BY 1"""
+
 _LATENCY = """
 SELECT CAST(occurred_at AS DATE), count(*), quantile_cont(latency_ms, 0.5), quantile_cont(latency_ms, 0.95)
 FROM query_records WHERE occurred_at >= $1 AND occurred_at < $2 GROUP BY 1 ORDER BY 1"""
 
 
+FOLLOW_UP_MINUTES = 10
+"""How long after an answer a follow-up, rephrasing or complaint still counts as about it."""
+
+
 def report_data(
-    paths: Sequence[Path], *, now: datetime, review_queue: Sequence[Mapping[str, Any]], days: int
+    paths: Sequence[Path],
+    *,
+    now: datetime,
+    review_queue: Sequence[Mapping[str, Any]],
+    days: int,
+    obsolete: Sequence[Mapping[str, Any]] = (),
+    gaps: Sequence[Mapping[str, Any]] = (),
 ) -> dict[str, Any]:
+    """`obsolete` and `gaps` come from the caller like `review_queue` (they need Chroma and the model)."""
     if now.tzinfo is None or days < 1:
         raise ValueError(f"A report needs a timezone-aware `now` and at least one day, got {now!r}, {days}")
     first = now.astimezone(UTC).date() - timedelta(days=days - 1)
@@ -74,6 +107,9 @@ def report_data(
         feedback = run(conn, _FEEDBACK, window).rows
         unanswered = run(conn, _UNANSWERED, [*window, *NEGATIVE_VOTES, TOP]).rows
         latency = run(conn, _LATENCY, window).rows
+        signals = run(conn, _SIGNALS, window).rows
+        no_follow_up = dict(run(conn, _NO_FOLLOW_UP, [*window, FOLLOW_UP_MINUTES]).rows)
+        evaluation = run(conn, _EVALUATION, window).rows
     answered = sum(row[0] for row in answers.values())
     no_answer = sum(row[1] for row in answers.values())
     return {
@@ -110,8 +146,43 @@ def report_data(
             {"day": day.isoformat(), "queries": count, "p50": round(p50, 1), "p95": round(p95, 1)}
             for day, count, p50, p95 in latency
         ],
+        "signals_by_week": _signal_weeks(signals, no_follow_up, day_list),
+        "evaluation_trend": [
+            {
+                "day": day.isoformat(),
+                "answers": int(answers_evaluated or 0),
+                "groundedness": _rounded(grounded),
+                "relevance": _rounded(relevant),
+                "completeness": _rounded(complete),
+                "golden_hit_at_3": _rounded(golden),
+                "alerts": list(alerts or []),
+            }
+            for day, answers_evaluated, grounded, relevant, complete, golden, alerts in evaluation
+        ],
+        "gaps": [dict(gap) for gap in gaps][:TOP],
+        "obsolete_pages": [dict(page) for page in obsolete][:TOP],
         **_review(review_queue),
     }
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(float(value), 3)
+
+
+def _signal_weeks(
+    rows: list[tuple[Any, ...]], no_follow_up: Mapping[date, int], day_list: list[date]
+) -> list[dict[str, Any]]:
+    counts = {(week, signal): count for week, signal, count in rows}
+    signals = sorted({signal for _, signal, _ in rows})
+    weeks = sorted({day - timedelta(days=day.weekday()) for day in day_list})
+    return [
+        {
+            "week": week.isoformat(),
+            **{signal: counts.get((week, signal), 0) for signal in signals},
+            "no_follow_up": no_follow_up.get(week, 0),
+        }
+        for week in weeks
+    ]
 
 
 def _by_day(
@@ -145,7 +216,9 @@ def review_rows(pages: Sequence[PageAttention]) -> list[dict[str, Any]]:
 
 
 def _review(rows: Sequence[Mapping[str, Any]]) -> dict[str, list[dict[str, Any]]]:
-    """Worst pages and per-owner backlog from review-queue rows (title, url, owner, quality, overdue_days)."""
+    """Pages needing attention, worst first, and the per-owner backlog, from review-queue rows (title, url,
+    owner, quality, overdue_days). One table, with both figures: ranked by quality and by days overdue
+    the queue is mostly the same pages, and two tables of them said nothing more."""
     pages: list[dict[str, Any]] = [
         {
             "title": str(row["title"]),
@@ -156,14 +229,12 @@ def _review(rows: Sequence[Mapping[str, Any]]) -> dict[str, list[dict[str, Any]]
         }
         for row in rows
     ]
-    stale = [page for page in pages if page["overdue_days"] > 0]
     owners = Counter(page["owner"] for page in pages)
-    overdue = Counter(page["owner"] for page in stale)
+    overdue = Counter(page["owner"] for page in pages if page["overdue_days"] > 0)
     return {
-        "lowest_quality_pages": sorted(pages, key=lambda p: (p["quality"], -p["overdue_days"], p["title"]))[
-            :TOP
-        ],
-        "stale_pages": sorted(stale, key=lambda p: (-p["overdue_days"], p["quality"], p["title"]))[:TOP],
+        "pages_needing_attention": sorted(
+            pages, key=lambda p: (p["quality"], -p["overdue_days"], p["title"])
+        )[:TOP],
         "owner_backlog": [
             {"owner": owner, "pages": count, "overdue_pages": overdue[owner]}
             for owner, count in sorted(owners.items(), key=lambda item: (-item[1], item[0]))

@@ -19,7 +19,7 @@ from common.analytics.report import render_report
 from common.analytics.schema import TABLES
 from common.analytics.store import append_records, file_name, open_store, period_of
 from common.errors import AnalyticsQueryError
-from common.events.model import UserFeedback
+from common.events.model import BehaviouralSignal, QualityReport, UserFeedback
 
 NOW = datetime(2026, 11, 10, 12, 0, tzinfo=UTC)
 VOID = {"meta", "br", "hr", "img", "link", "input"}
@@ -54,6 +54,26 @@ def voted(event_id: str, vote_id: str, answer_id: str, vote: str, at: datetime) 
     ).to_record()
 
 
+def signalled(event_id: str, signal: str, answer_id: str, at: datetime) -> dict[str, Any]:
+    return BehaviouralSignal(
+        event_id=event_id, occurred_at=at, signal=signal, answer_id=answer_id, user_id="U3", chunk_ids=["c1"]
+    ).to_record()
+
+
+def evaluated(event_id: str, at: datetime, groundedness: float, alerts: Sequence[str] = ()) -> dict[str, Any]:
+    return QualityReport(
+        event_id=event_id,
+        occurred_at=at,
+        report="evaluation",
+        answers_evaluated=4,
+        groundedness=groundedness,
+        relevance=0.6,
+        completeness=0.55,
+        golden_hit_at_3=0.9,
+        alerts=list(alerts),
+    ).to_record()
+
+
 def seeded_records() -> list[dict[str, Any]]:
     old, oct20, oct21, nov3 = (
         datetime(2026, m, d, 9, tzinfo=UTC) for m, d in ((10, 1), (10, 20), (10, 21), (11, 3))
@@ -74,6 +94,12 @@ def seeded_records() -> list[dict[str, Any]]:
         answered("a5", "q5", nov3, grounded=True),
         voted("f5a", "v5", "a5", "not_helpful", nov3 + timedelta(hours=1)),
         voted("f5b", "v5", "a5", "helpful", nov3 + timedelta(days=1)),
+        signalled("s3", "reaction_positive", "a3", oct21 + timedelta(minutes=1)),
+        signalled("s5", "follow_up", "a5", nov3 + timedelta(minutes=3)),
+        evaluated("e1", datetime(2026, 11, 2, 3, tzinfo=UTC), 0.82),
+        evaluated(
+            "e2", datetime(2026, 11, 9, 3, tzinfo=UTC), 0.61, ["groundedness 0.61 under its target 0.70"]
+        ),
     ]
 
 
@@ -214,14 +240,10 @@ def test_report_shows_the_seeded_numbers(periods: list[Path]) -> None:
         {"day": "2026-10-21", "queries": 1, "p50": 50.0, "p95": 50.0},
         {"day": "2026-11-03", "queries": 2, "p50": 300.0, "p95": 390.0},
     ]
-    assert [p["title"] for p in data["lowest_quality_pages"]] == [
-        "Leave & holidays",
-        "Expenses",
-        "VPN <setup>",
-    ]
-    assert [(p["title"], p["overdue_days"]) for p in data["stale_pages"]] == [
-        ("VPN <setup>", 40),
-        ("Expenses", 12),
+    assert [(p["title"], p["quality"], p["overdue_days"]) for p in data["pages_needing_attention"]] == [
+        ("Leave & holidays", 22.5, 0),
+        ("Expenses", 48.0, 12),
+        ("VPN <setup>", 55.0, 40),
     ]
     assert data["owner_backlog"] == [
         {"owner": "ann", "pages": 2, "overdue_pages": 1},
@@ -229,6 +251,56 @@ def test_report_shows_the_seeded_numbers(periods: list[Path]) -> None:
     ]
     assert checker.scripts == 1
     assert sorted(set(checker.hrefs)) == ["https://wiki/p1", "https://wiki/p3"]
+
+
+def test_report_counts_signals_per_week_and_answers_nobody_followed_up(periods: list[Path]) -> None:
+    data, _ = checked(render_report(periods, now=NOW, review_queue=REVIEW_QUEUE))
+
+    weeks = {row["week"]: row for row in data["signals_by_week"]}
+    assert weeks["2026-10-19"] == {
+        "week": "2026-10-19",
+        "follow_up": 0,
+        "reaction_positive": 1,
+        "no_follow_up": 2,
+    }
+    assert weeks["2026-11-02"] == {
+        "week": "2026-11-02",
+        "follow_up": 1,
+        "reaction_positive": 0,
+        "no_follow_up": 0,
+    }
+
+
+def test_report_shows_the_evaluation_trend_and_the_latest_alerts(periods: list[Path]) -> None:
+    page = render_report(periods, now=NOW, review_queue=REVIEW_QUEUE)
+    data, _ = checked(page)
+
+    assert [(d["day"], d["groundedness"]) for d in data["evaluation_trend"]] == [
+        ("2026-11-02", 0.82),
+        ("2026-11-09", 0.61),
+    ]
+    assert "groundedness 0.61 under its target 0.70" in page
+
+
+def test_report_lists_gaps_and_obsolete_pages_it_is_given(periods: list[Path]) -> None:
+    gaps = [
+        {
+            "title": "Parking permits",
+            "questions": 4,
+            "samples": ["where do I park?"],
+            "space": "HR",
+            "owners": ["ann"],
+        }
+    ]
+    obsolete = [
+        {"title": "Old VPN", "url": "https://wiki/p9", "owner": "bob", "reasons": ["not updated in 800 days"]}
+    ]
+
+    page = render_report(periods, now=NOW, review_queue=REVIEW_QUEUE, gaps=gaps, obsolete=obsolete)
+
+    data, _ = checked(page)
+    assert data["gaps"] == gaps and data["obsolete_pages"] == obsolete
+    assert "Parking permits" in page and "where do I park?" in page and "not updated in 800 days" in page
 
 
 def test_report_escapes_text_from_the_data(periods: list[Path]) -> None:
@@ -242,10 +314,18 @@ def test_report_escapes_text_from_the_data(periods: list[Path]) -> None:
 def test_an_empty_report_still_renders() -> None:
     page = render_report([], now=NOW)
     data, _ = checked(page)
-    assert page.count("No data yet.") == 8
+    assert page.count("No data yet.") == 11
     assert all(row["questions"] == 0 for row in data["questions_per_day"])
     assert data["answers"]["no_answer_rate"] is None
-    for section in ("unanswered_questions", "latency_per_day", "lowest_quality_pages", "owner_backlog"):
+    for section in (
+        "unanswered_questions",
+        "latency_per_day",
+        "pages_needing_attention",
+        "owner_backlog",
+        "evaluation_trend",
+        "gaps",
+        "obsolete_pages",
+    ):
         assert data[section] == []
 
 
