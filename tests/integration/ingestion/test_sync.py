@@ -16,6 +16,7 @@ from common.confluence.folder_source import FolderPageSource
 from common.confluence.models import PageRef, SourcePage
 from common.errors import SourceError, StoreUnavailable
 from common.ingestion.sync import SyncSummary
+from common.quality.page_decisions import PageDecisions
 from common.quality.writer import QualityWriter
 from common.runtime.ingestion import build_synchronizer
 from common.runtime.quality import build_quality_writer
@@ -164,6 +165,23 @@ def test_a_new_section_on_a_reviewed_page_inherits_the_review_and_starts_neutral
 
     [new] = [m for cid, m in store.get_metadata(where={"page_id": VPN}).items() if cid not in ids]
     assert new.reviewed_by == "priya" and new.quality_score == NEUTRAL_QUALITY_SCORE
+
+
+def test_a_hidden_page_with_an_assigned_owner_stays_so_through_edits_and_new_sections(
+    synced: Settings, space: Path
+) -> None:
+    store = build_store(synced)
+    decisions = PageDecisions(store)
+    decisions.archive(VPN)
+    decisions.assign_owner(VPN, "new.owner@larkspur.example")
+    edit_page(
+        space, VPN, lambda body: body.replace("solid", "solid blue", 1) + "<h1>New</h1><p>Ring 4357.</p>"
+    )
+
+    _sync(synced, space)
+
+    pages = store.get_metadata(where={"page_id": VPN}).values()
+    assert {(meta.archived, meta.owner) for meta in pages} == {(True, "new.owner@larkspur.example")}
 
 
 def test_a_deleted_page_disappears(synced: Settings, space: Path) -> None:
