@@ -146,6 +146,16 @@ class SlackStandin(LocalHttpServer):
             if self._resolve_channel(str(call.args.get("channel", ""))) in targets
         ]
 
+    def replies_ts(self, channel: str, thread_ts: str) -> list[str]:
+        """The ts of each message posted in that thread (the bot's answers in it), oldest first."""
+        target = self._resolve_channel(channel)
+        with self._lock:
+            return [
+                ts
+                for (where, ts), message in self._messages.items()
+                if where == target and message.get("thread_ts") == thread_ts and ts != thread_ts
+            ]
+
     def posted_ts(self, channel: str) -> list[str]:
         """The ts Slack gave each message posted in `channel` (or a user's DM), oldest first."""
         target = self._resolve_channel(channel)
