@@ -1,6 +1,7 @@
 # One image for every function target and every job of the knowledge base.
-#   FUNCTION_TARGET=search|slack_events|slack_actions|slack_answer -> functions-framework on $PORT
-#   JOB_NAME=confluence_sync|quality_decay|analytics_ingest|backup|document_workflow -> python -m jobs.$JOB_NAME
+#   FUNCTION_TARGET=search|slack_events|slack_actions|slack_answer|confluence_oauth -> functions-framework on $PORT
+#   JOB_NAME=confluence_sync|quality_decay|analytics_ingest|backup|document_workflow|nightly_eval|weekly_gaps
+#            -> python -m jobs.$JOB_NAME
 # Layers go from least to most often changed: OS, torch (CPU wheel, ~200 MB), dependencies, then our code.
 FROM python:3.11-slim
 

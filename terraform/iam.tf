@@ -11,6 +11,8 @@ locals {
     "analytics-ingest"  = "kb analytics ingest job"
     "backup"            = "kb backup job"
     "document-workflow" = "kb document workflow job"
+    "nightly-eval"      = "kb nightly evaluation job"
+    "weekly-gaps"       = "kb weekly gap digest job"
     "confluence-oauth"  = "kb Confluence account linking (OAuth callback)"
     "scheduler"         = "kb Cloud Scheduler triggers"
     "pubsub-push"       = "kb Pub/Sub push identity"
@@ -45,6 +47,8 @@ locals {
     "analytics-ingest"  = []
     "backup"            = []
     "document-workflow" = concat(["slack-bot-token", "llm-api-key"], local.link_secrets)
+    "nightly-eval"      = ["slack-bot-token", "llm-api-key"]
+    "weekly-gaps"       = ["slack-bot-token"]
     "confluence-oauth"  = concat(["slack-bot-token"], local.link_secrets)
   }
   secret_env = {
@@ -60,9 +64,9 @@ locals {
 
   # Components that read and write objects in the bucket (keyword index, pending votes, claims, analytics,
   # backups, the document workflow, the Confluence links).
-  bucket_users = ["search", "slack-actions", "slack-answer", "confluence-sync", "quality-decay", "analytics-ingest", "backup", "document-workflow", "confluence-oauth"]
+  bucket_users = ["search", "slack-actions", "slack-answer", "confluence-sync", "quality-decay", "analytics-ingest", "backup", "document-workflow", "confluence-oauth", "nightly-eval", "weekly-gaps"]
   # Components that publish analytics events.
-  analytics_publishers = ["search", "slack-events", "slack-actions", "slack-answer", "confluence-sync", "quality-decay", "document-workflow", "confluence-oauth"]
+  analytics_publishers = ["search", "slack-events", "slack-actions", "slack-answer", "confluence-sync", "quality-decay", "document-workflow", "confluence-oauth", "nightly-eval", "weekly-gaps"]
 }
 
 resource "google_service_account" "main" {

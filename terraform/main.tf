@@ -1,4 +1,4 @@
-# The whole deployment of the knowledge base: five Cloud Run services (one per function target), five
+# The whole deployment of the knowledge base: five Cloud Run services (one per function target), seven
 # Cloud Run jobs with Cloud Scheduler triggers, Pub/Sub, a bucket, Secret Manager and the Chroma VM.
 # Network: network.tf, Chroma: chroma.tf, Pub/Sub: pubsub.tf, bucket: storage.tf, secrets and IAM: iam.tf.
 
@@ -28,6 +28,9 @@ locals {
     DOC_REVIEW_REMINDER_DAYS = tostring(var.doc_review_reminder_days)
     DOC_REQUIRED_APPROVALS   = tostring(var.doc_required_approvals)
   }
+  # The knowledge admins' channel: escalations (slack_actions, quality_decay), alerts, gap digests.
+  admin_env      = { for k, v in { KNOWLEDGE_ADMIN_CHANNEL = var.knowledge_admin_channel } : k => v if v != "" }
+  evaluation_env = merge(local.admin_env, { for k, v in { GOLDEN_QUESTIONS = var.golden_questions } : k => v if v != "" })
   confluence_env = { for k, v in {
     CONFLUENCE_URL    = var.confluence_url
     CONFLUENCE_USER   = var.confluence_user
@@ -137,7 +140,7 @@ module "slack_actions" {
   min_instances         = local.min_instances["slack_actions"]
   max_instances         = local.max_instances["slack_actions"]
   public                = true
-  env                   = merge(local.common_env, local.slack_env, local.permission_env, local.llm_env, local.document_env)
+  env                   = merge(local.common_env, local.slack_env, local.permission_env, local.llm_env, local.document_env, local.admin_env)
   secret_env            = local.secret_env["slack-actions"]
   deletion_protection   = local.protect
   labels                = local.labels
@@ -243,9 +246,61 @@ module "quality_decay" {
   cpu                             = "1"
   memory                          = "2Gi"
   timeout_seconds                 = 3600
-  env                             = merge(local.common_env, local.permission_env)
+  env                             = merge(local.common_env, local.permission_env, local.admin_env)
   secret_env                      = local.secret_env["quality-decay"]
   schedule                        = var.schedules.quality_decay
+  scheduler_service_account_email = google_service_account.main["scheduler"].email
+  deletion_protection             = local.protect
+  labels                          = local.labels
+
+  depends_on = [google_secret_manager_secret_iam_member.main]
+}
+
+# Daily, after the decay job: ask yesterday's answered questions again, judge the answers (the LLM when one is
+# configured), publish the scores and an evaluation report, and alert KNOWLEDGE_ADMIN_CHANNEL on a fall.
+module "nightly_eval" {
+  source = "./modules/cloud_run_job"
+
+  project_id                      = var.project_id
+  region                          = var.region
+  name                            = "nightly-eval"
+  image                           = var.image
+  job_module                      = "nightly_eval"
+  service_account_email           = google_service_account.main["nightly-eval"].email
+  network                         = google_compute_network.main.id
+  subnetwork                      = google_compute_subnetwork.run.id
+  cpu                             = "1"
+  memory                          = "2Gi" # embedding model, keyword index, answer writer, analytics files
+  timeout_seconds                 = 3600
+  env                             = merge(local.common_env, local.llm_env, local.evaluation_env)
+  secret_env                      = local.secret_env["nightly-eval"]
+  schedule                        = var.schedules.nightly_eval
+  scheduler_service_account_email = google_service_account.main["scheduler"].email
+  deletion_protection             = local.protect
+  labels                          = local.labels
+
+  depends_on = [google_secret_manager_secret_iam_member.main]
+}
+
+# Mondays: cluster last week's declined, down-voted and frustrated questions into topics, and tell the owners of
+# the nearest spaces and KNOWLEDGE_ADMIN_CHANNEL what the knowledge base lacks (once a week each).
+module "weekly_gaps" {
+  source = "./modules/cloud_run_job"
+
+  project_id                      = var.project_id
+  region                          = var.region
+  name                            = "weekly-gaps"
+  image                           = var.image
+  job_module                      = "weekly_gaps"
+  service_account_email           = google_service_account.main["weekly-gaps"].email
+  network                         = google_compute_network.main.id
+  subnetwork                      = google_compute_subnetwork.run.id
+  cpu                             = "1"
+  memory                          = "2Gi" # embedding model, keyword index, analytics files
+  timeout_seconds                 = 1800
+  env                             = merge(local.common_env, local.admin_env)
+  secret_env                      = local.secret_env["weekly-gaps"]
+  schedule                        = var.schedules.weekly_gaps
   scheduler_service_account_email = google_service_account.main["scheduler"].email
   deletion_protection             = local.protect
   labels                          = local.labels

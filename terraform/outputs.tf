@@ -41,6 +41,8 @@ output "jobs" {
     analytics_ingest  = module.analytics_ingest.name
     backup            = module.backup.name
     document_workflow = module.document_workflow.name
+    nightly_eval      = module.nightly_eval.name
+    weekly_gaps       = module.weekly_gaps.name
   }
 }
 

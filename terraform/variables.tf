@@ -42,6 +42,18 @@ variable "slack_channels" {
   default     = ""
 }
 
+variable "knowledge_admin_channel" {
+  description = "Slack channel id of the knowledge admins (KNOWLEDGE_ADMIN_CHANNEL): escalations, evaluation alerts, gap digests; empty: only logged."
+  type        = string
+  default     = ""
+}
+
+variable "golden_questions" {
+  description = "Path in the image of a golden-questions JSONL file the nightly evaluation also runs (GOLDEN_QUESTIONS); empty: none."
+  type        = string
+  default     = ""
+}
+
 variable "confluence_url" {
   description = "Confluence base URL (CONFLUENCE_URL); empty: the bundled sample space and no Confluence token secret."
   type        = string
@@ -112,13 +124,15 @@ variable "confluence_sync_tasks" {
 }
 
 variable "schedules" {
-  description = "Cron schedules (UTC) of the jobs: confluence_sync, quality_decay, analytics_ingest, backup, document_workflow."
+  description = "Cron schedules (UTC) of the jobs: confluence_sync, quality_decay, analytics_ingest, backup, document_workflow, nightly_eval, weekly_gaps."
   type = object({
     confluence_sync   = string
     quality_decay     = string
     analytics_ingest  = string
     backup            = string
     document_workflow = optional(string, "45 * * * *")
+    nightly_eval      = optional(string, "0 4 * * *")
+    weekly_gaps       = optional(string, "0 8 * * 1")
   })
   default = {
     confluence_sync   = "15 * * * *"
@@ -126,6 +140,8 @@ variable "schedules" {
     analytics_ingest  = "*/10 * * * *"
     backup            = "0 2 * * *"
     document_workflow = "45 * * * *"
+    nightly_eval      = "0 4 * * *"
+    weekly_gaps       = "0 8 * * 1"
   }
 }
 

@@ -121,8 +121,8 @@ def _gaps(rows: Sequence[Mapping[str, Any]]) -> str:
             [
                 escape(str(r["title"])),
                 _n(int(r["questions"])),
-                "<br/>".join(escape(str(q)) for q in r["samples"]) or "(asked in direct messages)",
-                escape(str(r["space"] or "-")),
+                "<br/>".join(escape(str(q)) for q in r["samples"]) or "(asked only in direct messages)",
+                escape(str(r["space_key"] or "-")),
                 escape(", ".join(r["owners"]) or "-"),
             ]
             for r in rows

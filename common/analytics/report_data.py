@@ -16,11 +16,11 @@ from typing import Any
 import duckdb
 
 from common.analytics.query import period_views, run
+from common.quality.obsolescence import ObsoletePage
 from common.quality.review_queue import PageAttention
-from common.store.votes import VOTE_KINDS
+from common.store.votes import NEGATIVE_VOTE_KINDS, VOTE_KINDS
 
 TOP = 10
-NEGATIVE_VOTES = ("not_helpful", "incorrect")
 
 _QUESTIONS = """
 SELECT CAST(occurred_at AS DATE), count(DISTINCT question_id) FROM query_records
@@ -46,14 +46,14 @@ WITH asked AS (
   WHERE occurred_at >= $1 AND occurred_at < $2 GROUP BY question_id
 ), outcome AS (
   SELECT r.question_id, bool_or(NOT r.grounded) AS no_answer,
-         count(f.event_id) FILTER (WHERE f.vote IN ($3, $4)) AS negative
+         count(f.event_id) FILTER (WHERE list_contains($3, f.vote)) AS negative
   FROM bot_responses r LEFT JOIN {_LATEST_VOTES} f ON f.answer_id = r.answer_id GROUP BY r.question_id
 )
 SELECT a.question, count(*) AS asks,
        count(*) FILTER (WHERE o.no_answer OR o.negative > 0) AS bad,
        count(*) FILTER (WHERE o.no_answer) AS no_answer, coalesce(sum(o.negative), 0) AS negative
 FROM asked a LEFT JOIN outcome o USING (question_id)
-GROUP BY a.question HAVING bad > 0 ORDER BY bad DESC, asks DESC, a.question LIMIT $5"""
+GROUP BY a.question HAVING bad > 0 ORDER BY bad DESC, asks DESC, a.question LIMIT $4"""
 
 # Signals per week, and the answers nobody came back to: no follow-up, rephrasing or complaint within the
 # follow-up window (only answers older than the window can be judged).
@@ -105,7 +105,7 @@ def report_data(
         questions = _by_day(conn, _QUESTIONS, window)
         answers = _by_day(conn, _ANSWERS, window)
         feedback = run(conn, _FEEDBACK, window).rows
-        unanswered = run(conn, _UNANSWERED, [*window, *NEGATIVE_VOTES, TOP]).rows
+        unanswered = run(conn, _UNANSWERED, [*window, list(NEGATIVE_VOTE_KINDS), TOP]).rows
         latency = run(conn, _LATENCY, window).rows
         signals = run(conn, _SIGNALS, window).rows
         no_follow_up = dict(run(conn, _NO_FOLLOW_UP, [*window, FOLLOW_UP_MINUTES]).rows)
@@ -210,6 +210,19 @@ def review_rows(pages: Sequence[PageAttention]) -> list[dict[str, Any]]:
             "owner": p.owner,
             "quality": p.quality,
             "overdue_days": p.overdue_days,
+        }
+        for p in pages
+    ]
+
+
+def obsolete_rows(pages: Sequence[ObsoletePage]) -> list[dict[str, Any]]:
+    """Possibly obsolete pages as the report shows them, restricted ones by id only (as `review_rows`)."""
+    return [
+        {
+            "title": f"Restricted page {p.page_id}" if p.restricted else p.title,
+            "url": "" if p.restricted else p.url,
+            "owner": p.owner,
+            "reasons": list(p.reasons),
         }
         for p in pages
     ]

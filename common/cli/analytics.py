@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import json
 import tempfile
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import click
 from rich.table import Table
 
+from common.analytics.gap_questions import bad_questions
 from common.analytics.ingest import ingest
 from common.analytics.query import query
 from common.analytics.report import render_report
-from common.analytics.report_data import review_rows
+from common.analytics.report_data import obsolete_rows, review_rows
 from common.cli.support import err, out, reports_errors, settings_with_logging
 from common.quality.review_queue import review_queue
-from common.runtime.events import build_event_source, build_period_files
+from common.runtime.events import analytics_copies, build_event_source, build_period_files
+from common.runtime.gaps import build_gap_analysis, possibly_obsolete
 from common.runtime.quality import build_quality_policy
 from common.runtime.store import build_store
 
@@ -64,13 +66,17 @@ def query_command(sql: str, as_json: bool) -> None:
     out.print(table)
 
 
+REPORT_DAYS = 30
+
+
 @click.command()
 @click.option(
     "--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), default=Path("report.html")
 )
 @reports_errors
 def report(out_path: Path) -> None:
-    """Write a self-contained HTML report: questions, answers, feedback, stale pages, latency.
+    """Write a self-contained HTML report: questions, answers, feedback, signals, gaps, the nightly
+    evaluation, pages needing attention, possibly obsolete pages, latency.
 
     On one machine it first ingests the events waiting in the local spool, so what was just asked shows;
     in the cloud the ingest job does that, and the report only reads the files."""
@@ -80,11 +86,14 @@ def report(out_path: Path) -> None:
         if summary.inserted:
             err.print(f"Ingested {summary.inserted} waiting events first.")
     now = datetime.now(UTC)
-    pages = review_queue(build_store(settings), build_quality_policy(settings), now=now)
-    rows = review_rows(pages)
-    with tempfile.TemporaryDirectory(prefix="kb-report-") as scratch:
+    store = build_store(settings)
+    rows = review_rows(review_queue(store, build_quality_policy(settings), now=now))
+    with analytics_copies(settings) as paths:
+        obsolete = obsolete_rows(possibly_obsolete(settings, store, paths, now=now))
+        asked = bad_questions(paths, since=now - timedelta(days=REPORT_DAYS), until=now)
+        gaps = [topic.as_dict() for topic in build_gap_analysis(settings, store).topics(asked)]
         html = render_report(
-            build_period_files(settings).local_copies(Path(scratch)), now=now, review_queue=rows
+            paths, now=now, review_queue=rows, obsolete=obsolete, gaps=gaps, days=REPORT_DAYS
         )
     out_path.write_text(html, encoding="utf-8")
     err.print(f"Report written to {out_path}")

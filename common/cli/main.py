@@ -12,6 +12,7 @@ from common.cli.bot import ask, serve
 from common.cli.content import search, sync
 from common.cli.documents import approvers_group, doc_group
 from common.cli.evaluation import eval_command
+from common.cli.gaps import gaps
 from common.cli.links import links_group
 from common.cli.ops import backup_command, rebuild_quality_command, restore_command
 from common.cli.quality import decay, review_queue_command
@@ -28,6 +29,7 @@ for command in (
     eval_command,
     decay,
     review_queue_command,
+    gaps,
     ask,
     serve,
     analytics,

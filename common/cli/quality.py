@@ -12,7 +12,10 @@ from rich.table import Table
 
 from common.cli.support import err, out, reports_errors, settings_with_logging
 from common.quality.daily import run_daily_quality
+from common.quality.obsolescence import ObsoletePage
 from common.quality.review_queue import PageAttention, review_queue
+from common.runtime.events import analytics_copies
+from common.runtime.gaps import possibly_obsolete
 from common.runtime.publishing import build_publisher
 from common.runtime.quality import build_feedback, build_quality_policy
 from common.runtime.store import build_store
@@ -57,23 +60,50 @@ def decay(as_of: datetime | None, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the queue as JSON.")
 @reports_errors
 def review_queue_command(owner: str | None, as_json: bool) -> None:
-    """Pages past their review date or under the quality threshold, worst first."""
+    """Pages past their review date or under the quality threshold, worst first; then pages that may be
+    obsolete, with why."""
     settings = settings_with_logging()
     now = datetime.now(UTC)
-    queue = review_queue(build_store(settings), build_quality_policy(settings), now=now, owner=owner)
+    store = build_store(settings)
+    queue = review_queue(store, build_quality_policy(settings), now=now, owner=owner)
+    with analytics_copies(settings) as paths:
+        obsolete = possibly_obsolete(settings, store, paths, now=now, owner=owner)
     if as_json:
-        click.echo(json.dumps([_attention_dict(page) for page in queue]))
+        click.echo(
+            json.dumps(
+                {
+                    "pages": [_attention_dict(page) for page in queue],
+                    "possibly_obsolete": [page.as_dict() for page in obsolete],
+                }
+            )
+        )
         return
-    if not queue:
+    if not queue and not obsolete:
         out.print("Nothing needs review.")
         return
+    if queue:
+        out.print(_queue_table(queue))
+    if obsolete:
+        out.print(_obsolete_table(obsolete))
+
+
+def _queue_table(queue: list[PageAttention]) -> Table:
     table = Table(title=f"Review queue ({len(queue)} pages)")
     for column in ("quality", "overdue", "votes", "page", "owner"):
         table.add_column(column, justify="right" if column in ("quality", "overdue", "votes") else "left")
     for page in queue:
         overdue = f"{page.overdue_days} d" if page.overdue_days else "-"
         table.add_row(f"{page.quality:.0f}", overdue, str(page.feedback_count), page.title, page.owner)
-    out.print(table)
+    return table
+
+
+def _obsolete_table(pages: list[ObsoletePage]) -> Table:
+    table = Table(title=f"Possibly obsolete ({len(pages)} pages)")
+    for column in ("page", "owner", "why"):
+        table.add_column(column)
+    for page in pages:
+        table.add_row(page.title, page.owner, "; ".join(page.reasons))
+    return table
 
 
 def _attention_dict(page: PageAttention) -> dict[str, object]:

@@ -14,11 +14,9 @@ from typing import Protocol
 
 from common.logs import get_logger
 from common.store.chunk_store import ChunkStore
-from common.store.votes import Vote, VoteStore
+from common.store.votes import NEGATIVE_VOTE_KINDS, Vote, VoteStore
 
 log = get_logger(__name__)
-
-NEGATIVE_KINDS = frozenset({"not_helpful", "outdated", "incorrect"})
 
 
 class Escalations(Protocol):
@@ -52,7 +50,7 @@ class NegativeReportWatch:
         A report is one person's negative vote on one answer, however many of the page's chunks it cited,
         so one person clicking three times, or one answer quoting three passages, is still one report."""
         escalated = []
-        for page_id in sorted({vote.page_id for vote in votes if vote.kind in NEGATIVE_KINDS}):
+        for page_id in sorted({vote.page_id for vote in votes if vote.kind in NEGATIVE_VOTE_KINDS}):
             reports = self.recent_reports(page_id)
             if reports >= self._threshold:
                 hours = self._window.total_seconds() / 3600
@@ -72,6 +70,6 @@ class NegativeReportWatch:
                 (vote.answer_id, vote.user_id)
                 for votes in self._votes.for_chunks(chunk_ids).values()
                 for vote in votes
-                if vote.kind in NEGATIVE_KINDS and vote.counts and vote.voted_at >= since
+                if vote.kind in NEGATIVE_VOTE_KINDS and vote.counts and vote.voted_at >= since
             }
         )

@@ -5,6 +5,11 @@ Publishing is `common.runtime.publishing`.
 
 from __future__ import annotations
 
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
 from common.analytics.ingest import BufferedEventsSource, EventSource, PubSubSource, Sources, SpoolSource
 from common.analytics.period_files import PREFIX as ANALYTICS_PREFIX
 from common.analytics.period_files import PeriodFiles
@@ -34,3 +39,10 @@ def build_event_source(settings: Settings) -> EventSource:
     )
     buffered = BufferedEventsSource(build_event_buffer(settings), dead_letter=subscription.dead_letter)
     return Sources([subscription, buffered])
+
+
+@contextmanager
+def analytics_copies(settings: Settings) -> Iterator[list[Path]]:
+    """Local copies of every month's analytics file, deleted after the block."""
+    with tempfile.TemporaryDirectory(prefix="kb-analytics-") as scratch:
+        yield build_period_files(settings).local_copies(Path(scratch))

@@ -7,9 +7,10 @@ connections are retried by slack_sdk; anything else surfaces as `SlackApiError` 
 from __future__ import annotations
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackClientError
+from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 
+from common.errors import SlackUserNotFound
 from common.logs import get_logger
 
 TIMEOUT_SECONDS = 10
@@ -39,3 +40,16 @@ def email_of(slack: WebClient, user_id: str) -> str | None:
     profile = (found.get("user") or {}).get("profile") or {}
     email = profile.get("email")
     return str(email) if email else None
+
+
+def slack_user_id(slack: WebClient, email: str) -> str:
+    """The Slack user with this email; `SlackUserNotFound` when there is none (or no email to look by)."""
+    if "@" not in email:
+        raise SlackUserNotFound(f"owner {email!r} has no email address to find them on Slack by")
+    try:
+        found = slack.users_lookupByEmail(email=email)
+    except SlackApiError as exc:
+        if exc.response.get("error") == "users_not_found":
+            raise SlackUserNotFound(f"no Slack user has the email {email}") from exc
+        raise
+    return str(found["user"]["id"])

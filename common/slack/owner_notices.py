@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.errors import SlackClientError
 
 from common.errors import ServiceUnavailable, SlackUserNotFound
 from common.events.model import OwnerNotified, OwnerUnreachable
@@ -35,6 +35,7 @@ from common.logs import get_logger
 from common.permissions.access import Access
 from common.quality.escalation import Escalations
 from common.quality.notices import Problem
+from common.slack.client import slack_user_id
 from common.slack.feedback_blocks import owner_digest_blocks
 from common.store.access import may_read
 from common.store.chunk import ChunkMetadata
@@ -151,7 +152,7 @@ class SlackOwnerNotices:
         if self._claims.claim(digest.id) is not Claim.TAKEN:
             return False
         try:
-            user_id = self._slack_user(digest.owner)
+            user_id = slack_user_id(self._slack, digest.owner)
             posted = self._slack.chat_postMessage(channel=user_id, **_message(page, digest, items))
         except (SlackClientError, SlackUserNotFound):
             self._claims.release(digest.id)
@@ -168,17 +169,6 @@ class SlackOwnerNotices:
     def _page(self, page_id: str) -> ChunkMetadata | None:
         pages = self._store.get_metadata(where={"page_id": page_id})
         return next(iter(pages.values())) if pages else None
-
-    def _slack_user(self, owner: str) -> str:
-        if "@" not in owner:
-            raise SlackUserNotFound(f"owner {owner!r} has no email address to find them on Slack by")
-        try:
-            found = self._slack.users_lookupByEmail(email=owner)
-        except SlackApiError as exc:
-            if exc.response.get("error") == "users_not_found":
-                raise SlackUserNotFound(f"no Slack user has the email {owner}") from exc
-            raise
-        return str(found["user"]["id"])
 
 
 def _message(page: ChunkMetadata, digest: Digest, items: list[NoticeItem]) -> dict[str, Any]:

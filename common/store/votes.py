@@ -21,6 +21,8 @@ from common.store.companions import VOTES, CompanionRecords
 
 VoteKind = Literal["helpful", "not_helpful", "outdated", "incorrect"]
 VOTE_KINDS: tuple[VoteKind, ...] = get_args(VoteKind)
+NEGATIVE_VOTE_KINDS: tuple[VoteKind, ...] = ("not_helpful", "outdated", "incorrect")
+"""Votes that say an answer's content was wrong: they count as negative reports everywhere."""
 MAX_COMMENT_CHARS = 2000
 MAX_QUESTION_CHARS = 500
 

@@ -26,4 +26,6 @@ schedules = {
   analytics_ingest  = "*/10 * * * *"
   backup            = "0 2 * * *"
   document_workflow = "45 * * * *"
+  nightly_eval      = "0 4 * * *"
+  weekly_gaps       = "0 8 * * 1"
 }

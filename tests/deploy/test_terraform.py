@@ -69,7 +69,8 @@ def test_every_service_and_job_has_its_own_service_account() -> None:
     calls = [*tree.modules(checks.SERVICE_MODULE), *tree.modules(checks.JOB_MODULE)]
     assert {c.name for c in calls} == {
         "search", "slack_events", "slack_actions", "slack_answer", "confluence_oauth",
-        "confluence_sync", "quality_decay", "analytics_ingest", "backup", "document_workflow",
+        "confluence_sync", "quality_decay", "analytics_ingest", "backup", "document_workflow", "nightly_eval",
+        "weekly_gaps",
     }  # fmt: skip
     assert checks.identity_problems(tree) == []
 

@@ -28,8 +28,8 @@ variable "job_module" {
   type        = string
 
   validation {
-    condition     = contains(["confluence_sync", "quality_decay", "analytics_ingest"], var.job_module)
-    error_message = "job_module must be one of confluence_sync, quality_decay, analytics_ingest."
+    condition     = contains(["confluence_sync", "quality_decay", "analytics_ingest", "backup", "document_workflow", "nightly_eval", "weekly_gaps"], var.job_module)
+    error_message = "job_module must be one of confluence_sync, quality_decay, analytics_ingest, backup, document_workflow, nightly_eval, weekly_gaps."
   }
 }
 

@@ -288,7 +288,7 @@ def test_report_lists_gaps_and_obsolete_pages_it_is_given(periods: list[Path]) -
             "title": "Parking permits",
             "questions": 4,
             "samples": ["where do I park?"],
-            "space": "HR",
+            "space_key": "HR",
             "owners": ["ann"],
         }
     ]

@@ -50,7 +50,7 @@ def test_the_review_queue_lists_stale_and_low_quality_pages_worst_first(store: C
     )
     _json(["decay", "--json"])
 
-    queue = _json(["review-queue", "--json"])
+    queue = _json(["review-queue", "--json"])["pages"]
 
     assert isinstance(queue, list)
     assert [page["page_id"] for page in queue] == ["disliked", "very-stale", "stale"]
@@ -58,7 +58,7 @@ def test_the_review_queue_lists_stale_and_low_quality_pages_worst_first(store: C
 
 
 def test_the_review_queue_can_be_narrowed_to_one_owner(store: ChunkStore) -> None:
-    queue = _json(["review-queue", "--owner", TOM, "--json"])
+    queue = _json(["review-queue", "--owner", TOM, "--json"])["pages"]
 
     assert isinstance(queue, list)
     assert {page["owner"] for page in queue} == {TOM}
