@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 TOOLS  := .venv-tools
 
-.PHONY: install demo test lint bench-ingest bench-feedback bench-search clean
+.PHONY: install chromium demo test lint bench-ingest bench-feedback bench-search clean
 
 install: $(STAMP)
 
@@ -28,8 +28,16 @@ demo: install
 
 # The tests start the services they need themselves (a real `chroma run` server, fake-gcs-server, HTTP
 # stand-ins for Confluence, Slack and the LLM API).
-test: install
+test: install chromium
 	$(BIN)/python -m pytest
+
+# The report is checked in a real browser: Debian's chromium, installed when missing (as root with apt, like CI).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	    { apt-get install -y -q chromium >/dev/null 2>&1 || \
+	      { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; }; }; } || \
+	  echo "chromium is missing and cannot be installed here (needs root and apt): the report's screenshot test will skip"
 
 lint: install
 	$(BIN)/ruff check common functions jobs tests bench

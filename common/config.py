@@ -8,6 +8,7 @@ table mirrors this class; keep them together.
 
 from __future__ import annotations
 
+from datetime import date
 from functools import cache
 from pathlib import Path
 from typing import Literal
@@ -123,6 +124,9 @@ class Settings(BaseSettings):
     )
     golden_questions: Path | None = Field(
         None, description="A golden-questions JSONL file the nightly evaluation also runs."
+    )
+    eval_day: date | None = Field(
+        None, description="The day the nightly evaluation judges (re-running a missed day); unset: yesterday."
     )
     eval_sample_size: int = Field(
         50, ge=1, le=1000, description="Answers of yesterday the nightly job re-runs."

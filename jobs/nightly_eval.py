@@ -10,7 +10,7 @@ judged (each is logged), 75 when a service it needs was unavailable.
 from __future__ import annotations
 
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time, timedelta
 
 from common.config import Settings
 from common.errors import EXIT_ERRORS, EXIT_OK
@@ -20,7 +20,11 @@ from common.runtime.store import build_store
 
 
 def _evaluate(settings: Settings) -> tuple[dict[str, object], int]:
-    summary = run_nightly_evaluation(settings, build_store(settings), now=datetime.now(UTC))
+    """EVAL_DAY re-runs a missed day as if the job had run on the morning after it."""
+    now = datetime.now(UTC)
+    if settings.eval_day is not None:
+        now = datetime.combine(settings.eval_day + timedelta(days=1), time(4), UTC)
+    summary = run_nightly_evaluation(settings, build_store(settings), now=now)
     return summary.as_dict(), EXIT_ERRORS if summary.failed else EXIT_OK
 
 

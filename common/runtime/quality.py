@@ -54,8 +54,8 @@ def build_pending_writes(settings: Settings) -> PendingWrites:
 
 
 def build_admin_channel(settings: Settings) -> AdminChannel | None:
-    """The knowledge admins' channel, when KNOWLEDGE_ADMIN_CHANNEL and a Slack bot token are set."""
-    if settings.knowledge_admin_channel is None or settings.slack_bot_token is None:
+    """The knowledge admins' channel when KNOWLEDGE_ADMIN_CHANNEL is set (then SLACK_BOT_TOKEN must be too)."""
+    if settings.knowledge_admin_channel is None:
         return None
     return AdminChannel(
         slack=build_web_client(settings),

@@ -22,7 +22,7 @@ from tests.support.system import ASKER, System
 pytestmark = pytest.mark.e2e
 
 ADMINS = "CADMINS"
-PASSWORD_QUESTION = "How do I reset my password and set up MFA?"
+SOFTWARE_QUESTION = "How do I request new software for my laptop?"
 
 
 def _ts() -> str:
@@ -107,8 +107,8 @@ def _search_pages(system: System, question: str) -> set[str]:
 def test_three_negative_reports_post_one_escalation_whose_buttons_hide_and_restore_the_page(
     system: System, slack_api: SlackStandin, pages: dict[str, str], admin_actions: FunctionService
 ) -> None:
-    page = pages["1103"]
-    _, answer = _ask(system, PASSWORD_QUESTION)
+    page = pages["1105"]
+    _, answer = _ask(system, SOFTWARE_QUESTION)
     ref = _ref(answer)
     assert page in {page_id for _, page_id in ref.cited}
     try:
@@ -123,14 +123,14 @@ def test_three_negative_reports_post_one_escalation_whose_buttons_hide_and_resto
         hidden = _click(system, admin_actions.url, ARCHIVE_ACTION, page, user="U-admin", channel=ADMINS)
 
         assert "hidden from answers" in slack_api.wait_for_response(hidden)[0]["text"]
-        assert page not in _search_pages(system, PASSWORD_QUESTION)
-        _, again = _ask(system, PASSWORD_QUESTION)
+        assert page not in _search_pages(system, SOFTWARE_QUESTION)
+        _, again = _ask(system, SOFTWARE_QUESTION)
         cited_again = {page_id for _, page_id in _ref(again).cited} if _has_sources(again) else set()
         assert page not in cited_again
     finally:
         restored = _click(system, admin_actions.url, RESTORE_ACTION, page, user="U-admin", channel=ADMINS)
         assert "restored to answers" in slack_api.wait_for_response(restored)[0]["text"]
-    assert page in _search_pages(system, PASSWORD_QUESTION)
+    assert page in _search_pages(system, SOFTWARE_QUESTION)
     escalations = [c for c in slack_api.calls_to("chat.postMessage") if c.args.get("channel") == ADMINS]
     assert len([c for c in escalations if page in json.dumps(c.args)]) == 1
 

@@ -53,7 +53,11 @@ def test_a_nightly_run_over_seeded_days_writes_eval_rows_and_a_regression_posts_
     assert system.run_job("analytics_ingest").status == 0
     run_id = f"nightly-{yesterday.date().isoformat()}"
 
-    first = system.run_job("nightly_eval", KNOWLEDGE_ADMIN_CHANNEL=ADMINS)
+    day = {
+        "KNOWLEDGE_ADMIN_CHANNEL": ADMINS,
+        "EVAL_DAY": yesterday.date().isoformat(),
+    }  # never across midnight
+    first = system.run_job("nightly_eval", **day)
 
     assert first.status == 0, first.output
     summary = first.finished("nightly_eval")
@@ -71,7 +75,7 @@ def test_a_nightly_run_over_seeded_days_writes_eval_rows_and_a_regression_posts_
     [post] = slack_api.messages_to(ADMINS)
     assert all(alert in post.args["text"] for alert in summary["alerts"])
 
-    again = system.run_job("nightly_eval", KNOWLEDGE_ADMIN_CHANNEL=ADMINS)
+    again = system.run_job("nightly_eval", **day)
 
     assert again.status == 0, again.output
     assert again.finished("nightly_eval")["posted"] is False

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import subprocess
 import uuid
 from pathlib import Path
 from typing import Any
@@ -185,3 +187,42 @@ def test_a_page_deleted_in_confluence_disappears_from_answers(
     assert page not in {r["page_id"] for r in system.search(question).json()["results"]}
     answer = _ask_in_channel(system, question)
     assert all(not chunk.startswith(f"{page}-") for chunk in _cited(answer))
+
+
+def test_the_report_of_everything_above_is_filled_and_renders_in_a_real_browser(
+    system: System, tmp_path: Path
+) -> None:
+    """Last in the package: by now the flows above put questions, answers, votes, signals, an escalation and
+    a nightly evaluation into the deployment's analytics. The screenshot stays in `tmp_path` to look at."""
+    data = _report_data(system, tmp_path / "report.html")
+
+    assert sum(day["questions"] for day in data["questions_per_day"]) >= 5
+    assert data["answers"]["answered"] >= 3 and data["unanswered_questions"]
+    signals = {name for week in data["signals_by_week"] for name, n in week.items() if name != "week" and n}
+    assert {"reaction_positive", "gratitude"} <= signals
+    assert data["evaluation_trend"] and data["pages_needing_attention"]
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.skip(
+            "chromium is not installed (make test installs it as root with apt); the page is checked above"
+        )
+    screenshot = tmp_path / "report.png"
+    subprocess.run(
+        [
+            chromium,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={tmp_path / 'chromium'}",
+            f"--screenshot={screenshot}",
+            "--window-size=820,4200",
+            (tmp_path / "report.html").as_uri(),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    assert screenshot.stat().st_size > 50_000
