@@ -40,5 +40,11 @@ def test_reactions_on_answers_are_subscribed_to_with_the_scope_to_read_them() ->
     events = set(manifest()["settings"]["event_subscriptions"]["bot_events"])
     scopes = set(manifest()["oauth_config"]["scopes"]["bot"])
 
-    assert {"reaction_added", "reaction_removed", "message.channels", "message.groups", "message.im"} <= events
+    assert {
+        "reaction_added",
+        "reaction_removed",
+        "message.channels",
+        "message.groups",
+        "message.im",
+    } <= events
     assert "reactions:read" in scopes

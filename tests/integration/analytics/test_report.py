@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -20,6 +18,7 @@ from common.analytics.schema import TABLES
 from common.analytics.store import append_records, file_name, open_store, period_of
 from common.errors import AnalyticsQueryError
 from common.events.model import BehaviouralSignal, QualityReport, UserFeedback
+from tests.support.browser import screenshot
 
 NOW = datetime(2026, 11, 10, 12, 0, tzinfo=UTC)
 VOID = {"meta", "br", "hr", "img", "link", "input"}
@@ -330,24 +329,7 @@ def test_an_empty_report_still_renders() -> None:
 
 
 def test_report_renders_in_a_real_browser(periods: list[Path], tmp_path: Path) -> None:
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if chromium is None:
-        pytest.skip("chromium is not installed on this machine, so the page cannot be rendered headless")
     page = tmp_path / "report.html"
     page.write_text(render_report(periods, now=NOW, review_queue=REVIEW_QUEUE), encoding="utf-8")
-    screenshot = tmp_path / "report.png"
-    subprocess.run(
-        [
-            chromium,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            f"--screenshot={screenshot}",
-            "--window-size=800,2400",
-            page.as_uri(),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
-    assert screenshot.stat().st_size > 10_000
+
+    assert screenshot(page, height=2400).stat().st_size > 10_000

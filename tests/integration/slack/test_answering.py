@@ -13,8 +13,7 @@ from typing import Any
 
 import pytest
 
-from common.config import get_settings, load_settings
-from common.confluence.folder_source import FolderPageSource
+from common.config import get_settings
 from common.errors import ServiceUnavailable
 from common.runtime.slack import build_answer_service
 from common.runtime.store import build_store
@@ -24,8 +23,6 @@ from common.slack.question_queue import InProcessQuestionQueue
 from common.slack.questions import Question, parse_event
 from common.slack.webhook import EventsWebhook
 from tests.support.chroma_server import free_port
-from tests.support.runs import run_sync
-from tests.support.sample_space import IT_SECTION, copy_sample_space
 from tests.support.slack_payloads import SLACK_FIXTURES as FIXTURES
 from tests.support.slack_signing import sign
 from tests.support.slack_standin import SlackStandin, point_settings_at
@@ -34,19 +31,9 @@ SECRET = "answering-secret"
 VPN_QUESTION = "<@W111> How do I connect to the VPN from home?"
 
 
-@pytest.fixture(scope="module")
-def synced_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("answering")
-    home = root / "kb-home"
-    run_sync(
-        load_settings(kb_home=home), source=FolderPageSource(copy_sample_space(root / "it", only=IT_SECTION))
-    )
-    return home
-
-
 @pytest.fixture
-def slack(synced_home: Path, kb_home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SlackStandin]:
-    shutil.copytree(synced_home, kb_home)
+def slack(it_synced_home: Path, kb_home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SlackStandin]:
+    shutil.copytree(it_synced_home, kb_home)
     with SlackStandin() as standin:
         point_settings_at(standin, monkeypatch, signing_secret=SECRET)
         yield standin

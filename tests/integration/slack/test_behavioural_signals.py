@@ -13,15 +13,13 @@ from typing import Any
 
 import pytest
 
-from common.config import get_settings, load_settings
-from common.confluence.folder_source import FolderPageSource
+from common.config import get_settings
 from common.runtime.slack import build_answer_service
 from common.runtime.store import build_store
 from common.runtime.webhook import build_events_webhook
 from common.slack.question_queue import InProcessQuestionQueue
 from common.slack.webhook import EventsWebhook
-from tests.support.runs import run_analytics_ingest, run_sync
-from tests.support.sample_space import IT_SECTION, copy_sample_space
+from tests.support.runs import run_analytics_ingest
 from tests.support.slack_payloads import mention, reaction, thread_reply
 from tests.support.slack_signing import sign
 from tests.support.slack_standin import SlackStandin, point_settings_at
@@ -31,19 +29,9 @@ SECRET = "signals-secret"
 QUESTION_TS = "1595926230.009600"
 
 
-@pytest.fixture(scope="module")
-def synced_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("signals")
-    home = root / "kb-home"
-    run_sync(
-        load_settings(kb_home=home), source=FolderPageSource(copy_sample_space(root / "it", only=IT_SECTION))
-    )
-    return home
-
-
 @pytest.fixture
-def slack(synced_home: Path, kb_home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SlackStandin]:
-    shutil.copytree(synced_home, kb_home)
+def slack(it_synced_home: Path, kb_home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SlackStandin]:
+    shutil.copytree(it_synced_home, kb_home)
     with SlackStandin() as standin:
         point_settings_at(standin, monkeypatch, signing_secret=SECRET)
         yield standin
