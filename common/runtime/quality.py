@@ -54,7 +54,7 @@ def build_pending_writes(settings: Settings) -> PendingWrites:
 
 
 def build_admin_channel(settings: Settings) -> AdminChannel | None:
-    """The knowledge admins' channel when KNOWLEDGE_ADMIN_CHANNEL is set (then SLACK_BOT_TOKEN must be too)."""
+    """The knowledge admins' channel when KNOWLEDGE_ADMIN_CHANNEL is set (SLACK_BOT_TOKEN must be too)."""
     if settings.knowledge_admin_channel is None:
         return None
     return AdminChannel(
