@@ -33,6 +33,12 @@ class Settings(BaseSettings):
         "knowledge_base", min_length=3, max_length=52, pattern=r"^[a-zA-Z0-9][a-zA-Z0-9._-]*[a-zA-Z0-9]$"
     )
     chroma_auth_token: SecretStr | None = Field(None, description="Sent as `Authorization: Bearer`.")
+    chroma_api_key: SecretStr | None = Field(
+        None,
+        description="Chroma Cloud's API key, sent as `x-chroma-token` (distributed Chroma, Chroma Cloud).",
+    )
+    chroma_tenant: str = Field("default_tenant", min_length=1, description="The tenant the collection is in.")
+    chroma_database: str = Field("default_database", min_length=1, description="The database within it.")
     chroma_timeout_seconds: float = Field(10.0, gt=0)
     chroma_retries: int = Field(3, ge=0, le=10, description="Retries on transport errors only.")
     chroma_breaker_failures: int = Field(5, ge=1, description="Consecutive failures that open the breaker.")

@@ -9,7 +9,7 @@ from chromadb.api import ClientAPI
 from common.config import Settings
 from common.store.breaker import CircuitBreaker
 from common.store.chunk_store import ChunkStore
-from common.store.client import embedded_client, http_client
+from common.store.client import ServerAccess, embedded_client, http_client
 from common.store.connection import ChromaConnection
 
 
@@ -24,10 +24,16 @@ def build_store(
         connect, target = (lambda: embedded_client(str(path))), f"embedded store at {path}"
     else:
         url = settings.chroma_url
-        token = settings.chroma_auth_token.get_secret_value() if settings.chroma_auth_token else None
+        access = ServerAccess(
+            token=settings.chroma_auth_token.get_secret_value() if settings.chroma_auth_token else None,
+            api_key=settings.chroma_api_key.get_secret_value() if settings.chroma_api_key else None,
+            tenant=settings.chroma_tenant,
+            database=settings.chroma_database,
+        )
         timeout = settings.chroma_timeout_seconds
-        connect = lambda: http_client(url, token=token, timeout_seconds=timeout)  # noqa: E731
-        target = f"Chroma server at {url} (CHROMA_URL)"
+        connect = lambda: http_client(url, access=access, timeout_seconds=timeout)  # noqa: E731
+        where = f"{settings.chroma_tenant}/{settings.chroma_database}"
+        target = f"Chroma server at {url} (CHROMA_URL), database {where}"
     connection = ChromaConnection(
         connect=connect,
         collection_name=name,

@@ -62,11 +62,33 @@ def embedded_client(path: str) -> ClientAPI:
         return client
 
 
-def http_client(url: str, *, token: str | None, timeout_seconds: float) -> ClientAPI:
+@dataclass(frozen=True, slots=True)
+class ServerAccess:
+    """Who the client is and where its collections live: one Chroma server needs none of it; a distributed
+    deployment or Chroma Cloud (`https://api.trychroma.com`) names a tenant and database and wants an API
+    key in `x-chroma-token`, which is all chromadb's own `CloudClient` adds to the HTTP client."""
+
+    token: str | None = None
+    """Sent as `Authorization: Bearer` (a proxy or IAM in front of the server)."""
+    api_key: str | None = None
+    tenant: str = "default_tenant"
+    database: str = "default_database"
+
+    @property
+    def headers(self) -> dict[str, str] | None:
+        headers = {}
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        if self.api_key:
+            headers["x-chroma-token"] = self.api_key
+        return headers or None
+
+
+def http_client(url: str, *, access: ServerAccess, timeout_seconds: float) -> ClientAPI:
     """A client for a Chroma server; a heartbeat with our timeout goes first, so a dead or hung server
     surfaces as an httpx transport error before chromadb's untimed constructor requests run."""
     address = ServerAddress.parse(url)
-    headers = {"Authorization": f"Bearer {token}"} if token else None
+    headers = access.headers
     httpx.get(
         f"{address.base_url}/api/v2/heartbeat", headers=headers, timeout=timeout_seconds
     ).raise_for_status()
@@ -77,6 +99,8 @@ def http_client(url: str, *, token: str | None, timeout_seconds: float) -> Clien
             ssl=address.ssl,
             headers=headers,
             settings=ChromaSettings(anonymized_telemetry=False),
+            tenant=access.tenant,
+            database=access.database,
         )
     except ValueError as exc:
         if isinstance(exc.__context__, httpx.TransportError):

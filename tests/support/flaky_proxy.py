@@ -16,6 +16,8 @@ class FlakyProxy(LocalHttpServer):
     def __init__(self, upstream: str) -> None:
         self.upstream = upstream
         self.broken = False
+        self.headers_seen: list[dict[str, str]] = []
+        """The headers of every request that reached the proxy, lower-cased names."""
         self._client = httpx.Client(base_url=upstream, timeout=30)
         super().__init__()
 
@@ -25,6 +27,7 @@ class FlakyProxy(LocalHttpServer):
 
     @Request.application  # type: ignore[misc]
     def wsgi(self, request: Request) -> Response:
+        self.headers_seen.append({k.lower(): v for k, v in request.headers.items()})
         if self.broken:
             return Response(ERROR_PAGE, status=503, content_type="text/html")
         upstream = self._client.request(

@@ -5,10 +5,13 @@ from __future__ import annotations
 import socket
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import chromadb
+import chromadb.config
 import pytest
 
 from common.config import load_settings
@@ -178,6 +181,45 @@ def test_an_html_error_page_from_a_proxy_counts_as_unavailable(
 
         proxy.broken = False
         assert store.count() == 1
+
+
+def test_a_tenant_and_database_of_their_own_keep_a_collection_apart_from_the_default(
+    chroma_server: ChromaServer, kb_home: Path
+) -> None:
+    tenant, database = f"t{uuid.uuid4().hex[:8]}", "knowledge"
+    admin = chromadb.AdminClient(
+        chromadb.config.Settings(
+            chroma_server_host="127.0.0.1",
+            chroma_server_http_port=chroma_server.port,
+            chroma_api_impl="chromadb.api.fastapi.FastAPI",
+        )
+    )
+    admin.create_tenant(tenant)
+    admin.create_database(database, tenant=tenant)
+
+    own = build_store(
+        load_settings(chroma_url=chroma_server.url, chroma_tenant=tenant, chroma_database=database),
+        collection_name="apart",
+    )
+    own.upsert([make_chunk("p1", 0)])
+
+    default = build_store(load_settings(chroma_url=chroma_server.url), collection_name="apart")
+    assert (own.count(), default.count()) == (1, 0)
+
+
+def test_a_chroma_cloud_api_key_goes_in_the_x_chroma_token_header(
+    chroma_server: ChromaServer, kb_home: Path
+) -> None:
+    with FlakyProxy(chroma_server.url) as proxy:
+        store = build_store(
+            load_settings(chroma_url=proxy.url, chroma_api_key="ck-test-key"), collection_name="keyed"
+        )
+        store.upsert([make_chunk("p1", 0)])
+
+        assert store.count() == 1
+        assert proxy.headers_seen and all(
+            h.get("x-chroma-token") == "ck-test-key" for h in proxy.headers_seen
+        )
 
 
 def test_store_recovers_after_the_server_restarts(tmp_path: Path) -> None:
