@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -38,12 +40,15 @@ from common.ops.backup_files import (
     write_chunk_part,
     write_record_part,
 )
-from common.store.chunk import METADATA_SCHEMA_VERSION, Chunk, from_chroma_metadata
+from common.store.chunk import METADATA_SCHEMA_VERSION
 from common.store.chunk_store import ChunkStore
 from common.store.companions import COMPANIONS, Companion, CompanionRecords
 
 FORMAT_VERSION = 2
 """2: every companion collection is backed up, counted in `companion_counts`."""
+RESTORE_WORKERS = 4
+"""Writes in flight during a restore: enough to keep a Chroma server's indexing busy while the next batches
+are read and sent; measured in bench/backup.py."""
 Progress = Callable[[int], None]
 _Row = tuple[str, str | None, dict[str, Any], Any]
 
@@ -169,14 +174,19 @@ def restore(
     model_id: str,
     name: str | None = None,
     force: bool = False,
-    batch_size: int = 1000,
+    workers: int = RESTORE_WORKERS,
 ) -> RestoreSummary:
     """Write backup `name` (default: the latest) into `store`, with its stored embeddings and companions.
 
     Checksums, model, formats and an empty target are all checked before the first write, because a
     restore that stops halfway leaves a store that is neither the old one nor the backup. A non-empty store
     is refused unless `force`, since chunks not in the backup would survive next to the restored ones.
+
+    Chunks are written `workers` batches at a time, each as large as the server takes in one write, with at
+    most two batches a worker read ahead, so memory stays bounded while the server is kept busy.
     """
+    if workers < 1:
+        raise BackupError(f"workers must be at least 1, not {workers}.")
     chosen = name or _latest(source)
     where = f"backup {chosen} at {source.location}"
     with source.open(chosen) as folder:
@@ -199,17 +209,19 @@ def restore(
                 f"Collection {store.collection_name!r} already holds {existing} chunks; restore into an "
                 "empty collection, or pass force to upsert the backup over them."
             )
-        with duckdb.connect() as db:
+        batch = store.max_batch_size
+        with duckdb.connect() as db, _BoundedWrites(workers) as writes:
             for file in manifest.files:
                 if file.kind == "chunks":
                     for rows in read_part_rows(
-                        db, folder / file.name, "id, document, embedding, metadata", batch_size
+                        db, folder / file.name, "id, document, embedding, metadata", batch
                     ):
-                        store.upsert([_chunk(*row) for row in rows])
+                        records = [(cid, doc, vector, json.loads(meta)) for cid, doc, vector, meta in rows]
+                        writes.submit(partial(store.upsert_stored, records))
                 else:
-                    records = CompanionRecords(store, _companion(file.kind, where))
-                    for rows in read_part_rows(db, folder / file.name, "id, metadata", batch_size):
-                        records.put({row[0]: json.loads(row[1]) for row in rows})
+                    companion = CompanionRecords(store, _companion(file.kind, where))
+                    for rows in read_part_rows(db, folder / file.name, "id, metadata", batch):
+                        companion.put({row[0]: json.loads(row[1]) for row in rows})
         restored = store.count()
         if restored < manifest.chunk_count or (not force and restored != manifest.chunk_count):
             raise BackupError(
@@ -217,6 +229,35 @@ def restore(
                 f"not the {manifest.chunk_count} backed up; check the store and restore again."
             )
     return RestoreSummary(chosen, store.collection_name, manifest.chunk_count, manifest.companion_counts)
+
+
+class _BoundedWrites:
+    """A thread pool that takes no more than two waiting writes per worker, and raises the first failure
+    (after the writes already running finish) instead of carrying on past it."""
+
+    def __init__(self, workers: int) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="restore")
+        self._limit = 2 * workers
+        self._pending: set[Future[None]] = set()
+
+    def __enter__(self) -> _BoundedWrites:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            self._settle(wait(self._pending).done)
+        finally:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def submit(self, write: Callable[[], None]) -> None:
+        while len(self._pending) >= self._limit:
+            self._settle(wait(self._pending, return_when=FIRST_COMPLETED).done)
+        self._pending.add(self._pool.submit(write))
+
+    def _settle(self, done: set[Future[None]]) -> None:
+        self._pending -= done
+        for future in done:
+            future.result()
 
 
 def retention_folder(now: datetime) -> str:
@@ -251,11 +292,6 @@ def _id_pages(store: ChunkStore, page_size: int) -> Iterator[list[str]]:
 def _read_whole(store: ChunkStore, ids: Sequence[str]) -> list[_Row]:
     """Raw rows, metadata exactly as Chroma holds it (not re-serialised through the model)."""
     return [row for row in store.get_raw(ids) if row[3] is not None]
-
-
-def _chunk(chunk_id: str, document: str, embedding: list[float], metadata: str) -> Chunk:
-    raw = json.loads(metadata)
-    return Chunk(chunk_id, document, from_chroma_metadata(raw, chunk_id=chunk_id), tuple(embedding))
 
 
 # --- files ------------------------------------------------------------------------------------------

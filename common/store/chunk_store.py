@@ -88,6 +88,26 @@ class ChunkStore:
                 ),
             )
 
+    def upsert_stored(self, records: Sequence[tuple[str, str, Sequence[float], ChromaMetadata]]) -> None:
+        """Write (id, document, embedding, metadata) records exactly as a Chroma collection held them (a
+        restore): they were validated when first written and a backup's checksums vouch for them, so they
+        skip the model, which costs more CPU than the write itself at restore sizes."""
+        for batch in self._batches(records):
+            self._conn.call(
+                "upsert",
+                lambda col, b=batch: col.upsert(
+                    ids=[r[0] for r in b],
+                    documents=[r[1] for r in b],
+                    embeddings=[list(r[2]) for r in b],
+                    metadatas=[r[3] for r in b],  # type: ignore[misc]
+                ),
+            )
+
+    @property
+    def max_batch_size(self) -> int:
+        """The most records one write may carry (the server's limit, or the cap given here)."""
+        return self._max_batch_size()
+
     def update_chunks(self, chunks: Sequence[Chunk], *, leave: Sequence[str] = ()) -> None:
         """Update existing chunks in place, merging metadata and leaving the `leave` fields as stored.
 

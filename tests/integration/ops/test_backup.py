@@ -108,6 +108,18 @@ def test_folder_round_trip_restores_every_id_document_embedding_and_metadata_exa
     assert_same_chunks(restored, source)
 
 
+def test_a_restore_in_parallel_batches_under_the_servers_limit_restores_everything_exactly(
+    source: ChunkStore, target: FolderBackup
+) -> None:
+    backup(source, target, model_id=MODEL)
+    settings = get_settings()
+    restored = build_store(settings, collection_name="restored-in-batches", max_batch_size=4)
+
+    restore(target, restored, model_id=MODEL, workers=3)
+
+    assert_same_chunks(restored, source)
+
+
 def test_backup_files_hold_the_stored_embeddings_bit_for_bit(
     source: ChunkStore, target: FolderBackup
 ) -> None:
