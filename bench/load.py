@@ -20,6 +20,11 @@ environment, with a Slack Web API stand-in for what `slack_actions` does after a
    it. Each click is a distinct user, so every one sent should be counted, including those whose client
    gave up waiting (the app still handles them; their thank-yous are awaited before reading back).
 
+With `--baseline-rev REV`, the search load runs first against a search function served from that revision
+(a git worktree, same data, same clients), then against this checkout (with any `--env` settings): the
+JSON adds `baseline_search_rps`, `baseline_search_p50_ms`, `baseline_search_p95_ms`, `baseline_search_errors`,
+`search_rps_ratio` and `search_p95_ratio` (this checkout over the baseline).
+
 With `--json`, one JSON object: `search_rps`, `search_p50_ms`, `search_p95_ms`, `search_p99_ms`,
 `search_requests`, `search_errors`, `clients`, `seconds`, `votes_requested`, `votes_sent`, `votes_counted`,
 `vote_errors`, `vote_p50_ms`, `vote_p95_ms`, `vote_p99_ms`, `votes_acked_within_3s` (Slack's limit),
@@ -33,6 +38,7 @@ import argparse
 import copy
 import json
 import logging
+import subprocess
 import sys
 import tempfile
 import threading
@@ -256,6 +262,18 @@ def main() -> None:
     parser.add_argument(
         "--vote-seconds", type=float, default=600.0, help="stop sending clicks after this long"
     )
+    parser.add_argument(
+        "--baseline-rev",
+        default=None,
+        help="also load a search function served from this git revision first, same data, same run",
+    )
+    parser.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a setting for the functions of this checkout only (e.g. EMBEDDING_THREADS=1)",
+    )
     parser.add_argument("--json", action="store_true", help="Print one JSON object.")
     args = parser.parse_args()
     configure_logging(log_format="console", level="WARNING")
@@ -275,6 +293,26 @@ def main() -> None:
                 "CHROMA_URL": server.url,
                 "LOG_LEVEL": "WARNING",
             }
+            baseline = None
+            if args.baseline_rev:
+                checkout = work / "baseline"
+                subprocess.run(
+                    ["git", "-C", str(REPO), "worktree", "add", "--detach", str(checkout), args.baseline_rev],
+                    check=True,
+                    capture_output=True,
+                )
+                try:
+                    console.print(f"Baseline: the search function of {args.baseline_rev}…")
+                    old = FunctionService("search", env, log_dir=work / "baseline-logs", checkout=checkout)
+                    functions.append(old.start())
+                    warm_up(old.url)
+                    baseline = load_search(old.url, args.clients, args.seconds, args.max_requests)
+                    old.stop()
+                finally:
+                    subprocess.run(
+                        ["git", "-C", str(REPO), "worktree", "remove", "--force", str(checkout)], check=False
+                    )
+            env.update(dict(pair.split("=", 1) for pair in args.env))
             search = FunctionService("search", env, log_dir=work / "logs").start()
             functions.append(search)
             console.print("Warming up the search function (loads the embedding model)…")
@@ -339,6 +377,17 @@ def main() -> None:
         "thanks_posted": thanks,
         "logged_problems": problems,
     }
+    if baseline is not None:
+        base = baseline.latencies_ms
+        result.update(
+            baseline_rev=args.baseline_rev,
+            baseline_search_rps=round(len(base) / baseline.wall_seconds, 1),
+            baseline_search_p50_ms=round(p(base, 50), 1),
+            baseline_search_p95_ms=round(p(base, 95), 1),
+            baseline_search_errors=baseline.error_count(),
+        )
+        result["search_rps_ratio"] = round(result["search_rps"] / max(result["baseline_search_rps"], 0.1), 2)
+        result["search_p95_ratio"] = round(result["search_p95_ms"] / result["baseline_search_p95_ms"], 2)
     if args.json:
         print(json.dumps(result))
         return
@@ -352,6 +401,17 @@ def main() -> None:
     table.add_row("  p95 (ms)", f"{result['search_p95_ms']}")
     table.add_row("  p99 (ms)", f"{result['search_p99_ms']}")
     table.add_row("  errors", _errors(searches))
+    if baseline is not None:
+        table.add_row(
+            f"baseline ({args.baseline_rev}), same clients and data: requests/s",
+            f"{result['baseline_search_rps']}",
+        )
+        table.add_row(
+            "  p50 / p95 (ms)", f"{result['baseline_search_p50_ms']} / {result['baseline_search_p95_ms']}"
+        )
+        table.add_row("  errors", _errors(baseline))
+        table.add_row("throughput over baseline", f"{result['search_rps_ratio']}x")
+        table.add_row("p95 over baseline", f"{result['search_p95_ratio']}x")
     table.add_row(f"clicks: {args.vote_clients} at a time, sent", f"{clicks.sent:,} of {args.votes:,}")
     table.add_row("  counted (vote stored on every cited chunk)", f"{counted:,}")
     table.add_row(f"  cited chunks' feedback_count (of {len(ref.cited)})", _range(feedback_counts))

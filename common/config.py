@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     )
     embedding_batch_size: int = Field(64, ge=1, le=1024)
     embedding_device: str = Field("cpu")
+    embedding_threads: int | None = Field(
+        None, ge=1, le=64, description="torch threads for the process; 1 for servers, unset for batch jobs."
+    )
     chunk_max_tokens: int = Field(256, ge=32, le=256, description="Word pieces per chunk incl. its prefix.")
 
     confluence_url: str | None = Field(None, description="e.g. https://acme.atlassian.net/wiki")

@@ -16,7 +16,10 @@ from common.ingestion.llm_enrichment import LlmEnricher
 def build_embedder(settings: Settings) -> SentenceTransformerEmbedder:
     """One per process and model settings: the model loads once, not per request."""
     return get_embedder(
-        settings.embedding_model_path, settings.embedding_device, settings.embedding_batch_size
+        settings.embedding_model_path,
+        settings.embedding_device,
+        settings.embedding_batch_size,
+        settings.embedding_threads,
     )
 
 

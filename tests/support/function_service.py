@@ -21,11 +21,17 @@ _PRODUCT_VARIABLES = frozenset(name.upper() for name in Settings.model_fields)
 
 
 class FunctionService(LocalService):
-    def __init__(self, target: str, env: Mapping[str, str], *, log_dir: Path) -> None:
+    def __init__(
+        self, target: str, env: Mapping[str, str], *, log_dir: Path, checkout: Path | None = None
+    ) -> None:
+        """`checkout`: serve another checkout of the repository (a benchmark's baseline revision)."""
         self.name = f"function-{target}"
         super().__init__(log_dir / self.name)
         self.target = target
+        self._checkout = checkout
         self._env = dict(env)
+        if checkout is not None:
+            self._env["PYTHONPATH"] = str(checkout)
 
     def is_up(self, response: httpx.Response) -> bool:
         """Listening is enough: the Slack targets answer an unsigned GET with 401, and `slack_answer` has no
@@ -38,7 +44,7 @@ class FunctionService(LocalService):
             "-m",
             "functions_framework",
             "--source",
-            str(MAIN),
+            str(self._checkout / "functions" / "main.py" if self._checkout else MAIN),
             "--target",
             self.target,
             "--host",
