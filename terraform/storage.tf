@@ -37,6 +37,18 @@ resource "google_storage_bucket" "main" {
     }
   }
 
+  # Which Slack message is which answer, for reactions and replies on it (behavioural signals): a reaction
+  # three months after an answer says little about today's content.
+  lifecycle_rule {
+    condition {
+      age            = 90
+      matches_prefix = ["answers/"]
+    }
+    action {
+      type = "Delete"
+    }
+  }
+
   # Backups (docs/operations.md): dailies for two weeks, Sunday weeklies for twelve weeks.
   lifecycle_rule {
     condition {
