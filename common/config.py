@@ -21,6 +21,7 @@ from common.errors import ConfigError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_SPACE_DIR = REPO_ROOT / "examples" / "sample-space"
+DEFAULT_LLM_MODELS = {"openai": "gpt-4o-mini", "vertex": "gemini-2.5-flash"}
 
 
 class Settings(BaseSettings):
@@ -198,7 +199,16 @@ class Settings(BaseSettings):
 
     llm_api_url: str | None = Field(None, description="OpenAI-compatible base URL, e.g. https://host/v1.")
     llm_api_key: SecretStr | None = None
-    llm_model: str = "gpt-4o-mini"
+    llm_model: str | None = Field(
+        None, description="Model name; unset: gpt-4o-mini (openai) or gemini-2.5-flash (vertex)."
+    )
+    llm_provider: Literal["openai", "vertex"] = Field(
+        "openai", description="openai: any OpenAI-compatible API at LLM_API_URL; vertex: Gemini on Vertex AI."
+    )
+    vertex_location: str = Field("us-central1", min_length=1, description="Vertex AI region for Gemini.")
+    vertex_api_url: str | None = Field(
+        None, description="Vertex AI endpoint, only for a stand-in: requests then go without credentials."
+    )
     llm_timeout_seconds: float = Field(30.0, gt=0)
 
     cloud_run_task_index: int = Field(0, ge=0, description="Set by Cloud Run for each task of a job.")
@@ -214,6 +224,7 @@ class Settings(BaseSettings):
         "gcs_endpoint",
         "atlassian_auth_url",
         "atlassian_api_url",
+        "vertex_api_url",
     )
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
@@ -223,6 +234,15 @@ class Settings(BaseSettings):
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"must be an http(s) URL with a host, got {value!r}")
         return value.rstrip("/")
+
+    @property
+    def llm_configured(self) -> bool:
+        """Whether answers, AI metadata, drafts and the judge use an LLM (else the offline defaults)."""
+        return self.llm_provider == "vertex" or self.llm_api_url is not None
+
+    @property
+    def llm_model_name(self) -> str:
+        return self.llm_model or DEFAULT_LLM_MODELS[self.llm_provider]
 
     @property
     def space_keys(self) -> list[str]:

@@ -185,6 +185,15 @@ resource "google_service_account_iam_member" "push_token_creator" {
   member             = local.pubsub_agent
 }
 
+# Gemini on Vertex AI: everything that writes with the LLM calls it as its own service account.
+resource "google_project_iam_member" "vertex_user" {
+  for_each = local.vertex ? toset(["slack-actions", "slack-answer", "confluence-sync", "document-workflow", "nightly-eval"]) : toset([])
+
+  project = var.project_id
+  role    = "roles/aiplatform.user"
+  member  = "serviceAccount:${google_service_account.main[each.value].email}"
+}
+
 # --- Chroma VM -------------------------------------------------------------------------------------------
 
 resource "google_project_iam_member" "chroma" {

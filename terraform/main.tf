@@ -12,6 +12,8 @@ locals {
     "iam.googleapis.com", "pubsub.googleapis.com", "run.googleapis.com", "secretmanager.googleapis.com",
     "storage.googleapis.com",
   ]
+  # Gemini on Vertex AI needs its API only when it is the LLM.
+  enabled_apis = concat(local.apis, local.vertex ? ["aiplatform.googleapis.com"] : [])
 
   # Settings every component reads (names as in the README's settings table).
   common_env = {
@@ -22,8 +24,11 @@ locals {
     ANALYTICS_TOPIC = google_pubsub_topic.analytics.name
     LOG_FORMAT      = "json"
   }
-  slack_env = { for k, v in { SLACK_CHANNELS = var.slack_channels } : k => v if v != "" }
-  llm_env   = { for k, v in { LLM_API_URL = var.llm_api_url, LLM_MODEL = var.llm_model } : k => v if var.llm_api_url != "" }
+  # Services answering requests side by side: one torch thread each (README, EMBEDDING_THREADS).
+  server_env = { EMBEDDING_THREADS = "1" }
+  slack_env  = { for k, v in { SLACK_CHANNELS = var.slack_channels } : k => v if v != "" }
+  vertex     = var.llm_provider == "vertex"
+  llm_env    = local.vertex ? { for k, v in { LLM_PROVIDER = "vertex", VERTEX_LOCATION = var.vertex_location, LLM_MODEL = var.llm_model } : k => v if v != "" } : { for k, v in { LLM_API_URL = var.llm_api_url, LLM_MODEL = var.llm_model } : k => v if v != "" && var.llm_api_url != "" }
   document_env = {
     DOC_REVIEW_REMINDER_DAYS = tostring(var.doc_review_reminder_days)
     DOC_REQUIRED_APPROVALS   = tostring(var.doc_required_approvals)
@@ -52,7 +57,7 @@ locals {
 }
 
 resource "google_project_service" "main" {
-  for_each = toset(local.apis)
+  for_each = toset(local.enabled_apis)
 
   project            = var.project_id
   service            = each.value
@@ -79,7 +84,7 @@ module "search" {
   timeout_seconds       = 30
   min_instances         = local.min_instances["search"]
   max_instances         = local.max_instances["search"]
-  env                   = merge(local.common_env, local.permission_env)
+  env                   = merge(local.common_env, local.permission_env, local.server_env)
   secret_env            = local.secret_env["search"]
   deletion_protection   = local.protect
   labels                = local.labels
@@ -197,7 +202,7 @@ module "slack_answer" {
   max_instances         = local.max_instances["slack_answer"]
   ingress               = "INGRESS_TRAFFIC_ALL" # Pub/Sub push comes from Google's network, authenticated by OIDC
   invoker_members       = ["serviceAccount:${google_service_account.main["pubsub-push"].email}"]
-  env                   = merge(local.common_env, local.slack_env, local.permission_env, local.llm_env)
+  env                   = merge(local.common_env, local.slack_env, local.permission_env, local.llm_env, local.server_env)
   secret_env            = local.secret_env["slack-answer"]
   deletion_protection   = local.protect
   labels                = local.labels

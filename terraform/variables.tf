@@ -85,9 +85,26 @@ variable "llm_api_url" {
 }
 
 variable "llm_model" {
-  description = "Model name sent to the LLM API (LLM_MODEL)."
+  description = "Model name (LLM_MODEL); empty: gpt-4o-mini (openai) or gemini-2.5-flash (vertex)."
   type        = string
-  default     = "gpt-4o-mini"
+  default     = ""
+}
+
+variable "llm_provider" {
+  description = "LLM_PROVIDER: \"openai\" (an OpenAI-compatible API at llm_api_url, or none when it is empty) or \"vertex\" (Gemini on Vertex AI, no key: the service accounts get roles/aiplatform.user)."
+  type        = string
+  default     = "openai"
+
+  validation {
+    condition     = contains(["openai", "vertex"], var.llm_provider)
+    error_message = "llm_provider must be openai or vertex."
+  }
+}
+
+variable "vertex_location" {
+  description = "Vertex AI region for Gemini (VERTEX_LOCATION), when llm_provider is vertex."
+  type        = string
+  default     = "us-central1"
 }
 
 variable "min_instances" {

@@ -1,14 +1,16 @@
-"""A small client for any OpenAI-compatible chat-completions API (OpenAI, Azure, vLLM, Ollama, Vertex's
-OpenAI endpoint), which is the one wire format nearly every provider speaks.
+"""The LLM the product writes with (answers, AI metadata, drafts, the evaluation judge), behind one method:
+`complete_json`, a reply that must be a JSON object. Two providers implement it: any OpenAI-compatible
+chat-completions API (OpenAI, Azure, vLLM, Ollama), here, and Gemini on Vertex AI (`common.ai.vertex`).
 
-Used only when `LLM_API_URL` is set. Retries transport errors, 429 (honouring `Retry-After`) and 5xx with
-backoff; everything else is the caller's problem and surfaces as `LlmError`.
+Both retry transport errors, 429 (honouring `Retry-After`) and 5xx with backoff (`JsonPoster`); everything
+else is the caller's problem and surfaces as `LlmError`.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
 
 import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
@@ -19,14 +21,25 @@ RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 MAX_RETRY_AFTER_SECONDS = 30.0
 
 
-class LlmClient:
+class LlmClient(Protocol):
+    def complete_json(self, *, system: str, user: str) -> dict[str, Any]:
+        """One completion of `user` under the `system` instruction; its reply must be a JSON object."""
+        ...
+
+
+class OpenAiCompatibleClient:
     def __init__(
         self, *, base_url: str, api_key: str | None, model: str, timeout_seconds: float, max_attempts: int = 4
     ) -> None:
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        self._http = httpx.Client(base_url=base_url, headers=headers, timeout=timeout_seconds)
+        self._http = JsonPoster(
+            httpx.Client(base_url=base_url, headers=headers, timeout=timeout_seconds),
+            describe=f"The LLM at {base_url}",
+            credentials_hint="check LLM_API_KEY",
+            settings_hint="Check LLM_API_URL and the provider's status.",
+            max_attempts=max_attempts,
+        )
         self._model = model
-        self._max_attempts = max_attempts
         self._base_url = base_url
 
     def complete_json(self, *, system: str, user: str) -> dict[str, Any]:
@@ -37,7 +50,7 @@ class LlmClient:
             "response_format": {"type": "json_object"},
             "messages": [{"role": "system", "content": system}, {"role": "user", "content": user}],
         }
-        payload = self._post("/chat/completions", body)
+        payload = self._http.post("/chat/completions", body)
         try:
             content = payload["choices"][0]["message"]["content"]
             parsed = json.loads(content)
@@ -49,7 +62,29 @@ class LlmClient:
             raise LlmError(f"The LLM at {self._base_url} answered JSON that is not an object.")
         return parsed
 
-    def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+
+class JsonPoster:
+    """POST a JSON body, get a JSON object back: retried on transport errors, 429 and 5xx (waiting what
+    `Retry-After` asks, else backing off with jitter), with every failure named for a person to act on."""
+
+    def __init__(
+        self,
+        http: httpx.Client,
+        *,
+        describe: str,
+        credentials_hint: str,
+        settings_hint: str,
+        max_attempts: int = 4,
+        headers: Callable[[], Mapping[str, str]] = dict,
+    ) -> None:
+        self._http = http
+        self._describe = describe
+        self._credentials_hint = credentials_hint
+        self._settings_hint = settings_hint
+        self._max_attempts = max_attempts
+        self._headers = headers
+
+    def post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         retrying = Retrying(
             retry=retry_if_exception(lambda exc: isinstance(exc, LlmUnavailable | httpx.TransportError)),
             stop=stop_after_attempt(self._max_attempts),
@@ -62,33 +97,30 @@ class LlmClient:
                     return self._post_once(path, body)
         except (LlmUnavailable, httpx.TransportError) as exc:
             raise LlmUnavailable(
-                f"The LLM at {self._base_url} kept failing after {self._max_attempts} attempts: {exc}. "
-                "Check LLM_API_URL and the provider's status."
+                f"{self._describe} kept failing after {self._max_attempts} attempts: {exc}. "
+                f"{self._settings_hint}"
             ) from exc
         raise AssertionError("unreachable: tenacity reraises the last error")
 
     def _post_once(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        response = self._http.post(path, json=body)
+        response = self._http.post(path, json=body, headers=dict(self._headers()))
         if response.status_code in RETRYABLE_STATUS:
             raise LlmUnavailable(
-                f"The LLM at {self._base_url} answered HTTP {response.status_code}.",
-                retry_after=_retry_after(response),
+                f"{self._describe} answered HTTP {response.status_code}.", retry_after=_retry_after(response)
             )
         if response.status_code in (401, 403):
             raise LlmError(
-                f"The LLM at {self._base_url} refused the credentials (HTTP {response.status_code}); "
-                "check LLM_API_KEY."
+                f"{self._describe} refused the credentials (HTTP {response.status_code}); "
+                f"{self._credentials_hint}."
             )
         if response.status_code >= 400:
-            raise LlmError(
-                f"The LLM at {self._base_url} answered HTTP {response.status_code}: {response.text[:300]}"
-            )
+            raise LlmError(f"{self._describe} answered HTTP {response.status_code}: {response.text[:300]}")
         try:
             data = response.json()
         except ValueError as exc:
-            raise LlmError(f"The LLM at {self._base_url} answered a body that is not JSON.") from exc
+            raise LlmError(f"{self._describe} answered a body that is not JSON.") from exc
         if not isinstance(data, dict):
-            raise LlmError(f"The LLM at {self._base_url} answered JSON that is not an object.")
+            raise LlmError(f"{self._describe} answered JSON that is not an object.")
         return data
 
 

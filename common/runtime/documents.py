@@ -55,7 +55,7 @@ def build_document_notices(settings: Settings) -> DocumentNotices:
 
 
 def build_drafter(settings: Settings) -> Drafter:
-    if settings.llm_api_url:
+    if settings.llm_configured:
         return LlmDrafter(build_llm_client(settings))
     return OfflineDrafter()
 

@@ -26,8 +26,8 @@ from common.store.chunk_store import ChunkStore
 
 def build_answer_judge(settings: Settings) -> AnswerJudge:
     """The LLM judge only when an LLM is configured; otherwise the offline one, on the embedding model."""
-    if settings.llm_api_url:
-        return LlmJudge(build_llm_client(settings), model=settings.llm_model)
+    if settings.llm_configured:
+        return LlmJudge(build_llm_client(settings), model=settings.llm_model_name)
     return OfflineJudge(build_embedder(settings), sentences=split_sentences)
 
 

@@ -10,7 +10,7 @@ confluence_spaces = "ENG,HR,IT,SALES"
 slack_channels    = ""
 
 llm_api_url = "https://api.openai.com/v1"
-llm_model   = "gpt-4o-mini"
+llm_model   = ""
 
 # slack_events stays warm so Slack's 3-second acknowledgement holds on the first message of the day.
 min_instances = { search = 1, slack_events = 1, slack_actions = 1, slack_answer = 1 }

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 
-from common.ai.llm import LlmClient
+from common.ai.llm import OpenAiCompatibleClient
 from common.config import load_settings
 from common.errors import EnrichmentError, LlmError, LlmUnavailable
 from common.ingestion.enrichment import OfflineEnricher, PageContent
@@ -39,7 +39,9 @@ def llm() -> Iterator[LlmStandin]:
 
 
 def _enricher(llm: LlmStandin) -> LlmEnricher:
-    return LlmEnricher(LlmClient(base_url=llm.url, api_key="sk-test", model="test-model", timeout_seconds=5))
+    return LlmEnricher(
+        OpenAiCompatibleClient(base_url=llm.url, api_key="sk-test", model="test-model", timeout_seconds=5)
+    )
 
 
 def test_llm_answer_becomes_ai_metadata(llm: LlmStandin) -> None:
@@ -71,7 +73,9 @@ def test_rate_limit_is_retried_after_the_providers_delay(llm: LlmStandin) -> Non
 
 
 def test_server_errors_are_retried_then_reported_as_unavailable(llm: LlmStandin) -> None:
-    client = LlmClient(base_url=llm.url, api_key=None, model="m", timeout_seconds=5, max_attempts=2)
+    client = OpenAiCompatibleClient(
+        base_url=llm.url, api_key=None, model="m", timeout_seconds=5, max_attempts=2
+    )
     for _ in range(2):
         llm.reply(Scripted(status=503))
 
