@@ -7,6 +7,7 @@ because an instance's disk dies with it.
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 from typing import Protocol
 
@@ -30,8 +31,10 @@ class FolderRecordFiles:
         self._directory = directory
 
     def write(self, name: str, data: bytes) -> None:
+        """Atomic, and safe with writers of the same name at once (each has its own temporary file; the
+        last to finish wins), as a bucket object is."""
         self._directory.mkdir(parents=True, exist_ok=True)
-        temporary = self._directory / f".{name}.tmp"
+        temporary = self._directory / f".{name}.{uuid.uuid4().hex}.tmp"
         temporary.write_bytes(data)
         temporary.replace(self._directory / name)
 

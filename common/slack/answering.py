@@ -204,7 +204,7 @@ class AnswerService:
             return ()
         try:
             return self._rephrasings.check(question)
-        except KbError as exc:
+        except (KbError, OSError) as exc:
             log.warning("rephrase_not_checked", error=str(exc))
             return ()
 
@@ -233,7 +233,7 @@ class AnswerService:
                     question_vector=vector,
                 )
             )
-        except KbError as exc:
+        except (KbError, OSError) as exc:
             log.warning("answer_not_registered_for_signals", answer_id=answer_id, error=str(exc))
 
     def _thread_history(self, question: Question) -> list[str]:
