@@ -6,17 +6,23 @@ paths, code verbatim with its language, tables as rows under a header, lists as 
 their kind, and everything else as prose with its whitespace normalised.
 
 What each macro becomes:
-- `code`, `noformat`, `paste-code-macro` → code blocks; `plantuml` too (language "plantuml"), because the
-  names and labels in a diagram are content search should find, and as a code chunk its layout keywords
-  cannot dilute prose.
-- `info`, `note`, `warning`, `tip`, `panel`, `success`, `error`, `alert` → panels that keep kind and title.
+- `code`, `noformat`, `paste-code-macro` → code blocks, with their title (often a file name); `plantuml` too
+  (language "plantuml"), because the names and labels in a diagram are content search should find, and as
+  a code chunk its layout keywords cannot dilute prose.
+- `info`, `note`, `warning`, `tip`, `panel`, `success`, `error`, `alert` → panels that keep kind and title;
+  code inside a panel stays a code block of its own, with its language.
+- `expand` → its title as a minor heading, then its body, so the title stays with what it hides.
+- `markdown` (a plain-text body written as Markdown) → that text, as prose.
 - `status` → its title inline, e.g. "[DONE]"; a single-issue `jira` macro → its issue key ("PROJ-27"), which
   is what Confluence shows and what people search for. Issue queries (JQL tables, counts) render nothing.
 - any other macro with a rich-text body (`excerpt`, `expand`, `details`, `section`, …) → its body, as if the
   macro were not there.
 - every other macro renders nothing: `toc`, `pagetree`, `children`, `anchor`, `excerpt-include`,
   `profile`, `roadmap`, math (LaTeX source reads as noise), … Macro parameters never become text.
-Emoticons and placeholders render nothing; layouts are transparent.
+Emoticons and placeholders render nothing; layouts are transparent. An image reads as its alt text and
+caption, never its file name (`diagram-final-v3.png` is not prose). The older macro form (`ac:macro`, with
+`ac:default-parameter` for the unnamed parameter, such as a code block's language) reads exactly like
+`ac:structured-macro`.
 
 A page that is not well-formed XML is still read: `common.confluence.storage_markup` repairs it into a tree,
 and `ParsedPage.recovered` says so; this module logs nothing, the caller does.
@@ -34,10 +40,16 @@ from common.confluence.storage_markup import NAMESPACES, load_storage_tree
 _PREFIXES = {uri: prefix for prefix, uri in NAMESPACES.items()}
 
 CODE_MACROS = frozenset({"code", "noformat", "paste-code-macro", "plantuml"})
+TEXT_BODY_MACROS = frozenset({"markdown"})
+"""Macros whose plain-text body is what readers see; other plain-text bodies (LaTeX, raw HTML) are not."""
 PANEL_MACROS = frozenset({"info", "note", "warning", "tip", "panel", "success", "error", "alert"})
 _PANEL_LABELS = {kind: kind.capitalize() for kind in PANEL_MACROS - {"panel"}}
 """A generic `panel` is a coloured box with no meaning of its own, so it gets no label."""
 
+_MACROS = frozenset({"ac:structured-macro", "ac:macro"})
+"""The current form and the older one (`<ac:macro ac:name="code">`), read alike."""
+EXPAND_TITLE_LEVEL = 4
+"""A minor heading: prose to the chunker, and the lead-in of a block it introduces."""
 _HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 _LISTS = frozenset({"ul", "ol", "ac:task-list"})
 _CONTAINERS = frozenset({
@@ -46,7 +58,8 @@ _CONTAINERS = frozenset({
 })  # fmt: skip
 _BLOCK_ELEMENTS = _HEADINGS | _LISTS | _CONTAINERS | {"pre", "table"}
 _SILENT = frozenset({
-    "ac:parameter", "ac:plain-text-body", "ac:task-id", "ac:task-status", "ac:placeholder", "ac:emoticon",
+    "ac:parameter", "ac:default-parameter", "ac:plain-text-body", "ac:task-id", "ac:task-status",
+    "ac:placeholder", "ac:emoticon", "ac:caption",
     "ac:adf-attribute", "ac:adf-fallback", "colgroup", "col", "script", "style",
 })  # fmt: skip
 _RESOURCE_NAMES = {
@@ -73,6 +86,8 @@ class Code:
     text: str
     """Verbatim, whitespace included: indentation is meaning in code."""
     language: str = ""
+    title: str = ""
+    """The code macro's title, often the file the code belongs in."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,12 +190,12 @@ class _Reader:
         if name == "ac:link":
             return self._link(element)
         if name == "ac:image":
-            return _attr(_child(element, "ri:attachment"), "ri:filename")
+            return self._image(element)
         if name == "ri:user":
             return self._user(element)
         if name == "time":
             return str(element.get("datetime", ""))
-        if name == "ac:structured-macro":
+        if name in _MACROS:
             return self._inline_macro(element)
         text = _space(element.text) + "".join(self.inline(child) + _space(child.tail) for child in element)
         return f"\n{text}\n" if name in _BLOCK_ELEMENTS else text
@@ -197,7 +212,7 @@ class _Reader:
             yield from self._table(element)
         elif name in _LISTS:
             yield from self._list(element)
-        elif name == "ac:structured-macro":
+        elif name in _MACROS:
             yield from self._macro(element)
         else:
             yield from self.blocks(element)
@@ -206,14 +221,41 @@ class _Reader:
         macro = _macro_name(element)
         body = _child(element, "ac:rich-text-body")
         if macro in CODE_MACROS:
-            yield from _code(_child_text(element, "ac:plain-text-body"), language=_language(element, macro))
+            yield from _code(
+                _child_text(element, "ac:plain-text-body"),
+                language=_language(element, macro),
+                title=_one_line(_param(element, "title")),
+            )
         elif macro in PANEL_MACROS:
-            text = "\n".join(block.text for block in self.blocks(body)) if body is not None else ""
-            title = _one_line(_param(element, "title"))
-            if text or title:
-                yield Panel(kind=_panel_kind(element, macro), title=title, body=text)
+            yield from self._panel(element, macro, body)
         elif body is not None:
+            title = _one_line(_param(element, "title")) if macro == "expand" else ""
+            if title:
+                yield Heading(level=EXPAND_TITLE_LEVEL, text=title)
             yield from self.blocks(body)
+        elif macro in TEXT_BODY_MACROS:
+            yield from _paragraph([_child_text(element, "ac:plain-text-body")])
+
+    def _panel(self, element: Any, macro: str, body: Any) -> Iterator[Block]:
+        """The panel's prose, with any code in it split out as code blocks where it stands: a command in a
+        tip is still a command, with its language."""
+        kind, title = _panel_kind(element, macro), _one_line(_param(element, "title"))
+        texts: list[str] = []
+        for block in self.blocks(body) if body is not None else ():
+            if isinstance(block, Code):
+                if texts or title:
+                    yield Panel(kind=kind, title=title, body="\n".join(texts))
+                texts, title = [], ""
+                yield block
+            else:
+                texts.append(block.text)
+        if texts or title:
+            yield Panel(kind=kind, title=title, body="\n".join(texts))
+
+    def _image(self, element: Any) -> str:
+        caption = _child(element, "ac:caption")
+        parts = [_one_line(_attr(element, "ac:alt")), self.plain(caption) if caption is not None else ""]
+        return " ".join(part for part in parts if part)
 
     def _inline_macro(self, element: Any) -> str:
         macro = _macro_name(element)
@@ -318,13 +360,15 @@ def _paragraph(run: list[str]) -> Iterator[Paragraph]:
         yield Paragraph(text=text)
 
 
-def _code(text: str, *, language: str) -> Iterator[Code]:
+def _code(text: str, *, language: str, title: str = "") -> Iterator[Code]:
     if text.strip():
-        yield Code(text=text, language=language)
+        yield Code(text=text, language=language, title=title)
 
 
 def _language(element: Any, macro: str) -> str:
-    language = _param(element, "language") or _param(element, "")
+    language = (
+        _param(element, "language") or _param(element, "") or _child_text(element, "ac:default-parameter")
+    )
     return language.strip().lower() or ("plantuml" if macro == "plantuml" else "")
 
 
@@ -337,14 +381,18 @@ def _panel_kind(element: Any, macro: str) -> str:
 
 
 def _is_block(element: Any) -> bool:
-    if _name(element) == "ac:structured-macro":
-        return _is_hoisted(element) or _child(element, "ac:rich-text-body") is not None
+    if _name(element) in _MACROS:
+        return (
+            _is_hoisted(element)
+            or _child(element, "ac:rich-text-body") is not None
+            or _macro_name(element) in TEXT_BODY_MACROS
+        )
     return _name(element) in _BLOCK_ELEMENTS
 
 
 def _is_hoisted(element: Any) -> bool:
     """Inside a list item, these stay blocks of their own instead of being squeezed into the item's line."""
-    if _name(element) == "ac:structured-macro":
+    if _name(element) in _MACROS:
         return _macro_name(element) in CODE_MACROS | PANEL_MACROS
     return _name(element) in ("table", "pre")
 

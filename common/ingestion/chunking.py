@@ -7,9 +7,13 @@ Rules, in order:
 - h1 to h3 start sections and form `parent_headers`; h4 to h6 are too minor for that and read as prose.
 - Chunks never cross a section. Consecutive prose blocks (paragraphs, panels, minor headings) merge into one
   "text" chunk up to the budget; code, tables and lists become chunks of their own type.
-- A lead-in travels with the block it introduces: a short paragraph ending in ":" or a minor heading directly
-  before a code, table or list block goes to the top of that block's first chunk, where it says what the
-  block is, instead of dangling at the end of the prose before it.
+- A lead-in travels with the block it introduces: a short paragraph ending in ":", a label (a few words with
+  no sentence end, "Supported laptops"), a minor heading, or a one-line fragment between two code blocks,
+  directly before a code, table or list block goes to the top of that block's first chunk, where it says
+  what the block is, instead of dangling at the end of the prose before it or standing alone.
+- A code block's title (often its file name) heads every chunk of it.
+- A heading whose section holds nothing (or only macros that render nothing) and has no subsections is a
+  chunk of its own, so the heading can still be found.
 - Oversized blocks split on structure first: prose at lines, then sentences, then words; code at lines;
   tables at rows with the header line repeated on top of every chunk; lists at items. A single word or line
   still too long is cut.
@@ -33,6 +37,8 @@ from common.store.chunk import ChunkType
 
 SECTION_LEVELS = 3
 LEAD_IN_MAX_CHARS = 200
+LABEL_MAX_WORDS = 8
+_SENTENCE_END = re.compile(r"[.!?…]$")
 _PROSE_SPLITS = ((re.compile(r"\n+"), "\n"), (re.compile(r"(?<=[.!?;])\s+"), " "), (re.compile(r"\s+"), " "))
 """Coarsest first: lines (paragraph breaks), sentences, words. Each with the joiner that restores it."""
 
@@ -117,11 +123,10 @@ def chunk_page(
     budget = _Budget(count_tokens, title=title, max_tokens=max_tokens)
     seen: Counter[tuple[str, ...]] = Counter()
     drafts: list[ChunkDraft] = []
-    for section in _sections(blocks):
+    sections = list(_sections(blocks))
+    for index, section in enumerate(sections):
         ordinal = seen[section.path]
         seen[section.path] += 1
-        if not section.blocks:
-            continue
         budget.enter(section.path)
         texts = [
             (kind, language, text)
@@ -129,6 +134,8 @@ def chunk_page(
             for kind, language, text in _chunk_segment(segment, budget)
             if text.strip()
         ]
+        if not texts and section.path and not _has_subsections(section, sections[index + 1 :]):
+            texts = [("text", "", section.path[-1])]
         drafts.extend(
             ChunkDraft(
                 key=section_key(section.path, ordinal=ordinal, sequence=sequence),
@@ -140,6 +147,13 @@ def chunk_page(
             for sequence, (kind, language, text) in enumerate(texts)
         )
     return drafts
+
+
+def _has_subsections(section: _Section, later: Sequence[_Section]) -> bool:
+    """Whether the next section is inside this one: then its chunks carry this heading already."""
+    return (
+        bool(later) and later[0].path[: len(section.path)] == section.path and later[0].path != section.path
+    )
 
 
 def _sections(blocks: Sequence[Block]) -> Iterator[_Section]:
@@ -167,6 +181,7 @@ class _Segment:
 def _segments(blocks: Sequence[Block], budget: _Budget) -> Iterator[_Segment]:
     prose: list[str] = []
     lead_in = ""
+    after_code = False
     for block in blocks:
         if isinstance(block, Code | Table | ListBlock):
             if lead_in:
@@ -175,17 +190,29 @@ def _segments(blocks: Sequence[Block], budget: _Budget) -> Iterator[_Segment]:
                 yield _Segment(prose=tuple(prose))
             yield _Segment(block=block, lead_in=lead_in)
             prose, lead_in = [], ""
+            after_code = isinstance(block, Code)
         elif block.text.strip():
             prose.append(block.text)
-            lead_in = block.text if _is_lead_in(block, budget) else ""
+            lead_in = (
+                block.text if _is_lead_in(block, budget, after_code=after_code and len(prose) == 1) else ""
+            )
     if prose:
         yield _Segment(prose=tuple(prose))
 
 
-def _is_lead_in(block: Block, budget: _Budget) -> bool:
-    short = len(block.text) <= LEAD_IN_MAX_CHARS and budget.tokens(block.text) <= budget.limit // 4
-    announces = isinstance(block, Paragraph) and block.text.rstrip().endswith(":")
-    return short and (announces or isinstance(block, Heading))
+def _is_lead_in(block: Block, budget: _Budget, *, after_code: bool) -> bool:
+    """`after_code`: the block follows a code block directly, so a one-liner here sits between code."""
+    text = block.text.strip()
+    short = len(text) <= LEAD_IN_MAX_CHARS and budget.tokens(text) <= budget.limit // 4
+    if not short or "\n" in text:
+        return short and isinstance(block, Heading)
+    announces = isinstance(block, Paragraph) and text.endswith(":")
+    label = (
+        isinstance(block, Paragraph)
+        and len(text.split()) <= LABEL_MAX_WORDS
+        and not _SENTENCE_END.search(text)
+    )
+    return announces or label or after_code or isinstance(block, Heading)
 
 
 def _chunk_segment(segment: _Segment, budget: _Budget) -> list[tuple[ChunkType, str, str]]:
@@ -196,8 +223,9 @@ def _chunk_segment(segment: _Segment, budget: _Budget) -> list[tuple[ChunkType, 
         return [("text", "", text) for text in _pack(pieces, budget)]
     lead = [_Piece(segment.lead_in, budget.tokens(segment.lead_in))] if segment.lead_in else []
     if isinstance(block, Code):
-        room = budget.limit - _total(lead)
-        texts = _pack(_code_pieces(block.text, room, budget), budget, first=lead)
+        title = [_Piece(block.title, budget.tokens(block.title))] if block.title else []
+        room = budget.limit - _total(lead) - _total(title)
+        texts = _pack(_code_pieces(block.text, room, budget), budget, first=lead + title, repeat=title)
         return [("code", block.language, text) for text in texts]
     if isinstance(block, Table):
         header = _header_piece(block, budget) if block.rows else []

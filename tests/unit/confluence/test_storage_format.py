@@ -238,10 +238,15 @@ def test_page_links_without_a_body_read_as_the_page_title() -> None:
     assert parse_storage_format(body).text == "See Runbook."
 
 
-def test_attachments_read_as_their_filename() -> None:
+def test_an_image_reads_as_its_alt_text_and_caption_never_its_file_name() -> None:
     page = parse_fixture("xwiki__nested__ri-page-links_ri-attachment_pagetree_excerpt-include.storage.xhtml")
+    captioned = (
+        '<p>The flow: <ac:image ac:alt="Login sequence"><ri:attachment ri:filename="flow-v3-final.png"/>'
+        "<ac:caption><p>Okta, then the VPN</p></ac:caption></ac:image></p>"
+    )
 
-    assert Paragraph("Image in Under Page A: image.png") in page.blocks
+    assert Paragraph("Image in Under Page A:") in page.blocks
+    assert parse_storage_format(captioned).text == "The flow: Login sequence Okta, then the VPN"
 
 
 def test_html_links_read_as_their_text() -> None:
@@ -294,7 +299,7 @@ def test_layouts_are_transparent() -> None:
     assert Heading(level=1, text="Quick navigation") in page.blocks
 
 
-@pytest.mark.parametrize("macro", ["expand", "excerpt", "details"])
+@pytest.mark.parametrize("macro", ["excerpt", "details"])
 def test_body_macros_keep_their_body_text(macro: str) -> None:
     body = f'<ac:structured-macro ac:name="{macro}"><ac:parameter ac:name="title">Click</ac:parameter>'
     body += "<ac:rich-text-body><p>Hidden detail</p></ac:rich-text-body></ac:structured-macro>"
@@ -323,3 +328,88 @@ def test_blocks_come_in_document_order() -> None:
     kinds = [type(block).__name__ for block in page.blocks[:7]]
 
     assert kinds == ["Paragraph", "Paragraph", "Paragraph", "Table", "Paragraph", "Heading", "Paragraph"]
+
+
+# --- the older macro form, titles, panels with code, Markdown --------------------------------------------
+
+
+def test_the_older_macro_form_reads_like_the_structured_one() -> None:
+    body = (
+        '<ac:macro ac:name="code"><ac:default-parameter>python</ac:default-parameter>'
+        "<ac:plain-text-body><![CDATA[print('hi')]]></ac:plain-text-body></ac:macro>"
+        '<ac:macro ac:name="noformat"><ac:plain-text-body><![CDATA[raw  text]]></ac:plain-text-body>'
+        "</ac:macro>"
+        '<ac:macro ac:name="warning"><ac:parameter ac:name="title">Careful</ac:parameter>'
+        "<ac:rich-text-body><p>Never restart the primary.</p></ac:rich-text-body></ac:macro>"
+        '<p>Build: <ac:macro ac:name="status"><ac:parameter ac:name="colour">Green</ac:parameter>'
+        '<ac:parameter ac:name="title">PASSING</ac:parameter></ac:macro></p>'
+    )
+
+    assert parse_storage_format(body).blocks == (
+        Code(text="print('hi')", language="python"),
+        Code(text="raw  text", language=""),
+        Panel(kind="warning", title="Careful", body="Never restart the primary."),
+        Paragraph("Build: [PASSING]"),
+    )
+
+
+def test_default_parameters_never_leak_into_text_or_headings() -> None:
+    body = (
+        '<h2>Setup <ac:macro ac:name="anchor"><ac:default-parameter>setup-anchor</ac:default-parameter>'
+        '</ac:macro></h2><p>See <ac:macro ac:name="excerpt-include"><ac:default-parameter>Secret page'
+        "</ac:default-parameter></ac:macro>here.</p>"
+    )
+
+    page = parse_storage_format(body)
+
+    assert page.blocks == (Heading(level=2, text="Setup"), Paragraph("See here."))
+
+
+def test_a_code_macros_title_stays_with_its_code() -> None:
+    body = (
+        '<ac:structured-macro ac:name="code"><ac:parameter ac:name="title">deploy.yaml</ac:parameter>'
+        '<ac:parameter ac:name="language">yaml</ac:parameter>'
+        "<ac:plain-text-body><![CDATA[replicas: 3]]></ac:plain-text-body></ac:structured-macro>"
+    )
+
+    assert parse_storage_format(body).blocks == (
+        Code(text="replicas: 3", language="yaml", title="deploy.yaml"),
+    )
+
+
+def test_an_expand_title_leads_its_body_as_a_minor_heading() -> None:
+    body = (
+        '<ac:structured-macro ac:name="expand"><ac:parameter ac:name="title">Linux clients</ac:parameter>'
+        "<ac:rich-text-body><p>Use openconnect.</p></ac:rich-text-body></ac:structured-macro>"
+    )
+
+    assert parse_storage_format(body).blocks == (
+        Heading(level=4, text="Linux clients"),
+        Paragraph("Use openconnect."),
+    )
+
+
+def test_code_inside_a_tip_is_a_code_block_with_its_language() -> None:
+    body = (
+        '<ac:structured-macro ac:name="tip"><ac:parameter ac:name="title">Faster</ac:parameter>'
+        "<ac:rich-text-body>"
+        "<p>Run this once:</p>"
+        '<ac:structured-macro ac:name="code"><ac:parameter ac:name="language">bash</ac:parameter>'
+        "<ac:plain-text-body><![CDATA[brew install gp]]></ac:plain-text-body></ac:structured-macro>"
+        "<p>Then sign in.</p></ac:rich-text-body></ac:structured-macro>"
+    )
+
+    assert parse_storage_format(body).blocks == (
+        Panel(kind="tip", title="Faster", body="Run this once:"),
+        Code(text="brew install gp", language="bash"),
+        Panel(kind="tip", title="", body="Then sign in."),
+    )
+
+
+def test_a_markdown_macros_plain_text_body_is_indexed_as_text() -> None:
+    body = (
+        '<ac:structured-macro ac:name="markdown"><ac:plain-text-body><![CDATA[## Rotation\n'
+        "Keys rotate every **90 days**.]]></ac:plain-text-body></ac:structured-macro>"
+    )
+
+    assert parse_storage_format(body).text == "## Rotation\nKeys rotate every **90 days**."

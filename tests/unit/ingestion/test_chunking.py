@@ -176,7 +176,8 @@ def test_a_heading_replaces_its_siblings_and_deeper_levels_in_the_path() -> None
     blocks: list[Block] = [Heading(1, "Guide"), Heading(2, "Linux"), Heading(3, "Apt"), Heading(2, "Mac")]
     blocks.append(Paragraph("Brew."))
 
-    assert chunk_page(title=TITLE, blocks=blocks, max_tokens=MAX_TOKENS)[0].parent_headers == ("Guide", "Mac")
+    [brew] = [d for d in chunk_page(title=TITLE, blocks=blocks, max_tokens=MAX_TOKENS) if d.text == "Brew."]
+    assert brew.parent_headers == ("Guide", "Mac")
 
 
 def test_minor_headings_are_prose_not_parent_headers() -> None:
@@ -246,7 +247,8 @@ def test_fixture_code_chunks_carry_their_language() -> None:
         max_tokens=MAX_TOKENS,
     )
 
-    assert ("code", "sql", "select 1") in [(draft.chunk_type, draft.language, draft.text) for draft in drafts]
+    sql = [draft.text for draft in drafts if (draft.chunk_type, draft.language) == ("code", "sql")]
+    assert sql and sql[0].endswith("\nselect 1")
 
 
 def test_fixture_tables_repeat_their_header_in_every_chunk() -> None:
@@ -350,14 +352,63 @@ def test_output_is_deterministic() -> None:
 
 
 def test_empty_text_never_produces_a_chunk() -> None:
-    blocks: list[Block] = [
-        Paragraph("  "),
-        Code(text="\n\n   \n"),
-        ListBlock(items=()),
-        Heading(1, "Empty section"),
-    ]
+    blocks: list[Block] = [Paragraph("  "), Code(text="\n\n   \n"), ListBlock(items=())]
 
     assert chunk_page(title=TITLE, blocks=blocks, max_tokens=MAX_TOKENS) == []
+
+
+def test_a_heading_with_nothing_under_it_is_still_a_chunk_so_it_can_be_found() -> None:
+    blocks: list[Block] = [Heading(2, "Printer codes"), Heading(2, "Escalation"), Paragraph("Call 4357.")]
+
+    drafts = chunk_page(title=TITLE, blocks=blocks, max_tokens=MAX_TOKENS)
+
+    assert [(d.parent_headers, d.text) for d in drafts] == [
+        (("Printer codes",), "Printer codes"),
+        (("Escalation",), "Call 4357."),
+    ]
+
+
+def test_a_heading_whose_subsections_carry_it_gets_no_chunk_of_its_own() -> None:
+    blocks: list[Block] = [Heading(1, "Setup"), Heading(2, "Linux"), Paragraph("Use apt.")]
+
+    drafts = chunk_page(title=TITLE, blocks=blocks, max_tokens=MAX_TOKENS)
+
+    assert [(d.parent_headers, d.text) for d in drafts] == [(("Setup", "Linux"), "Use apt.")]
+
+
+def test_a_label_travels_with_the_table_it_introduces() -> None:
+    table = Table(header=("Model", "RAM"), rows=(("MacBook Pro", "32 GB"),))
+    blocks: list[Block] = [Paragraph("Intro text that is a sentence."), Paragraph("Supported laptops"), table]
+
+    drafts = chunk_page(title=TITLE, blocks=blocks, max_tokens=MAX_TOKENS)
+
+    assert [(d.chunk_type, d.text) for d in drafts] == [
+        ("text", "Intro text that is a sentence."),
+        ("table", "Supported laptops\nModel | RAM\nMacBook Pro | 32 GB"),
+    ]
+
+
+def test_a_one_line_fragment_between_code_blocks_joins_the_next_one() -> None:
+    blocks: list[Block] = [
+        Code(text="make build", language="bash"),
+        Paragraph("Then, once it is green."),
+        Code(text="make deploy", language="bash"),
+    ]
+
+    drafts = chunk_page(title=TITLE, blocks=blocks, max_tokens=MAX_TOKENS)
+
+    assert [(d.chunk_type, d.text) for d in drafts] == [
+        ("code", "make build"),
+        ("code", "Then, once it is green.\nmake deploy"),
+    ]
+
+
+def test_a_code_title_heads_every_chunk_of_its_code() -> None:
+    code = Code(text="\n".join(f"line_{n} = {n}" for n in range(400)), language="python", title="settings.py")
+
+    drafts = chunk_page(title=TITLE, blocks=[code], max_tokens=MAX_TOKENS)
+
+    assert len(drafts) > 1 and all(d.text.startswith("settings.py\n") for d in drafts)
 
 
 def test_very_long_headings_are_dropped_from_the_top_of_the_path_to_leave_room() -> None:
