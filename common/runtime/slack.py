@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import cache
 
+from common.answers.composer import ComposedAnswer, compose_answer
 from common.config import Settings
 from common.errors import ConfigError
-from common.permissions.access import AccessResolver
+from common.permissions.access import Access, AccessResolver, conversation_of
 from common.quality.page_decisions import PageDecisions
 from common.runtime.ai import build_answer_writer, build_embedder
 from common.runtime.documents import build_document_service, build_drafter
@@ -25,6 +26,7 @@ from common.slack.client import email_of
 from common.slack.document_flow import DocumentFlow, Later, Reply
 from common.slack.escalation_flow import EscalationFlow, ReplaceMessage
 from common.slack.interactions import InteractionHandler
+from common.slack.private_answers import PrivateAnswers
 from common.slack.quick_knowledge_flow import QuickKnowledgeFlow
 from common.slack.signal_recorder import Rephrasings
 from common.store.chunk_store import ChunkStore
@@ -77,6 +79,35 @@ def build_interaction_handler(settings: Settings, store: ChunkStore) -> Interact
             replace=replace,
         )
 
+    def private_answers(later: Later, reply: ReplaceMessage) -> PrivateAnswers:
+        retriever = cache(lambda: build_retriever(settings, store))
+        writer = cache(lambda: build_answer_writer(settings))
+        resolver = cache(lambda: AccessResolver(linker=linker(), directory=build_directory(settings)))
+        ceiling = build_channel_policy(settings).ceiling("im")
+
+        def compose(question: str, access: Access) -> ComposedAnswer:
+            return compose_answer(
+                retriever=retriever(),
+                writer=writer(),
+                question=question,
+                ceiling=ceiling,
+                reader=access.reader,
+            )
+
+        def access_of(user_id: str) -> Access:
+            return resolver().for_slack_user(
+                user_id, conversation_of("im"), email=lambda: email_of(slack, user_id)
+            )
+
+        return PrivateAnswers(
+            compose=compose,
+            access_of=access_of,
+            links=AccountLinks(linker=linker, slack=slack, later=later),
+            publisher=publisher,
+            later=later,
+            reply=reply,
+        )
+
     return InteractionHandler(
         signing_secret=settings.slack_signing_secret.get_secret_value(),
         feedback=build_feedback(settings, store, publisher=publisher),
@@ -86,6 +117,7 @@ def build_interaction_handler(settings: Settings, store: ChunkStore) -> Interact
         documents=documents,
         account_links=lambda later: AccountLinks(linker=linker, slack=slack, later=later),
         escalations=escalations if admin_channel else None,
+        private_answers=private_answers,
     )
 
 

@@ -9,10 +9,12 @@ confirmed it lately, because a cited answer is only as trustworthy as what it ci
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from common.answers.writer import Answer, Passage
+from common.answers.composer import ComposedAnswer
+from common.answers.writer import NOT_FOUND_TEXT, Answer, Passage
 from common.search.retriever import SearchResult
 from common.slack.feedback_blocks import SOURCE_LINK_ACTION, AnswerRef, feedback_actions
 
@@ -122,3 +124,29 @@ def not_found_blocks(text: str, nearest: Sequence[tuple[str, str]]) -> list[dict
         owners = ", ".join(f"{owner} ({space})" for space, owner in nearest)
         lines.append(f"The owners of the closest topics might know: {owners}.")
     return [{"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)}}]
+
+
+def answer_message(
+    composed: ComposedAnswer, *, answer_id: str, question: str, notice: Sequence[dict[str, Any]] = ()
+) -> tuple[str, list[dict[str, Any]]]:
+    """The text and blocks of the bot's reply, wherever it is posted (a thread, an ephemeral reply): the
+    cited answer with its sources and buttons, or a plain "not found" naming who might know."""
+    if not composed.found:
+        return NOT_FOUND_TEXT, not_found_blocks(NOT_FOUND_TEXT, _nearest(composed.results)) + list(notice)
+    blocks = answer_blocks(
+        answer=composed.answer,
+        passages=composed.passages,
+        results=composed.results,
+        answer_id=answer_id,
+        question=question,
+        notice=notice,
+    )
+    return composed.answer.text, blocks
+
+
+def _nearest(results: Sequence[SearchResult]) -> list[tuple[str, str]]:
+    """(space, its most frequent owner among the closest results), at most three spaces."""
+    owners: dict[str, Counter[str]] = {}
+    for result in results:
+        owners.setdefault(result.space_key, Counter())[result.owner] += 1
+    return [(space, counts.most_common(1)[0][0]) for space, counts in list(owners.items())[:3]]

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -25,16 +24,16 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 from common.answers.composer import ComposedAnswer, compose_answer
 from common.answers.records import answer_events
-from common.answers.writer import NOT_FOUND_TEXT, AnswerWriter
+from common.answers.writer import AnswerWriter
 from common.errors import KbError, ServiceUnavailable, SlackUnavailable, WorkInProgress
 from common.events.publishers import EventPublisher
 from common.infra.claims import Claim, Claims
 from common.logs import get_logger, log_context
 from common.permissions.access import AccessResolver, conversation_of
 from common.search.access_tracking import AccessRecorder
-from common.search.retriever import HybridRetriever, SearchResult
+from common.search.retriever import HybridRetriever
 from common.slack.account_links import AccountLinks
-from common.slack.answer_blocks import answer_blocks, not_found_blocks
+from common.slack.answer_blocks import answer_message
 from common.slack.answer_registry import AnswerRegistry, PostedAnswer
 from common.slack.channel_policy import ChannelPolicy
 from common.slack.client import email_of
@@ -154,22 +153,12 @@ class AnswerService:
         answer_id = uuid.uuid4().hex
         self._record(question, composed, answer_id, latency_ms=(time.perf_counter() - started) * 1000)
         notice = self._links.blocks(access, question.user)
+        text, blocks = answer_message(composed, answer_id=answer_id, question=question.text, notice=notice)
+        posted = self._post(question, text=text, blocks=blocks)
+        self._remember(question, answer_id, posted, composed, vector)
         if not composed.found:
-            blocks = not_found_blocks(NOT_FOUND_TEXT, _nearest(composed.results)) + notice
-            posted = self._post(question, text=NOT_FOUND_TEXT, blocks=blocks)
-            self._remember(question, answer_id, posted, composed, vector)
             log.info("question_not_answered", results=len(composed.results), writer=composed.answer.writer)
             return Outcome("not_found")
-        blocks = answer_blocks(
-            answer=composed.answer,
-            passages=composed.passages,
-            results=composed.results,
-            answer_id=answer_id,
-            question=question.text,
-            notice=notice,
-        )
-        posted = self._post(question, text=composed.answer.text, blocks=blocks)
-        self._remember(question, answer_id, posted, composed, vector)
         if self._recorder is not None:
             self._recorder.record(composed.shown(), source="slack", query_id=answer_id)
         log.info(
@@ -300,11 +289,3 @@ class AnswerService:
             ) from exc
         except SlackClientError as exc:
             raise SlackUnavailable(f"Slack {method} could not be reached: {exc}") from exc
-
-
-def _nearest(results: Sequence[SearchResult]) -> list[tuple[str, str]]:
-    """(space, its most frequent owner among the closest results), at most three spaces."""
-    owners: dict[str, Counter[str]] = {}
-    for result in results:
-        owners.setdefault(result.space_key, Counter())[result.owner] += 1
-    return [(space, counts.most_common(1)[0][0]) for space, counts in list(owners.items())[:3]]

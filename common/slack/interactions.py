@@ -48,6 +48,7 @@ from common.slack.feedback_blocks import (
     thanks_blocks,
 )
 from common.slack.payload import modal_metadata, object_field, object_list_field, user_id_of
+from common.slack.private_answers import ASK_COMMAND, PrivateAnswers
 from common.slack.quick_knowledge_flow import MODAL as QUICK_MODAL
 from common.slack.quick_knowledge_flow import SHORTCUT, SLASH_COMMAND, QuickKnowledgeFlow
 from common.slack.signing import rejection
@@ -76,6 +77,7 @@ class InteractionHandler:
         documents: Callable[[Later, Reply], DocumentFlow] | None = None,
         account_links: Callable[[Later], AccountLinks] | None = None,
         escalations: Callable[[Later, ReplaceMessage], EscalationFlow] | None = None,
+        private_answers: Callable[[Later, ReplaceMessage], PrivateAnswers] | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._secret = signing_secret
@@ -88,6 +90,7 @@ class InteractionHandler:
         self._documents = documents(self._later, self._replace_message) if documents else None
         self._links = account_links(self._later) if account_links else None
         self._escalations = escalations(self._later, self._replace_with) if escalations else None
+        self._private = private_answers(self._later, self._ephemeral) if private_answers else None
 
     def handle(self, *, body: bytes, headers: Mapping[str, str]) -> HttpReply:
         refused = rejection(body=body, headers=headers, secret=self._secret, now=self._clock().timestamp())
@@ -192,6 +195,8 @@ class InteractionHandler:
 
     def _slash_command(self, form: dict[str, str]) -> HttpReply:
         channel = form.get("channel_id", "")
+        if form.get("command") == ASK_COMMAND and self._private is not None:
+            return self._private.command(form)
         if form.get("command") == UNLINK_COMMAND and self._links is not None:
             return self._links.unlink(form)
         if form.get("command") == DOCUMENT_COMMAND and self._documents is not None:
@@ -319,6 +324,9 @@ class InteractionHandler:
 
     def _replace_with(self, response_url: str, text: str, blocks: list[dict[str, Any]]) -> None:
         self._post(response_url, text=text, replace_original=True, blocks=blocks)
+
+    def _ephemeral(self, response_url: str, text: str, blocks: list[dict[str, Any]]) -> None:
+        self._post(response_url, text=text, replace_original=False, blocks=blocks or None)
 
     def _email_of(self, user_id: str) -> str | None:
         return email_of(self._slack, user_id)

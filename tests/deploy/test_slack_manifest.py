@@ -9,6 +9,7 @@ import yaml
 from common.slack.account_links import UNLINK_COMMAND
 from common.slack.document_blocks import SLASH_COMMAND as DOCUMENT_COMMAND
 from common.slack.document_blocks import THREAD_SHORTCUT
+from common.slack.private_answers import ASK_COMMAND
 from common.slack.quick_knowledge_flow import SHORTCUT, SLASH_COMMAND
 from tests.support.paths import REPO_ROOT
 
@@ -21,7 +22,7 @@ def manifest() -> dict[str, Any]:
 def test_every_slash_command_the_app_handles_is_declared() -> None:
     commands = {c["command"] for c in manifest()["features"]["slash_commands"]}
 
-    assert commands == {SLASH_COMMAND, DOCUMENT_COMMAND, UNLINK_COMMAND}
+    assert commands == {ASK_COMMAND, SLASH_COMMAND, DOCUMENT_COMMAND, UNLINK_COMMAND}
 
 
 def test_every_message_shortcut_the_app_handles_is_declared() -> None:

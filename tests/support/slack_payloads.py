@@ -110,10 +110,14 @@ def quick_knowledge(title: str, text: str, *, user: str, space: str = "it") -> d
     return payload
 
 
-def slash_command(command: str, text: str, *, user: str, channel: str = "C111") -> bytes:
-    return urlencode(
-        {"command": command, "text": text, "trigger_id": "t.1", "channel_id": channel, "user_id": user}
-    ).encode()
+def slash_command(
+    command: str, text: str, *, user: str, channel: str = "C111", response_url: str = ""
+) -> bytes:
+    """A slash command as Slack posts it (form-encoded; `response_url` takes replies for 30 minutes)."""
+    fields = {"command": command, "text": text, "trigger_id": "t.1", "channel_id": channel, "user_id": user}
+    if response_url:
+        fields["response_url"] = response_url
+    return urlencode(fields).encode()
 
 
 def submitted_view(view: dict[str, Any], values: dict[str, str], *, user: str) -> dict[str, Any]:

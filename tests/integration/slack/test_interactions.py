@@ -31,11 +31,12 @@ from common.store.access import EVERYONE
 from common.store.chunk import Chunk
 from common.store.chunk_store import ChunkStore, StoredChunk
 from common.store.votes import VoteStore
-from tests.support.chroma_server import ChromaServer
+from tests.support.chroma_server import ChromaServer, free_port
 from tests.support.paths import REPO_ROOT
 from tests.support.runs import run_sync
 from tests.support.sample_space import IT_SECTION, copy_sample_space
 from tests.support.slack_payloads import SLACK_FIXTURES as FIXTURES
+from tests.support.slack_payloads import slash_command
 from tests.support.slack_signing import form_body, sign
 from tests.support.slack_standin import SlackStandin
 from tests.support.spool import spooled_events
@@ -585,3 +586,42 @@ def test_a_click_on_the_link_button_is_acknowledged(
     response = _post(client, _click(slack, "kb_link_oauth", "", user="W111"))
 
     assert response.status_code == 200
+
+
+# --- /kb: answers only the asker sees ------------------------------------------------------------------
+
+
+def _slash(client: FlaskClient, slack: SlackStandin, text: str, *, user: str = "W111") -> TestResponse:
+    body = slash_command("/kb", text, user=user, response_url=slack.response_url("kb"))
+    return _post(client, body)
+
+
+def test_kb_with_a_question_acknowledges_at_once_and_answers_privately_with_sources(
+    client: FlaskClient, store: ChunkStore, slack: SlackStandin
+) -> None:
+    response = _slash(client, slack, QUESTION)
+
+    assert response.status_code == 200 and response.get_json()["response_type"] == "ephemeral"
+    [answer] = slack.wait_for_response("kb")
+    assert answer["response_type"] == "ephemeral" and answer["replace_original"] is False
+    assert "vpn.larkspur.example" in answer["text"]
+    assert "kb_vote_helpful" in json.dumps(answer["blocks"])
+    assert slack.calls_to("chat.postMessage") == []  # nothing in the channel
+
+
+def test_kb_help_lists_what_the_bot_does(client: FlaskClient, store: ChunkStore, slack: SlackStandin) -> None:
+    for text in ("help", ""):
+        reply = _slash(client, slack, text).get_json()
+
+        assert reply["response_type"] == "ephemeral" and "/kb-add" in reply["text"] and "/kb" in reply["text"]
+
+
+def test_kb_when_the_knowledge_base_is_down_apologises_to_the_asker(
+    client: FlaskClient, slack: SlackStandin, monkeypatch: pytest.MonkeyPatch, it_chunks: list[StoredChunk]
+) -> None:
+    _configure(monkeypatch, f"http://127.0.0.1:{free_port()}", slack, CHROMA_RETRIES="0")
+
+    assert _slash(client, slack, QUESTION).status_code == 200
+
+    [reply] = slack.wait_for_response("kb")
+    assert "couldn't answer that just now" in reply["text"]
