@@ -12,15 +12,16 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TextIO, cast
 
 import structlog
 from structlog.typing import EventDict, WrappedLogger
 
 
-def configure_logging(*, log_format: str = "auto", level: str = "INFO") -> None:
-    """Set up structlog once per process. `auto` means JSON unless stderr is an interactive terminal."""
-    use_json = log_format == "json" or (log_format == "auto" and not _interactive())
+def configure_logging(*, log_format: str = "auto", level: str = "INFO", file: TextIO | None = None) -> None:
+    """Set up structlog once per process. `auto` means JSON unless stderr is an interactive terminal; a
+    `file` always gets JSON lines."""
+    use_json = file is not None or log_format == "json" or (log_format == "auto" and not _interactive())
     renderer: Any = structlog.processors.JSONRenderer() if use_json else structlog.dev.ConsoleRenderer()
     structlog.configure(
         processors=[
@@ -32,9 +33,20 @@ def configure_logging(*, log_format: str = "auto", level: str = "INFO") -> None:
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelNamesMapping()[level]),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(file=file or cast(TextIO, _CurrentStderr())),
         cache_logger_on_first_use=False,
     )
+
+
+class _CurrentStderr:
+    """Whatever `sys.stderr` is when a line is written, not when logging was set up: a tool that swaps the
+    stream (click's test runner, a pager) and closes it must not leave logging writing to a closed file."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
 
 
 def get_logger(name: str) -> structlog.typing.FilteringBoundLogger:
@@ -48,6 +60,11 @@ def log_context(**ids: str) -> Iterator[None]:
     after it."""
     with structlog.contextvars.bound_contextvars(**ids):
         yield
+
+
+def is_interactive() -> bool:
+    """A person at a terminal (and not a Cloud Run service or job, which may have a pseudo-terminal)."""
+    return _interactive()
 
 
 def _interactive() -> bool:

@@ -5,6 +5,8 @@ One module per command group; exit statuses are those of `common.errors`.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from common.cli.analytics import analytics, report
@@ -16,11 +18,21 @@ from common.cli.gaps import gaps
 from common.cli.links import links_group
 from common.cli.ops import backup_command, rebuild_quality_command, restore_command
 from common.cli.quality import decay, review_queue_command
+from common.cli.support import LogOptions
 
 
 @click.group()
-def main() -> None:
+@click.option("-v", "--verbose", is_flag=True, help="Show info logs on a terminal too.")
+@click.option(
+    "--log-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Append logs (JSON lines) to this file instead of the terminal.",
+)
+@click.pass_context
+def main(context: click.Context, verbose: bool, log_file: Path | None) -> None:
     """The knowledge base: sync Confluence into Chroma, search it, and keep its quality up."""
+    context.obj = LogOptions(verbose=verbose, file=log_file)
 
 
 for command in (

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import wraps
+from pathlib import Path
 from typing import ParamSpec, TypeVar
 
+import click
 from rich.console import Console
 
 from common.config import Settings, get_settings
 from common.errors import EXIT_CONFIG, EXIT_UNAVAILABLE, KbError, exit_code_for
-from common.logs import configure_logging
+from common.logs import configure_logging, is_interactive
 from common.permissions.access import EVERYONE_ACCESS, Access, conversation_of
 from common.runtime.permissions import build_access_resolver
 
@@ -45,7 +48,28 @@ def access_for(settings: Settings, as_email: str | None, conversation: str) -> A
     return build_access_resolver(settings).for_email(as_email, conversation_of(conversation))
 
 
+@dataclass(frozen=True, slots=True)
+class LogOptions:
+    """`kb -v` and `kb --log-file PATH`, for the command that runs."""
+
+    verbose: bool = False
+    file: Path | None = None
+
+
 def settings_with_logging() -> Settings:
+    """On a terminal, info logs would interleave with progress bars and answers: they show only with `-v`
+    (or an explicit LOG_LEVEL), or go to `--log-file`. Elsewhere (Cloud Run, pipes) nothing changes."""
     settings = get_settings()
-    configure_logging(log_format=settings.log_format, level=settings.log_level)
+    context = click.get_current_context(silent=True)
+    options = context.find_object(LogOptions) if context is not None else None
+    options = options or LogOptions()
+    if options.file is not None:
+        handle = options.file.open("a", encoding="utf-8")
+        configure_logging(log_format="json", level=settings.log_level, file=handle)
+        return settings
+    level = settings.log_level
+    quiet = is_interactive() and not options.verbose and "log_level" not in settings.model_fields_set
+    if quiet and level in ("DEBUG", "INFO"):
+        level = "WARNING"
+    configure_logging(log_format=settings.log_format, level=level)
     return settings

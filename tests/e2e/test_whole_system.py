@@ -16,6 +16,7 @@ import pytest
 from common.slack.feedback_blocks import AnswerRef
 from tests.support.browser import screenshot
 from tests.support.confluence_standin import ConfluenceStandin
+from tests.support.png import colour_bands
 from tests.support.slack_payloads import (
     button_click,
     direct_message,
@@ -200,4 +201,6 @@ def test_the_report_of_everything_above_is_filled_and_renders_in_a_real_browser(
     signals = {name for week in data["signals_by_week"] for name, n in week.items() if name != "week" and n}
     assert {"reaction_positive", "gratitude"} <= signals
     assert data["evaluation_trend"] and data["pages_needing_attention"]
-    assert screenshot(tmp_path / "report.html").stat().st_size > 50_000
+    png = screenshot(tmp_path / "report.html")
+    tall = [height for height in colour_bands(png, (0x4C, 0x78, 0xA8)) if height > 30]
+    assert len(tall) >= 2, "the questions and answers charts drew no bars"

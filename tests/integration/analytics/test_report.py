@@ -19,8 +19,13 @@ from common.analytics.store import append_records, file_name, open_store, period
 from common.errors import AnalyticsQueryError
 from common.events.model import BehaviouralSignal, QualityReport, UserFeedback
 from tests.support.browser import screenshot
+from tests.support.png import colour_bands
 
 NOW = datetime(2026, 11, 10, 12, 0, tzinfo=UTC)
+FIRST_SERIES = (0x4C, 0x78, 0xA8)
+"""The first colour of `common.analytics.charts.PALETTE`: every chart's first series (and its legend)."""
+CHART_ROWS = 30
+"""Taller than a legend swatch: a band this tall is bars or lines."""
 VOID = {"meta", "br", "hr", "img", "link", "input"}
 
 
@@ -332,4 +337,7 @@ def test_report_renders_in_a_real_browser(periods: list[Path], tmp_path: Path) -
     page = tmp_path / "report.html"
     page.write_text(render_report(periods, now=NOW, review_queue=REVIEW_QUEUE), encoding="utf-8")
 
-    assert screenshot(page, height=2400).stat().st_size > 10_000
+    png = screenshot(page, height=2400)
+
+    tall = [height for height in colour_bands(png, FIRST_SERIES) if height > CHART_ROWS]
+    assert len(tall) >= 2, "the questions and answers charts drew no bars"
