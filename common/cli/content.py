@@ -4,24 +4,21 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+import time
 from pathlib import Path
-from typing import Any
 
 import click
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
-    TextColumn,
-    TimeElapsedColumn,
-)
 
-from common.cli.support import access_for, err, out, reports_errors, settings_with_logging
+from common.cli.support import (
+    access_for,
+    err,
+    out,
+    person_watching,
+    reports_errors,
+    settings_with_logging,
+)
+from common.cli.sync_display import summary_lines, sync_bar
 from common.errors import EXIT_ERRORS
-from common.ingestion.indexer import PageOutcome
 from common.runtime.ingestion import build_synchronizer
 from common.runtime.search import build_access_recorder, build_retriever
 from common.runtime.sources import build_source
@@ -44,16 +41,15 @@ def sync(spaces: tuple[str, ...], from_dir: Path | None, full: bool, as_json: bo
     settings = settings_with_logging()
     source = build_source(settings, from_dir=from_dir)
     synchronizer = build_synchronizer(settings, source=source, store=build_store(settings))
-    with _progress(enabled=not as_json and err.is_terminal) as progress:
-        summary = synchronizer.run(spaces=list(spaces) or None, full=full, progress=progress)
+    keys = spaces or tuple(source.space_keys())
+    started = time.monotonic()
+    with sync_bar(err, enabled=not as_json and person_watching()) as bar:
+        summary = synchronizer.run(spaces=keys, full=full, progress=bar)
     if as_json:
         click.echo(json.dumps(summary.as_dict()))
     else:
-        out.print(
-            f"Synced: {summary.pages_seen} pages seen, {summary.pages_changed} changed, "
-            f"{summary.pages_deleted} deleted; {summary.chunks_upserted} chunks written, "
-            f"{summary.chunks_embedded} embedded, {summary.chunks_deleted} deleted."
-        )
+        for line in summary_lines(summary, spaces=keys, seconds=time.monotonic() - started):
+            out.print(line, highlight=False)
         for detail in summary.error_details:
             err.print(f"[red]error[/red] {detail}")
     if summary.errors:
@@ -101,29 +97,3 @@ def search(query: str, top_k: int, space: str | None, as_email: str | None, as_j
 def _snippet(text: str, limit: int = 320) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= limit else flat[: limit - 1].rsplit(" ", 1)[0] + "…"
-
-
-@contextmanager
-def _progress(*, enabled: bool) -> Iterator[Callable[[str, PageOutcome | None], None] | None]:
-    if not enabled:
-        yield None
-        return
-    columns: list[Any] = [
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-    ]
-    with Progress(*columns, console=err, transient=False) as bar:
-        tasks: dict[str, Any] = {}
-
-        def update(space_key: str, outcome: PageOutcome | None) -> None:
-            if space_key not in tasks:
-                tasks[space_key] = bar.add_task(f"Syncing {space_key}", total=None)
-            if outcome is not None:
-                bar.update(
-                    tasks[space_key], advance=1, description=f"Syncing {space_key}: {outcome.title[:40]}"
-                )
-
-        yield update

@@ -41,6 +41,12 @@ def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
     return run
 
 
+def person_watching() -> bool:
+    """Whether a person watches this command: stdout and stderr on a terminal, and not Cloud Run (whose
+    jobs may get a pseudo-terminal). Progress bars are for them; CI and jobs get plain lines and JSON logs."""
+    return is_interactive() and sys.stdout.isatty()
+
+
 def access_for(settings: Settings, as_email: str | None, conversation: str) -> Access:
     """`--as EMAIL`: answer as that person would be answered in `conversation`; without it, as anyone."""
     if as_email is None:

@@ -112,12 +112,19 @@ class FolderPageSource:
 
     def changed_pages(self, space_key: str, since: datetime | None) -> Iterator[SourcePage]:
         """Bodies are read as the caller iterates; a wrong space key fails at the call, not mid-iteration."""
+        entries = sorted(
+            self._changed(space_key, since), key=lambda entry: (entry.meta.updated, entry.meta.id)
+        )
+        return (self._source_page(entry) for entry in entries)
+
+    def count_changed_pages(self, space_key: str, since: datetime | None) -> int:
+        """Page files changed since `since`, counted from their metadata (read when the source was built)."""
+        return len(self._changed(space_key, since))
+
+    def _changed(self, space_key: str, since: datetime | None) -> list[_Entry]:
         self._check_space(space_key)
         cutoff = None if since is None else _as_utc(since)
-        entries = sorted(self._pages.values(), key=lambda entry: (entry.meta.updated, entry.meta.id))
-        return (
-            self._source_page(entry) for entry in entries if cutoff is None or entry.meta.updated >= cutoff
-        )
+        return [entry for entry in self._pages.values() if cutoff is None or entry.meta.updated >= cutoff]
 
     def list_pages(self, space_key: str) -> list[PageRef]:
         """Every page, restricted ones included and flagged: the caller decides what to index."""

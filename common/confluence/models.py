@@ -88,6 +88,11 @@ class PageSource(Protocol):
         """Pages modified at or after `since` (all pages when None), with bodies, oldest change first."""
         ...
 
+    def count_changed_pages(self, space_key: str, since: datetime | None) -> int:
+        """How many pages `changed_pages` would yield now, read without any body (a progress bar's total).
+        Raises `SourceError` when the source cannot tell."""
+        ...
+
     def list_pages(self, space_key: str) -> list[PageRef]:
         """Every current page of the space. Raises `SourceError` rather than return a partial listing."""
         ...

@@ -63,6 +63,8 @@ class PageOutcome:
     chunks_embedded: int = 0
     chunks_deleted: int = 0
     error: str | None = None
+    new: bool = False
+    """No chunk of the page was stored before: a page new to the knowledge base."""
 
     @property
     def changed(self) -> bool:
@@ -273,6 +275,7 @@ class Indexer:
             chunks_written=len(writes.new) + len(writes.changed) + len(writes.moved),
             chunks_embedded=len(plan.to_embed()),
             chunks_deleted=len(writes.stale_ids),
+            new=not plan.existing,
         )
 
     def _ai_metadata(self, plan: _PagePlan) -> AiMetadata:

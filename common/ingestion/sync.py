@@ -14,6 +14,10 @@ For each space:
    that stopped halfway.
 4. Save the cursor, only if the space synced without errors, so failed pages are retried next run.
 
+Before any space, when someone watches the run's progress, the pages it will read are counted across every
+space (the source counts without reading bodies), so a progress bar has its total up front. A count that
+fails is reported and the run goes on without a total: a progress bar is no reason to fail a sync.
+
 After every space, when anything changed (or no keyword index was ever built), the keyword index is rebuilt
 once and saved, so searches in every process pick up the new artifact instead of each rebuilding it.
 
@@ -44,7 +48,13 @@ log = get_logger(__name__)
 @dataclass(slots=True)
 class SyncSummary:
     pages_seen: int = 0
+    """Pages read from the source with their bodies."""
+    pages_added: int = 0
+    """Pages new to the knowledge base."""
     pages_changed: int = 0
+    """Pages already stored whose chunks were rewritten."""
+    pages_unchanged: int = 0
+    """Listed pages this run left as they were (not read, or read and found the same)."""
     pages_deleted: int = 0
     chunks_upserted: int = 0
     chunks_embedded: int = 0
@@ -56,7 +66,8 @@ class SyncSummary:
 
     def add(self, outcome: PageOutcome) -> None:
         self.pages_seen += 1
-        self.pages_changed += int(outcome.changed)
+        self.pages_added += int(outcome.changed and outcome.new)
+        self.pages_changed += int(outcome.changed and not outcome.new)
         self.chunks_upserted += outcome.chunks_written
         self.chunks_embedded += outcome.chunks_embedded
         self.chunks_deleted += outcome.chunks_deleted
@@ -71,8 +82,33 @@ class SyncSummary:
         return asdict(self)
 
 
-ProgressCallback = Callable[[str, PageOutcome | None], None]
-"""Called with the space key and each page outcome (None when a space starts), for progress display."""
+@dataclass(frozen=True, slots=True)
+class SyncPlan:
+    """What a run is about to do, known before any body is read."""
+
+    spaces: tuple[str, ...]
+    total: int | None
+    """Pages the run will read over all its spaces; None when the source could not count them."""
+    unknown_because: str | None = None
+    """Why `total` is None."""
+
+
+class SyncProgress(Protocol):
+    """Someone watching a run (a progress bar)."""
+
+    def planned(self, plan: SyncPlan) -> None:
+        """Once, before any space is synced."""
+        ...
+
+    def space_started(self, space_key: str) -> None: ...
+
+    def page_done(self, space_key: str, outcome: PageOutcome) -> None:
+        """Each page read and indexed (or failed)."""
+        ...
+
+    def more_pages(self, space_key: str, count: int) -> None:
+        """Pages beyond the plan's total: the reconcile found listed pages the change window missed."""
+        ...
 
 
 class DerivedIndex(Protocol):
@@ -107,29 +143,45 @@ class Synchronizer:
         *,
         spaces: Iterable[str] | None = None,
         full: bool = False,
-        progress: ProgressCallback | None = None,
+        progress: SyncProgress | None = None,
     ) -> SyncSummary:
+        """`progress`, when given, first gets the plan: counting the pages costs a request per space, which
+        only someone watching needs."""
         summary = SyncSummary()
-        for space_key in self._source.space_keys() if spaces is None else spaces:
+        keys = tuple(self._source.space_keys() if spaces is None else spaces)
+        if progress is not None:
+            progress.planned(self._plan(keys, full=full))
+        for space_key in keys:
             try:
-                self._sync_space(space_key, full=full, summary=summary, progress=progress or _no_progress)
+                self._sync_space(space_key, full=full, summary=summary, progress=progress or _SILENT)
             except ServiceUnavailable:
                 raise
             except SourceError as exc:
                 log.error("space_failed", space=space_key, error=str(exc))
                 summary.record_error(str(exc), space=space_key)
-        if self._derived is not None and (
-            summary.pages_changed or summary.pages_deleted or not self._derived.has_artifact()
-        ):
+        changed = summary.pages_added or summary.pages_changed or summary.pages_deleted
+        if self._derived is not None and (changed or not self._derived.has_artifact()):
             self._derived.rebuild()
         return summary
 
+    def _plan(self, spaces: tuple[str, ...], *, full: bool) -> SyncPlan:
+        total = 0
+        for space_key in spaces:
+            since = None if full else self._since(space_key)
+            try:
+                total += self._source.count_changed_pages(space_key, since)
+            except SourceError as exc:
+                log.info("sync_total_unknown", space=space_key, error=str(exc))
+                return SyncPlan(spaces, None, unknown_because=f"space {space_key}: {exc}")
+        log.info("sync_planned", spaces=list(spaces), pages=total)
+        return SyncPlan(spaces, total)
+
     def _sync_space(
-        self, space_key: str, *, full: bool, summary: SyncSummary, progress: ProgressCallback
+        self, space_key: str, *, full: bool, summary: SyncSummary, progress: SyncProgress
     ) -> None:
         started = self._clock()
         errors_before = summary.errors
-        progress(space_key, None)
+        progress.space_started(space_key)
         listing = self._listing(space_key, summary)
         if listing is None:
             return
@@ -140,15 +192,30 @@ class Synchronizer:
         log.info("space_sync_started", space=space_key, since=since.isoformat() if since else None, full=full)
 
         seen: set[str] = set()
+        touched: set[str] = set()
         changed = self._source.changed_pages(space_key, since)
-        for outcome in self._indexer.index(self._with_access(changed, listed, space, seen)):
-            summary.add(outcome)
-            progress(space_key, outcome)
+        self._index(space_key, self._with_access(changed, listed, space, seen), summary, progress, touched)
 
-        self._reconcile(space_key, listing, rules, space, seen, summary, progress)
+        self._reconcile(space_key, listing, rules, space, seen, summary, progress, touched)
+        summary.pages_unchanged += len(listed.keys() - touched)
         if summary.errors == errors_before:
             self._cursors.set(space_key, started.isoformat())
         log.info("space_sync_finished", space=space_key, errors=summary.errors - errors_before)
+
+    def _index(
+        self,
+        space_key: str,
+        pages: Iterable[SourcePage],
+        summary: SyncSummary,
+        progress: SyncProgress,
+        touched: set[str],
+    ) -> None:
+        """`touched` gathers the pages written or failed, which are not unchanged."""
+        for outcome in self._indexer.index(pages):
+            summary.add(outcome)
+            if outcome.changed or outcome.error:
+                touched.add(outcome.page_id)
+            progress.page_done(space_key, outcome)
 
     def _listing(self, space_key: str, summary: SyncSummary) -> list[PageRef] | None:
         try:
@@ -187,7 +254,8 @@ class Synchronizer:
         space: ReadRule | None,
         seen: set[str],
         summary: SyncSummary,
-        progress: ProgressCallback,
+        progress: SyncProgress,
+        touched: set[str],
     ) -> None:
         stored = self._store.page_states(space_key)
         listed = {ref.page_id: ref for ref in listing}
@@ -208,11 +276,11 @@ class Synchronizer:
         ]
         if missed:
             log.info("reconcile_fetching", space=space_key, pages=len(missed))
-        for outcome in self._indexer.index(
-            self._with_access(self._fetch(missed, summary), listed, space, seen)
-        ):
-            summary.add(outcome)
-            progress(space_key, outcome)
+            progress.more_pages(space_key, len(missed))
+        fetched = self._with_access(
+            self._fetch(space_key, missed, summary, progress, touched), listed, space, seen
+        )
+        self._index(space_key, fetched, summary, progress, touched)
 
     def _set_access(
         self, page_id: str, chunk_ids: tuple[str, ...], rules: tuple[ReadRule, ...], summary: SyncSummary
@@ -224,7 +292,14 @@ class Synchronizer:
         summary.pages_access_changed += 1
         log.info("page_access_changed", page_id=page_id, chunks=updated, rules=len(rules))
 
-    def _fetch(self, refs: list[PageRef], summary: SyncSummary) -> Iterator[SourcePage]:
+    def _fetch(
+        self,
+        space_key: str,
+        refs: list[PageRef],
+        summary: SyncSummary,
+        progress: SyncProgress,
+        touched: set[str],
+    ) -> Iterator[SourcePage]:
         for ref in refs:
             try:
                 yield self._source.get_page(ref.page_id)
@@ -232,6 +307,8 @@ class Synchronizer:
                 raise
             except SourceError as exc:
                 summary.record_error(str(exc), page_id=ref.page_id)
+                touched.add(ref.page_id)
+                progress.page_done(space_key, PageOutcome(ref.page_id, ref.title, error=str(exc)))
 
     def _delete_page(self, page_id: str, summary: SyncSummary, *, reason: str) -> None:
         deleted = self._store.delete_page(page_id)
@@ -246,5 +323,20 @@ def _version(stored: dict[str, StoredPage], page_id: str) -> int | None:
     return state.version if state is not None else None
 
 
-def _no_progress(_: str, __: PageOutcome | None) -> None:
-    return None
+class _Silent:
+    """Progress nobody watches."""
+
+    def planned(self, plan: SyncPlan) -> None:
+        return None
+
+    def space_started(self, space_key: str) -> None:
+        return None
+
+    def page_done(self, space_key: str, outcome: PageOutcome) -> None:
+        return None
+
+    def more_pages(self, space_key: str, count: int) -> None:
+        return None
+
+
+_SILENT = _Silent()

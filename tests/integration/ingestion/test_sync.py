@@ -280,7 +280,9 @@ def test_sync_summary_json_has_the_documented_keys(synced: Settings) -> None:
 
     assert {
         "pages_seen",
+        "pages_added",
         "pages_changed",
+        "pages_unchanged",
         "pages_deleted",
         "chunks_upserted",
         "chunks_embedded",
