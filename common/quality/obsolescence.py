@@ -20,6 +20,7 @@ from datetime import datetime
 from urllib.parse import urldefrag
 
 from common.quality.model import QualityPolicy
+from common.quality.page_chunks import chunks_by_page
 from common.store.chunk import ChunkMetadata
 from common.store.chunk_store import ChunkStore
 
@@ -69,14 +70,9 @@ def obsolete_pages(
     owner: str | None = None,
 ) -> list[ObsoletePage]:
     """Most reasons first. `usage` is keyed by page id; a page missing from it was never used."""
-    pages: dict[str, list[ChunkMetadata]] = {}
-    for batch in store.iter_metadata_pages():
-        for meta in batch.values():
-            if owner is None or meta.owner.lower() == owner.lower():
-                pages.setdefault(meta.page_id, []).append(meta)
     found = [
         _obsolete(chunks, usage.get(page_id, NO_USAGE), policy, now, after_days, min_shown)
-        for page_id, chunks in pages.items()
+        for page_id, chunks in chunks_by_page(store, owner=owner).items()
     ]
     listed = [page for page in found if page.reasons]
     return sorted(listed, key=lambda page: (-len(page.reasons), page.title, page.page_id))

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from common.quality.model import QualityPolicy
+from common.quality.page_chunks import chunks_by_page
 from common.store.chunk import ChunkMetadata
 from common.store.chunk_store import ChunkStore
 
@@ -30,12 +31,7 @@ class PageAttention:
 def review_queue(
     store: ChunkStore, policy: QualityPolicy, *, now: datetime, owner: str | None = None
 ) -> list[PageAttention]:
-    pages: dict[str, list[ChunkMetadata]] = {}
-    for page in store.iter_metadata_pages():
-        for meta in page.values():
-            if owner is None or meta.owner.lower() == owner.lower():
-                pages.setdefault(meta.page_id, []).append(meta)
-    queue = [_attention(chunks, policy, now) for chunks in pages.values()]
+    queue = [_attention(chunks, policy, now) for chunks in chunks_by_page(store, owner=owner).values()]
     needing = [p for p in queue if p.overdue_days > 0 or p.quality < policy.alert_threshold]
     return sorted(needing, key=lambda p: (p.quality, -p.overdue_days, p.title))
 
