@@ -1,6 +1,7 @@
-"""Cloud Run job, daily: ask yesterday's answered questions again, judge the new answers (groundedness,
-relevance, completeness), run the golden questions when GOLDEN_QUESTIONS is set, publish the scores and an
-evaluation report, and tell KNOWLEDGE_ADMIN_CHANNEL when a metric is under its target or fell week on week.
+"""Cloud Run job, daily: ask yesterday's (or EVAL_DAY's) answered questions again, judge the new answers
+(groundedness, relevance, completeness), run the golden questions when GOLDEN_QUESTIONS is set, publish the
+scores and an evaluation report, and tell KNOWLEDGE_ADMIN_CHANNEL when a metric is under its target or fell
+week on week.
 
 Idempotent per day: the sample is fixed by the day, its events carry ids derived from it, and the alert is
 claimed per day, so a retried or doubled run posts nothing twice. Exits 1 when some questions could not be
@@ -10,7 +11,7 @@ judged (each is logged), 75 when a service it needs was unavailable.
 from __future__ import annotations
 
 import sys
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime
 
 from common.config import Settings
 from common.errors import EXIT_ERRORS, EXIT_OK
@@ -20,11 +21,7 @@ from common.runtime.store import build_store
 
 
 def _evaluate(settings: Settings) -> tuple[dict[str, object], int]:
-    """EVAL_DAY re-runs a missed day as if the job had run on the morning after it."""
-    now = datetime.now(UTC)
-    if settings.eval_day is not None:
-        now = datetime.combine(settings.eval_day + timedelta(days=1), time(4), UTC)
-    summary = run_nightly_evaluation(settings, build_store(settings), now=now)
+    summary = run_nightly_evaluation(settings, build_store(settings), now=datetime.now(UTC))
     return summary.as_dict(), EXIT_ERRORS if summary.failed else EXIT_OK
 
 

@@ -4,7 +4,7 @@ analytics files read like `kb report` reads them, and the admin channel for its 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
 
 from common.analytics.evaluation_inputs import AnalyticsEvaluationInputs
 from common.answers.composer import compose_answer
@@ -66,8 +66,16 @@ def build_golden_run(settings: Settings, store: ChunkStore) -> GoldenRun | None:
     )
 
 
+def evaluated_as_of(eval_day: date | None, *, now: datetime) -> datetime:
+    """The moment the evaluation runs as (it judges the UTC day before it): `now`, or with EVAL_DAY 04:00 UTC
+    the morning after that day, so a missed day is re-run exactly as the job would have run it then."""
+    if eval_day is None:
+        return now
+    return datetime.combine(eval_day + timedelta(days=1), time(4), UTC)
+
+
 def run_nightly_evaluation(settings: Settings, store: ChunkStore, *, now: datetime) -> NightlySummary:
-    """The `nightly_eval` job: the day before `now`, evaluated and reported."""
+    """The `nightly_eval` job: the day before `now` (or EVAL_DAY), evaluated and reported."""
     admin = build_admin_channel(settings)  # first: a Slack setting missing fails before any work
     golden = build_golden_run(settings, store)
     targets = {
@@ -88,4 +96,4 @@ def run_nightly_evaluation(settings: Settings, store: ChunkStore, *, now: dateti
             admin=admin,
             golden=golden,
         )
-        return evaluation.run(now=now)
+        return evaluation.run(now=evaluated_as_of(settings.eval_day, now=now))

@@ -252,3 +252,15 @@ def test_a_metric_under_its_target_alerts(
     [alert] = summary.alerts
     assert alert.startswith("relevance is") and alert.endswith("under its target 0.99")
     assert len(slack.messages_to("CSTRICT")) == 1
+
+
+def test_eval_day_evaluates_that_day_whenever_the_job_runs(
+    synced_home: Path, slack: SlackStandin, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    home = _home(synced_home, tmp_path_factory, "eval-day")
+    settings = _settings(home, slack, eval_day=YESTERDAY.date())
+    _store(settings, asked(ANSWERED_YESTERDAY[0], at=YESTERDAY.replace(hour=9)))
+
+    summary = run_nightly_evaluation(settings, build_store(settings), now=NOW + timedelta(days=10))
+
+    assert (summary.day, summary.answered, summary.judged) == (YESTERDAY.date(), 1, 1)
