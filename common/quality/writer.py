@@ -3,11 +3,15 @@
 Chroma has no atomic update: two processes that read a score, add to it and write it back lose one vote
 (200 concurrent increments kept 54 in a measurement here). So no writer ever adds to a stored score. Votes
 are separate records (`common.store.votes`), which concurrent writers cannot overwrite; a chunk's
-`feedback_score`, `quality_score` and `feedback_count` are recomputed from *all* its votes and timestamps
-(`common.quality.model`) and written back; then the writer reads its inputs again and, if anything changed
-meanwhile (another vote, a review, a sync), recomputes. Whichever writer writes last has therefore read every
-vote written before its write, so the final score always counts every vote: no lock, no single-writer
-deployment, and nothing to fail over. The decay job follows the same read-write-verify rule.
+`feedback_score`, `quality_score` and `feedback_count` are recomputed from its tally of *all* votes and its
+timestamps (`common.quality.model`) and written back; then the writer reads its inputs again and, if anything
+changed meanwhile (another vote, a review, a sync), recomputes. Whichever writer writes last has therefore
+read every vote written before its write, so the final score always counts every vote: no cross-process lock,
+no single-writer deployment, and nothing to fail over. The decay job follows the same read-write-verify rule.
+
+Tallies come from vote record ids alone, so a vote costs about the same on a chunk with a thousand votes as on
+one with none, and within one process recomputes take turns that serve every caller waiting for the same
+chunks (`common.quality.recompute_turns`), so a burst of clicks on one answer costs a few turns, not one each.
 """
 
 from __future__ import annotations
@@ -19,9 +23,10 @@ from typing import Any
 
 from common.logs import get_logger
 from common.quality.model import QualityPolicy
+from common.quality.recompute_turns import RecomputeTurns
 from common.store.chunk import ChunkMetadata
 from common.store.chunk_store import ChunkStore
-from common.store.votes import Vote, VoteStore
+from common.store.votes import Tally, Vote, VoteStore
 
 log = get_logger(__name__)
 
@@ -37,13 +42,9 @@ class QualityChange:
     feedback_count: int
 
 
-def _inputs(meta: ChunkMetadata, votes: Sequence[Vote]) -> tuple[Any, ...]:
+def _inputs(meta: ChunkMetadata, tally: Tally) -> tuple[Any, ...]:
     """Everything a chunk's scores are computed from; if this differs after a write, recompute."""
-    return (
-        meta.reviewed_at,
-        meta.updated_at,
-        tuple((v.vote_id, v.kind, v.resolved) for v in votes),
-    )
+    return (meta.reviewed_at, meta.updated_at, tally)
 
 
 class QualityWriter:
@@ -59,6 +60,7 @@ class QualityWriter:
         self._votes = votes
         self._policy = policy
         self._clock = clock
+        self._turns: RecomputeTurns[QualityChange] = RecomputeTurns()
 
     @property
     def policy(self) -> QualityPolicy:
@@ -103,15 +105,17 @@ class QualityWriter:
         return self.recompute(ids)
 
     def recompute(self, chunk_ids: Iterable[str]) -> dict[str, QualityChange]:
-        pending = sorted(set(chunk_ids))
+        return self._turns.run(sorted(set(chunk_ids)), self._recompute)
+
+    def _recompute(self, pending: list[str]) -> dict[str, QualityChange]:
         changes: dict[str, QualityChange] = {}
         for _ in range(MAX_ROUNDS):
             if not pending:
                 return changes
             metas = self._store.get_metadata(ids=pending)
-            votes = self._votes.for_chunks(metas)
-            read = {cid: _inputs(meta, votes[cid]) for cid, meta in metas.items()}
-            updates = {cid: self._fields(meta, votes[cid]) for cid, meta in metas.items()}
+            tallies = self._votes.tallies(metas)
+            read = {cid: _inputs(meta, tallies[cid]) for cid, meta in metas.items()}
+            updates = {cid: self._fields(meta, tallies[cid]) for cid, meta in metas.items()}
             self._store.batch_update_metadata(updates, skip_missing=True)
             for cid, fields in updates.items():
                 previous = changes.get(cid)
@@ -126,17 +130,17 @@ class QualityWriter:
         log.error("quality_not_settled", chunks=pending[:20], rounds=MAX_ROUNDS)
         return changes
 
-    def _fields(self, meta: ChunkMetadata, votes: Sequence[Vote]) -> dict[str, Any]:
-        feedback = self._policy.feedback_score(vote.kind for vote in votes if vote.counts)
+    def _fields(self, meta: ChunkMetadata, tally: Tally) -> dict[str, Any]:
+        feedback = self._policy.feedback_score(tally.counted_kinds())
         return {
             "feedback_score": feedback,
             "quality_score": self._policy.quality_score(
                 feedback_score=feedback, meta=meta, now=self._clock()
             ),
-            "feedback_count": len(votes),
+            "feedback_count": tally.total,
         }
 
     def _moved_since(self, read: Mapping[str, tuple[Any, ...]]) -> list[str]:
         metas = self._store.get_metadata(ids=list(read))
-        votes = self._votes.for_chunks(metas)
-        return sorted(cid for cid, meta in metas.items() if _inputs(meta, votes[cid]) != read[cid])
+        tallies = self._votes.tallies(metas)
+        return sorted(cid for cid, meta in metas.items() if _inputs(meta, tallies[cid]) != read[cid])
