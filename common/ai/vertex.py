@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import httpx
@@ -62,10 +62,11 @@ class VertexGeminiClient:
         location: str,
         model: str,
         timeout_seconds: float,
-        credentials: Any = no_credentials,
+        credentials: Callable[[], Mapping[str, str]] = no_credentials,
         max_attempts: int = 4,
     ) -> None:
-        """`credentials`: a callable returning the auth headers (`AdcToken()` in the cloud)."""
+        """`credentials`: called before every request for the auth headers to send (`AdcToken()` in the
+        cloud, which refreshes the token as it expires; `no_credentials` for a stand-in)."""
         self._path = f"/v1/projects/{project}/locations/{location}/publishers/google/models/{model}"
         self._describe = f"Vertex AI model {model} in {project}/{location}"
         self._http = httpx.Client(base_url=base_url, timeout=timeout_seconds)
