@@ -38,7 +38,6 @@ import argparse
 import copy
 import json
 import logging
-import subprocess
 import sys
 import tempfile
 import threading
@@ -59,6 +58,7 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
+from bench.baseline_checkout import baseline_checkout
 from bench.search_latency import QUERIES
 from common.config import SAMPLE_SPACE_DIR, load_settings
 from common.confluence.folder_source import FolderPageSource
@@ -295,23 +295,13 @@ def main() -> None:
             }
             baseline = None
             if args.baseline_rev:
-                checkout = work / "baseline"
-                subprocess.run(
-                    ["git", "-C", str(REPO), "worktree", "add", "--detach", str(checkout), args.baseline_rev],
-                    check=True,
-                    capture_output=True,
-                )
-                try:
+                with baseline_checkout(args.baseline_rev, work / "baseline") as checkout:
                     console.print(f"Baseline: the search function of {args.baseline_rev}…")
                     old = FunctionService("search", env, log_dir=work / "baseline-logs", checkout=checkout)
                     functions.append(old.start())
                     warm_up(old.url)
                     baseline = load_search(old.url, args.clients, args.seconds, args.max_requests)
                     old.stop()
-                finally:
-                    subprocess.run(
-                        ["git", "-C", str(REPO), "worktree", "remove", "--force", str(checkout)], check=False
-                    )
             env.update(dict(pair.split("=", 1) for pair in args.env))
             search = FunctionService("search", env, log_dir=work / "logs").start()
             functions.append(search)

@@ -31,7 +31,6 @@ import json
 import logging
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -47,6 +46,7 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
+from bench.baseline_checkout import baseline_checkout
 from bench.load import (
     CLICK_FIXTURE,
     SECRET,
@@ -186,19 +186,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="kb-bench-votes-") as scratch:
         work = Path(scratch)
         if args.baseline_rev:
-            checkout = work / "baseline-checkout"
-            subprocess.run(
-                ["git", "-C", str(REPO), "worktree", "add", "--detach", str(checkout), args.baseline_rev],
-                check=True,
-                capture_output=True,
-            )
-            try:
+            with baseline_checkout(args.baseline_rev, work / "baseline-checkout") as checkout:
                 console.print(f"Baseline: slack_actions of {args.baseline_rev}…")
                 baseline = measure(work / "baseline", args, checkout, console)
-            finally:
-                subprocess.run(
-                    ["git", "-C", str(REPO), "worktree", "remove", "--force", str(checkout)], check=False
-                )
         console.print("This checkout…")
         result = measure(work / "current", args, None, console)
     result["load_average"] = [round(value, 2) for value in os.getloadavg()]
