@@ -1,23 +1,35 @@
-"""Analytics throughput: events from the subscription into the month's file in GCS, file size, report time.
+"""Analytics: a month of ingest batches, what a batch costs at its start and end, storage, report time.
 
-    python bench/analytics.py [--events 100000] [--million 1000000] [--json]
+    python bench/analytics.py [--events 200000] [--batches 100] [--million 1000000] [--json]
 
-1. `--events` mixed events (questions, answers, accesses, feedback) are published to the Pub/Sub emulator;
-   the ingest (the same code as the Cloud Run job) moves them into the month's DuckDB file in fake-gcs-server
-   (download, insert, generation-checked upload, then ack). Reported as events/s from subscription to file.
-2. `--million` events appended straight to a local file in batches of 10,000: its size per million events,
-   then the time to render `kb report` over it.
+1. A month: `--events` mixed events (questions, answers, accesses, feedback) are published to the Pub/Sub
+   emulator and ingested (the Cloud Run job's code) in `--batches` batches, each a new part file in
+   fake-gcs-server, then acknowledged. `events_per_s` is from subscription to files; `batch_seconds_first`
+   and `batch_seconds_last` are the medians of the month's first and last five batches (one batch alone
+   is at the mercy of a shared machine), `batch_seconds_ratio` last over first. Then the month's parts are
+   compacted as the job does (`compaction_seconds`).
+2. The baseline, today's approach before part files, in the same run: the same batches appended to one
+   monthly file in the same bucket, each downloaded, appended to and uploaded generation-checked
+   (`baseline_append_seconds_first`, `_last`, `_ratio`, the same medians). It times the file work only (the
+   pull and ack around it cost the same in both), and on this schema, so it is if anything kind to the
+   baseline.
+3. `--million` events stored as parts of 10,000 in a local folder: bytes per million events as parts
+   (`bytes_per_million_events_parts`) and once compacted into one file (`bytes_per_million_events`), and
+   the time to render `kb report` over each (`report_seconds_1m_parts`, `report_seconds_1m`).
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import random
+import statistics
 import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -28,15 +40,21 @@ sys.path.insert(0, str(REPO))
 from rich.console import Console
 from rich.table import Table
 
+from common.analytics.compaction import compact_fully, compact_periods
+from common.analytics.ingest import ingest, store_part
+from common.analytics.period_files import PeriodFiles
 from common.analytics.report import render_report
-from common.analytics.store import append_records, open_store
-from common.config import load_settings
+from common.analytics.store import append_records, file_name, open_store, period_of
+from common.config import Settings, load_settings
 from common.events.model import BotResponse, ChunkAccessed, QueryRecord, UserFeedback
 from common.infra.pubsub import PubSubPublisher
+from common.infra.versioned_files import BucketFiles
+from common.infra.write_once_files import FolderWriteOnceFiles
 from common.logs import configure_logging
+from common.runtime.events import build_event_source, build_period_files
+from common.runtime.infra import build_blob_store
 from tests.support.gcs_server import GcsServer
 from tests.support.pubsub_emulator import PubSubEmulator
-from tests.support.runs import run_analytics_ingest
 
 PROJECT = "kb-bench"
 QUESTIONS = ["How do I connect to the VPN?", "Parental leave?", "Expense limit for dinner?", "Reset MFA?"]
@@ -104,89 +122,178 @@ def records(count: int, seed: int = 3) -> list[dict[str, Any]]:
     return out[:count]
 
 
-def time_ingest(work: Path, count: int, console: Console) -> float:
+EDGE_BATCHES = 5
+"""First and last batches are each the median of this many."""
+
+
+def edges(seconds: Sequence[float]) -> tuple[float, float]:
+    return statistics.median(seconds[:EDGE_BATCHES]), statistics.median(seconds[-EDGE_BATCHES:])
+
+
+def month_of_batches(work: Path, count: int, batches: int, console: Console) -> dict[str, float]:
     emulator = PubSubEmulator(work / "pubsub").start()
     gcs = GcsServer(work / "gcs").start()
     try:
-        topic = f"kb-analytics-{uuid.uuid4().hex[:6]}"
-        emulator.create_topic(PROJECT, topic)
-        emulator.create_topic(PROJECT, f"{topic}-dead")
-        emulator.create_pull_subscription(PROJECT, topic, f"{topic}-ingest")
-        bucket = gcs.create_bucket(f"kb-bench-{uuid.uuid4().hex[:6]}")
-        settings = load_settings(
-            kb_home=work / "kb-home",
-            gcp_project=PROJECT,
-            pubsub_endpoint=emulator.host,
-            gcs_bucket=bucket,
-            gcs_endpoint=gcs.url,
-            analytics_topic=topic,
-            analytics_subscription=f"{topic}-ingest",
-            analytics_dead_letter_topic=f"{topic}-dead",
-        )
-        publisher = PubSubPublisher(PROJECT, topic, endpoint=emulator.host, timeout=60)
+        settings = _settings(work, emulator, gcs)
+        publisher = PubSubPublisher(PROJECT, settings.analytics_topic, endpoint=emulator.host, timeout=60)
         console.print(f"Publishing {count:,} events to the emulator…")
-        batch = records(count)
+        month = records(count)
         for start in range(0, count, 5000):
             failed = publisher.publish_many(
-                [(json.dumps(r).encode(), {"kind": r["kind"]}) for r in batch[start : start + 5000]]
+                [(json.dumps(r).encode(), {"kind": r["kind"]}) for r in month[start : start + 5000]]
             )
             if failed:
                 raise SystemExit(f"{len(failed)} events were not published")
-        console.print("Ingesting…")
-        started = time.perf_counter()
-        summary = run_analytics_ingest(settings)
-        seconds = time.perf_counter() - started
+        batch_size = -(-count // batches)
+        console.print(f"Ingesting them in {batches} batches of {batch_size:,} events, a part file each…")
+        files = build_period_files(settings)
+        ends = [time.perf_counter()]
+        summary = ingest(
+            build_event_source(settings),
+            files,
+            batch_size=batch_size,
+            progress=lambda _: ends.append(time.perf_counter()),
+        )
+        seconds = ends[-1] - ends[0]
         if summary.inserted != count:
             raise SystemExit(f"ingested {summary.inserted} of {count} events")
-        return count / seconds
+        batch_seconds = [end - start for start, end in itertools.pairwise(ends)]
+        console.print("Compacting the month as the job does…")
+        started = time.perf_counter()
+        compact_periods(files, summary.periods, fan_in=settings.analytics_parts_per_compaction)
+        compaction_seconds = time.perf_counter() - started
+        console.print("Baseline: the same batches appended to one monthly file…")
+        baseline = append_to_one_file(settings, month, batch_size)
     finally:
         emulator.stop()
         gcs.stop()
+    first, last = edges(batch_seconds)
+    base_first, base_last = edges(baseline)
+    return {
+        "events_per_s": round(count / seconds, 1),
+        "batches": len(batch_seconds),
+        "batch_seconds_first": round(first, 4),
+        "batch_seconds_last": round(last, 4),
+        "batch_seconds_ratio": round(last / first, 2),
+        "compaction_seconds": round(compaction_seconds, 2),
+        "baseline_append_seconds_first": round(base_first, 4),
+        "baseline_append_seconds_last": round(base_last, 4),
+        "baseline_append_seconds_ratio": round(base_last / base_first, 2),
+    }
 
 
-def size_and_report(work: Path, count: int, console: Console) -> tuple[float, float]:
-    path = work / "events-million.duckdb"
-    console.print(f"Appending {count:,} events to one file…")
-    store = open_store(path)
-    try:
-        for start in range(0, count, 10_000):
-            append_records(store, records(min(10_000, count - start), seed=start))
-    finally:
-        store.close()
-    size = path.stat().st_size
+def _settings(work: Path, emulator: PubSubEmulator, gcs: GcsServer) -> Settings:
+    topic = f"kb-analytics-{uuid.uuid4().hex[:6]}"
+    emulator.create_topic(PROJECT, topic)
+    emulator.create_topic(PROJECT, f"{topic}-dead")
+    emulator.create_pull_subscription(PROJECT, topic, f"{topic}-ingest")
+    return load_settings(
+        kb_home=work / "kb-home",
+        gcp_project=PROJECT,
+        pubsub_endpoint=emulator.host,
+        gcs_bucket=gcs.create_bucket(f"kb-bench-{uuid.uuid4().hex[:6]}"),
+        gcs_endpoint=gcs.url,
+        analytics_topic=topic,
+        analytics_subscription=f"{topic}-ingest",
+        analytics_dead_letter_topic=f"{topic}-dead",
+    )
+
+
+def append_to_one_file(settings: Settings, month: list[dict[str, Any]], batch_size: int) -> list[float]:
+    """Today's approach before part files: every batch edits the month's one file (download, append,
+    generation-checked upload)."""
+    files = BucketFiles(build_blob_store(settings), prefix="baseline/")
+    name = file_name(period_of(month[0]))
+    seconds = []
+    for start in range(0, len(month), batch_size):
+        started = time.perf_counter()
+        with files.edit(name) as path:
+            store = open_store(path)
+            try:
+                append_records(store, month[start : start + batch_size])
+            finally:
+                store.close()
+        seconds.append(time.perf_counter() - started)
+    return seconds
+
+
+def size_and_report(work: Path, count: int, console: Console) -> dict[str, float]:
+    files = PeriodFiles(FolderWriteOnceFiles(work / "million"))
+    console.print(f"Storing {count:,} events as parts of 10,000…")
+    for start in range(0, count, 10_000):
+        batch = records(min(10_000, count - start), seed=start)
+        store_part(files, period_of(batch[0]), batch)
+    parts_bytes = _bytes(work / "million")
+    parts_report = _report_seconds(files, work / "read-parts")
+    console.print("Compacting them into one file…")
+    compact_fully(files, files.periods())
+    return {
+        "bytes_per_million_events_parts": int(parts_bytes * 1_000_000 / count),
+        "bytes_per_million_events": int(_bytes(work / "million") * 1_000_000 / count),
+        "report_seconds_1m_parts": round(parts_report, 2),
+        "report_seconds_1m": round(_report_seconds(files, work / "read-compacted"), 2),
+    }
+
+
+def _bytes(folder: Path) -> int:
+    return sum(path.stat().st_size for path in folder.iterdir() if path.suffix == ".duckdb")
+
+
+def _report_seconds(files: PeriodFiles, scratch: Path) -> float:
     started = time.perf_counter()
-    render_report([path], now=datetime.now(UTC))
-    return size * 1_000_000 / count, time.perf_counter() - started
+    render_report(files.local_copies(scratch), now=datetime.now(UTC))
+    return time.perf_counter() - started
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--events", type=int, default=100_000)
-    parser.add_argument("--million", type=int, default=1_000_000)
+    parser.add_argument("--events", type=int, default=200_000, help="Events in the month of batches.")
+    parser.add_argument("--batches", type=int, default=100, help="Ingest batches they arrive in.")
+    parser.add_argument("--million", type=int, default=1_000_000, help="Events for storage and report.")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    if args.batches < 2 * EDGE_BATCHES:
+        parser.error(f"--batches must be at least {2 * EDGE_BATCHES}")
     configure_logging(log_format="console", level="WARNING")
     console = Console(stderr=True)
     with tempfile.TemporaryDirectory(prefix="kb-bench-analytics-") as scratch:
         work = Path(scratch)
-        rate = time_ingest(work, args.events, console)
-        per_million, report_seconds = size_and_report(work, args.million, console)
-    result = {
-        "events_per_s": round(rate, 1),
-        "bytes_per_million_events": int(per_million),
-        "report_seconds_1m": round(report_seconds, 2),
-    }
+        result: dict[str, float] = {
+            **month_of_batches(work, args.events, args.batches, console),
+            **size_and_report(work, args.million, console),
+        }
     if args.json:
         print(json.dumps(result))
         return
-    table = Table(title="Analytics: ingest throughput, storage, report")
+    table = Table(title="Analytics: a month of batches, storage, report")
     table.add_column("measure")
     table.add_column("value", justify="right")
-    table.add_row(f"ingest, subscription → file in GCS ({args.events:,} events), events/s", f"{rate:,.0f}")
-    table.add_row("DuckDB file size per million events (MB)", f"{per_million / 1e6:,.1f}")
-    table.add_row(f"kb report over {args.million:,} events (s)", f"{report_seconds:.2f}")
+    table.add_row(
+        f"ingest, subscription → part files in GCS ({args.events:,} events), events/s",
+        f"{result['events_per_s']:,.0f}",
+    )
+    table.add_row(
+        f"one batch, first / last of {result['batches']} (s)",
+        f"{result['batch_seconds_first']:.3f} / {result['batch_seconds_last']:.3f}",
+    )
+    table.add_row("  last over first", f"{result['batch_seconds_ratio']:.2f}")
+    table.add_row(
+        "baseline: appending a batch to one monthly file, first / last (s)",
+        f"{result['baseline_append_seconds_first']:.3f} / {result['baseline_append_seconds_last']:.3f}",
+    )
+    table.add_row("  last over first", f"{result['baseline_append_seconds_ratio']:.2f}")
+    table.add_row("compacting the month's parts as the job does (s)", f"{result['compaction_seconds']:.2f}")
+    table.add_row(
+        "storage per million events, parts / compacted (MB)",
+        f"{result['bytes_per_million_events_parts'] / 1e6:,.1f}"
+        f" / {result['bytes_per_million_events'] / 1e6:,.1f}",
+    )
+    table.add_row(
+        f"kb report over {args.million:,} events, parts / compacted (s)",
+        f"{result['report_seconds_1m_parts']:.2f} / {result['report_seconds_1m']:.2f}",
+    )
     Console().print(table)
 
 

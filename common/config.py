@@ -22,6 +22,13 @@ from common.errors import ConfigError
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_SPACE_DIR = REPO_ROOT / "examples" / "sample-space"
 DEFAULT_LLM_MODELS = {"openai": "gpt-4o-mini", "vertex": "gemini-2.5-flash"}
+DEFAULT_SUGGESTED_PROMPTS = (
+    "How do I connect to the VPN from home?|How do I reset my password?"
+    "|How do I submit an expense claim?|How much parental leave do I get?"
+)
+"""Questions most companies' Confluence answers (and the bundled sample space does); set your own."""
+MAX_SUGGESTED_PROMPTS = 4
+"""Slack shows at most four suggested prompts in an assistant thread."""
 
 
 class Settings(BaseSettings):
@@ -165,6 +172,17 @@ class Settings(BaseSettings):
     slack_private_max_classification: Literal["public", "internal", "confidential"] = "internal"
     slack_dm_max_classification: Literal["public", "internal", "confidential"] = "internal"
     slack_knowledge_space: str = Field("SLACK", description="Default space of knowledge saved from Slack.")
+    slack_stream_answers: bool = Field(
+        True,
+        description="With an LLM, stream answers into the thread as they are written (chat.startStream).",
+    )
+    slack_stream_buffer_chars: int = Field(
+        256, ge=1, le=12_000, description="Characters gathered before each chat.appendStream call."
+    )
+    slack_suggested_prompts: str = Field(
+        DEFAULT_SUGGESTED_PROMPTS,
+        description="Up to four questions, separated by |, offered in each new assistant-view thread.",
+    )
     doc_review_reminder_days: float = Field(
         3.0, gt=0, description="Approvers who have not decided on a document this long are reminded."
     )
@@ -185,6 +203,9 @@ class Settings(BaseSettings):
     analytics_topic: str = Field("kb-analytics", description="Pub/Sub topic every analytics event goes to.")
     analytics_subscription: str = Field("kb-analytics-ingest", description="What the ingest job pulls from.")
     analytics_dead_letter_topic: str = Field("kb-analytics-dead-letter", description="Unusable messages.")
+    analytics_parts_per_compaction: int = Field(
+        10, ge=2, le=1000, description="Part files of one level a month gathers before ingest merges them."
+    )
     pubsub_endpoint: str | None = Field(None, description="host:port of a Pub/Sub emulator; unset = Google.")
 
     gcs_bucket: str | None = Field(
@@ -252,6 +273,17 @@ class Settings(BaseSettings):
     def everyone_groups(self) -> list[str]:
         return [name.strip() for name in self.confluence_everyone_groups.split(",") if name.strip()]
 
+    @field_validator("slack_suggested_prompts")
+    @classmethod
+    def _at_most_four_prompts(cls, value: str) -> str:
+        if len(_pipe_separated(value)) > MAX_SUGGESTED_PROMPTS:
+            raise ValueError(f"Slack shows at most {MAX_SUGGESTED_PROMPTS} suggested prompts, separated by |")
+        return value
+
+    @property
+    def suggested_prompts(self) -> list[str]:
+        return _pipe_separated(self.slack_suggested_prompts)
+
     @property
     def slack_channel_ids(self) -> frozenset[str]:
         return frozenset(c.strip() for c in self.slack_channels.split(",") if c.strip())
@@ -284,3 +316,7 @@ def load_settings(**overrides: object) -> Settings:
 def get_settings() -> Settings:
     """The process-wide settings, read once. Tests call `get_settings.cache_clear()` between cases."""
     return load_settings()
+
+
+def _pipe_separated(value: str) -> list[str]:
+    return [part.strip() for part in value.split("|") if part.strip()]

@@ -1,22 +1,23 @@
-"""Cloud Run job: move events from the analytics subscription into the monthly DuckDB files in GCS.
+"""Cloud Run job: move events from the analytics subscription into the months' DuckDB part files in GCS, then
+merge the months' parts when they have gathered too many.
 
 Runs until the subscription is empty (Cloud Scheduler starts it every few minutes). Safe to run twice at once
-or to retry after a crash: files are saved generation-checked and events deduplicated by id.
+or to retry after a crash: parts are written once under new names, merges are stored before what they merged
+is removed, and readers count each event id once.
 """
 
 from __future__ import annotations
 
 import sys
 
-from common.analytics.ingest import ingest
 from common.config import Settings
 from common.errors import EXIT_OK
-from common.runtime.events import build_event_source, build_period_files
+from common.runtime.events import ingest_waiting_events
 from common.runtime.jobs import run_job
 
 
 def _ingest(settings: Settings) -> tuple[dict[str, object], int]:
-    return ingest(build_event_source(settings), build_period_files(settings)).as_dict(), EXIT_OK
+    return ingest_waiting_events(settings).as_dict(), EXIT_OK
 
 
 def main() -> int:

@@ -1,15 +1,17 @@
 """The LLM the product writes with (answers, AI metadata, drafts, the evaluation judge), behind one method:
-`complete_json`, a reply that must be a JSON object. Two providers implement it: any OpenAI-compatible
+`complete_json`, a reply that must be a JSON object; answers shown as they are written also use
+`stream_json`, the same reply piece by piece. Two providers implement both: any OpenAI-compatible
 chat-completions API (OpenAI, Azure, vLLM, Ollama), here, and Gemini on Vertex AI (`common.ai.vertex`).
 
-Both retry transport errors, 429 (honouring `Retry-After`) and 5xx with backoff (`JsonPoster`); everything
-else is the caller's problem and surfaces as `LlmError`.
+Both retry transport errors, 429 (honouring `Retry-After`) and 5xx with backoff (`JsonPoster`); a stream is
+retried only until it opens, never once text may have reached a reader. Everything else is the caller's
+problem and surfaces as `LlmError`.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Protocol
 
 import httpx
@@ -24,6 +26,14 @@ MAX_RETRY_AFTER_SECONDS = 30.0
 class LlmClient(Protocol):
     def complete_json(self, *, system: str, user: str) -> dict[str, Any]:
         """One completion of `user` under the `system` instruction; its reply must be a JSON object."""
+        ...
+
+
+class StreamingLlmClient(LlmClient, Protocol):
+    def stream_json(self, *, system: str, user: str) -> Iterator[str]:
+        """The text of the same reply as `complete_json`'s, piece by piece as the model writes it; the
+        caller parses the whole. Raises `LlmUnavailable` when the stream breaks off before the model says
+        it has finished, so a cut reply is never taken for a whole one."""
         ...
 
 
@@ -44,13 +54,7 @@ class OpenAiCompatibleClient:
 
     def complete_json(self, *, system: str, user: str) -> dict[str, Any]:
         """One chat completion whose reply must be a JSON object."""
-        body = {
-            "model": self._model,
-            "temperature": 0,
-            "response_format": {"type": "json_object"},
-            "messages": [{"role": "system", "content": system}, {"role": "user", "content": user}],
-        }
-        payload = self._http.post("/chat/completions", body)
+        payload = self._http.post("/chat/completions", self._body(system, user))
         try:
             content = payload["choices"][0]["message"]["content"]
             parsed = json.loads(content)
@@ -62,10 +66,47 @@ class OpenAiCompatibleClient:
             raise LlmError(f"The LLM at {self._base_url} answered JSON that is not an object.")
         return parsed
 
+    def stream_json(self, *, system: str, user: str) -> Iterator[str]:
+        """Chat-completion chunks (`stream: true`): each `choices[0].delta.content` as it comes, until a
+        chunk carries `finish_reason` and the stream ends with `data: [DONE]`."""
+        finished = False
+        for chunk in self._http.post_events(
+            "/chat/completions", {**self._body(system, user), "stream": True}
+        ):
+            if "error" in chunk:
+                raise LlmError(f"The LLM at {self._base_url} failed while streaming: {chunk['error']}")
+            try:
+                choice = chunk["choices"][0]
+                piece = choice.get("delta", {}).get("content") or ""
+                reason = choice.get("finish_reason")
+            except (KeyError, IndexError, TypeError, AttributeError) as exc:
+                raise LlmError(
+                    f"The LLM at {self._base_url} streamed a chunk without choices[0].delta: {exc}"
+                ) from exc
+            if not isinstance(piece, str):
+                raise LlmError(f"The LLM at {self._base_url} streamed content that is not text.")
+            if piece:
+                yield piece
+            if reason is not None:
+                if reason != "stop":
+                    raise LlmError(f"The LLM at {self._base_url} stopped its answer early ({reason}).")
+                finished = True
+        if not finished:
+            raise LlmUnavailable(f"The LLM at {self._base_url} ended its stream before finishing the answer.")
+
+    def _body(self, system: str, user: str) -> dict[str, Any]:
+        return {
+            "model": self._model,
+            "temperature": 0,
+            "response_format": {"type": "json_object"},
+            "messages": [{"role": "system", "content": system}, {"role": "user", "content": user}],
+        }
+
 
 class JsonPoster:
-    """POST a JSON body, get a JSON object back: retried on transport errors, 429 and 5xx (waiting what
-    `Retry-After` asks, else backing off with jitter), with every failure named for a person to act on."""
+    """POST a JSON body, get a JSON object back (`post`) or server-sent JSON events (`post_events`): retried
+    on transport errors, 429 and 5xx (waiting what `Retry-After` asks, else backing off with jitter), with
+    every failure named for a person to act on."""
 
     def __init__(
         self,
@@ -85,6 +126,42 @@ class JsonPoster:
         self._headers = headers
 
     def post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        response = self._retried(lambda: self._send(path, body, params=None, stream=False))
+        try:
+            data = response.json()
+        except ValueError as exc:
+            raise LlmError(f"{self._describe} answered a body that is not JSON.") from exc
+        if not isinstance(data, dict):
+            raise LlmError(f"{self._describe} answered JSON that is not an object.")
+        return data
+
+    def post_events(
+        self, path: str, body: dict[str, Any], *, params: Mapping[str, str] | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Each `data:` line of a `text/event-stream` reply as a JSON object, until `data: [DONE]` or the end.
+        Retried like `post` until the reply starts; a stream that breaks off later raises `LlmUnavailable`
+        and is not retried, because what it said may already be in front of a reader."""
+        response = self._retried(lambda: self._send(path, body, params=params, stream=True))
+        try:
+            for line in response.iter_lines():
+                if not line.startswith("data:"):
+                    continue
+                data = line.removeprefix("data:").strip()
+                if data == "[DONE]":
+                    return
+                try:
+                    event = json.loads(data)
+                except json.JSONDecodeError as exc:
+                    raise LlmError(f"{self._describe} streamed an event that is not JSON: {exc}") from exc
+                if not isinstance(event, dict):
+                    raise LlmError(f"{self._describe} streamed an event that is not a JSON object.")
+                yield event
+        except httpx.TransportError as exc:
+            raise LlmUnavailable(f"{self._describe} broke off its streamed reply: {exc!r}.") from exc
+        finally:
+            response.close()
+
+    def _retried(self, send: Callable[[], httpx.Response]) -> httpx.Response:
         retrying = Retrying(
             retry=retry_if_exception(lambda exc: isinstance(exc, LlmUnavailable | httpx.TransportError)),
             stop=stop_after_attempt(self._max_attempts),
@@ -94,7 +171,7 @@ class JsonPoster:
         try:
             for attempt in retrying:
                 with attempt:
-                    return self._post_once(path, body)
+                    return send()
         except (LlmUnavailable, httpx.TransportError) as exc:
             raise LlmUnavailable(
                 f"{self._describe} kept failing after {self._max_attempts} attempts: {exc}. "
@@ -102,8 +179,18 @@ class JsonPoster:
             ) from exc
         raise AssertionError("unreachable: tenacity reraises the last error")
 
-    def _post_once(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        response = self._http.post(path, json=body, headers=dict(self._headers()))
+    def _send(
+        self, path: str, body: dict[str, Any], *, params: Mapping[str, str] | None, stream: bool
+    ) -> httpx.Response:
+        """One attempt; a refused one is read and closed here, an accepted stream is left open to read."""
+        request = self._http.build_request(
+            "POST", path, json=body, params=params, headers=dict(self._headers())
+        )
+        response = self._http.send(request, stream=stream)
+        if response.status_code < 400:
+            return response
+        response.read()
+        response.close()
         if response.status_code in RETRYABLE_STATUS:
             raise LlmUnavailable(
                 f"{self._describe} answered HTTP {response.status_code}.", retry_after=_retry_after(response)
@@ -113,15 +200,7 @@ class JsonPoster:
                 f"{self._describe} refused the credentials (HTTP {response.status_code}); "
                 f"{self._credentials_hint}."
             )
-        if response.status_code >= 400:
-            raise LlmError(f"{self._describe} answered HTTP {response.status_code}: {response.text[:300]}")
-        try:
-            data = response.json()
-        except ValueError as exc:
-            raise LlmError(f"{self._describe} answered a body that is not JSON.") from exc
-        if not isinstance(data, dict):
-            raise LlmError(f"{self._describe} answered JSON that is not an object.")
-        return data
+        raise LlmError(f"{self._describe} answered HTTP {response.status_code}: {response.text[:300]}")
 
 
 def _retry_after(response: httpx.Response) -> float | None:

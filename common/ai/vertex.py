@@ -2,7 +2,7 @@
 
 It speaks Vertex's own REST shapes: `POST …/publishers/google/models/{model}:generateContent` with
 `systemInstruction`, `contents` and `generationConfig` (JSON replies requested with `responseMimeType`), and
-`:streamGenerateContent?alt=sse` for text that arrives as it is written. Credentials are Application Default
+`:streamGenerateContent?alt=sse` for the same reply as it is written. Credentials are Application Default
 Credentials (the Cloud Run service account, which Terraform gives `roles/aiplatform.user`), refreshed as
 they expire. `VERTEX_API_URL` points it at a stand-in instead; then no credentials are sent, as with
 `GCS_ENDPOINT` for the storage emulator.
@@ -69,10 +69,8 @@ class VertexGeminiClient:
         cloud, which refreshes the token as it expires; `no_credentials` for a stand-in)."""
         self._path = f"/v1/projects/{project}/locations/{location}/publishers/google/models/{model}"
         self._describe = f"Vertex AI model {model} in {project}/{location}"
-        self._http = httpx.Client(base_url=base_url, timeout=timeout_seconds)
-        self._credentials = credentials
         self._poster = JsonPoster(
-            self._http,
+            httpx.Client(base_url=base_url, timeout=timeout_seconds),
             describe=self._describe,
             credentials_hint="give the service account roles/aiplatform.user in this project",
             settings_hint="Check GCP_PROJECT, VERTEX_LOCATION and LLM_MODEL, and Vertex AI's quota.",
@@ -91,31 +89,21 @@ class VertexGeminiClient:
             raise LlmError(f"{self._describe} answered JSON that is not an object.")
         return parsed
 
-    def stream_text(self, *, system: str, user: str) -> Iterator[str]:
-        """The reply's text piece by piece as Vertex sends it (server-sent events, one response each).
-        Not retried once text has arrived: a retry would repeat what the reader already has."""
-        body = _request(system, user, json_reply=False)
-        url = f"{self._path}:streamGenerateContent"
-        with self._http.stream(
-            "POST", url, params={"alt": "sse"}, json=body, headers=dict(self._credentials())
-        ) as response:
-            if response.status_code == 429 or response.status_code >= 500:
-                raise LlmUnavailable(f"{self._describe} answered HTTP {response.status_code} to a stream.")
-            if response.status_code >= 400:
-                response.read()
-                raise LlmError(
-                    f"{self._describe} answered HTTP {response.status_code}: {response.text[:300]}"
-                )
-            for line in response.iter_lines():
-                if not line.startswith("data:"):
-                    continue
-                try:
-                    event = json.loads(line.removeprefix("data:").strip())
-                except json.JSONDecodeError as exc:
-                    raise LlmError(f"{self._describe} streamed an event that is not JSON: {exc}") from exc
-                piece = _text_of(event, self._describe, partial=True)
-                if piece:
-                    yield piece
+    def stream_json(self, *, system: str, user: str) -> Iterator[str]:
+        """The JSON reply's text piece by piece as Vertex sends it (server-sent events, one
+        `GenerateContentResponse` each); the last one carries the `finishReason`."""
+        body = _request(system, user, json_reply=True)
+        finished = False
+        events = self._poster.post_events(f"{self._path}:streamGenerateContent", body, params={"alt": "sse"})
+        for event in events:
+            piece = _text_of(event, self._describe, partial=True)
+            if piece:
+                yield piece
+            candidates = event.get("candidates")
+            if isinstance(candidates, list) and candidates and isinstance(candidates[0], dict):
+                finished = finished or candidates[0].get("finishReason") in FINISHED_WELL
+        if not finished:
+            raise LlmUnavailable(f"{self._describe} ended its stream before finishing the answer.")
 
 
 def _request(system: str, user: str, *, json_reply: bool) -> dict[str, Any]:

@@ -1,20 +1,23 @@
-"""Moving events from where they wait (a Pub/Sub subscription, or the local spool) into the monthly DuckDB
-files, losing nothing and duplicating nothing.
+"""Moving events from where they wait (a Pub/Sub subscription, or the local spool) into the months' DuckDB
+part files, losing nothing and counting nothing twice.
 
-A batch is acknowledged only after every file it touched was saved; a crash in between means redelivery, and
-the store drops events whose `event_id` it already holds. A month's file is saved over exactly the version it
-was read from (`common.analytics.period_files`); when another run saved first, the batch is applied again to
-the new version. Messages that are not events, and events the store refuses, go to the dead-letter destination
-with the reason, and are acknowledged: retrying cannot fix them.
+Each batch becomes one new part file per month it holds (`common.analytics.period_files`), written without
+reading what the month holds already, so a batch costs the same however full the month is; two runs at once
+never touch the same file. A batch is acknowledged only after its parts are stored; a crash in between means
+redelivery into another part, and readers and compaction count an event once however many parts hold it.
+The job's runs end by compacting the months they added to, once one has gathered `parts_per_compaction`
+parts of a level (`common.analytics.compaction`). Messages that are not events, and events the store
+refuses, go to the dead-letter destination with the reason, and are acknowledged: retrying cannot fix them.
 """
 
 from __future__ import annotations
 
 import json
-import random
-import time
+import tempfile
+import uuid
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,9 +26,10 @@ from typing import Any, Protocol
 from google.api_core import exceptions as google_errors
 from google.cloud import pubsub_v1
 
+from common.analytics.compaction import CompactionSummary, compact_periods
 from common.analytics.period_files import PeriodFiles
-from common.analytics.store import append_records, open_store, period_of
-from common.errors import BlobConflict, InvalidEvent, KbError, QueueUnavailable
+from common.analytics.store import AppendResult, append_records, new_store, period_of
+from common.errors import InvalidEvent, QueueUnavailable
 from common.events.pubsub_publisher import BATCH_SUFFIX, decode_batch
 from common.infra.pubsub import PubSubPublisher
 from common.infra.record_files import RecordFiles
@@ -33,11 +37,10 @@ from common.logs import get_logger
 
 log = get_logger(__name__)
 
-MAX_CONFLICT_RETRIES = 12
-"""Every lost race means another writer won, so this many writers at one moment all get through."""
-RETRY_JITTER_SECONDS = 0.05
 PULL_SIZE = 1000
 """Pub/Sub's limit per pull request."""
+PARALLEL_PULLS = 4
+"""Pull requests in flight at once while a batch is gathered."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,10 +62,14 @@ class EventSource(Protocol):
 class IngestSummary:
     received: int = 0
     inserted: int = 0
+    """Events stored in a new part; one redelivered after it was stored is stored again, and counted once
+    by every reader."""
     duplicates: int = 0
+    """Events that came twice within one batch."""
     dead_lettered: int = 0
-    conflicts: int = 0
+    parts: int = 0
     periods: set[str] = field(default_factory=set)
+    compaction: CompactionSummary = field(default_factory=CompactionSummary)
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -70,8 +77,9 @@ class IngestSummary:
             "inserted": self.inserted,
             "duplicates": self.duplicates,
             "dead_lettered": self.dead_lettered,
-            "conflicts": self.conflicts,
+            "parts": self.parts,
             "periods": sorted(self.periods),
+            "compaction": self.compaction.as_dict(),
         }
 
 
@@ -82,83 +90,109 @@ def ingest(
     batch_size: int = 20_000,
     max_batches: int | None = None,
     progress: Callable[[int], None] | None = None,
+    parts_per_compaction: int | None = None,
 ) -> IngestSummary:
+    """`parts_per_compaction`: when set, the run ends by merging every level of the months it added to that
+    has gathered that many parts.
+
+    The next batch is pulled while the last one is being stored (on a second thread, which touches only the
+    files; every call to `source` is made from this one), so waiting for Pub/Sub and writing DuckDB overlap.
+    A batch is acknowledged once it is stored, after the next one was pulled."""
     summary = IngestSummary()
     batches = 0
-    while max_batches is None or batches < max_batches:
-        deliveries = _gather(source, batch_size)
-        if not deliveries:
-            break
-        batches += 1
-        summary.received += len(deliveries)
-        _ingest_batch(source, files, deliveries, summary)
-        source.ack(deliveries)
-        if progress is not None:
-            progress(len(deliveries))
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="analytics-store") as storer:
+        storing: tuple[list[Delivery], Future[_Stored]] | None = None
+        while True:
+            more = max_batches is None or batches < max_batches
+            try:
+                deliveries = _gather(source, batch_size) if more else []
+            finally:  # a failed pull still acknowledges the batch stored meanwhile
+                if storing is not None:
+                    _finish(source, *storing, summary, progress)
+            if not deliveries:
+                break
+            batches += 1
+            summary.received += len(deliveries)
+            storing = deliveries, storer.submit(_store_batch, files, deliveries)
+    if parts_per_compaction is not None:
+        summary.compaction = compact_periods(files, summary.periods, fan_in=parts_per_compaction)
     log.info("analytics_ingested", **summary.as_dict())
     return summary
 
 
 def _gather(source: EventSource, batch_size: int) -> list[Delivery]:
-    """Pull until the batch is full or nothing is waiting: each batch rewrites a month's whole file, so
-    fewer, larger batches are what makes ingest fast (the subscription's ack deadline must cover one)."""
+    """Pull until the batch is full or nothing is waiting: each batch is a part file every reader copies
+    until compaction merges it, so fuller batches mean fewer files (the subscription's ack deadline must
+    cover two)."""
     deliveries: list[Delivery] = []
     while len(deliveries) < batch_size:
-        received = source.receive(min(PULL_SIZE, batch_size - len(deliveries)))
+        received = source.receive(batch_size - len(deliveries))
         if not received:
             break
         deliveries += received
     return deliveries
 
 
-def _ingest_batch(
-    source: EventSource, files: PeriodFiles, deliveries: list[Delivery], summary: IngestSummary
-) -> None:
+@dataclass(frozen=True, slots=True)
+class _Stored:
+    results: dict[str, AppendResult]
+    """By month."""
+    refused: list[tuple[Delivery, str]]
+    """Deliveries to dead-letter, with the reason."""
+
+
+def _store_batch(files: PeriodFiles, deliveries: list[Delivery]) -> _Stored:
     by_period: dict[str, list[tuple[Delivery, dict[str, Any]]]] = defaultdict(list)
+    refused: list[tuple[Delivery, str]] = []
     for delivery in deliveries:
         try:
             record = _decode(delivery.data)
             by_period[period_of(record)].append((delivery, record))
         except InvalidEvent as exc:
-            _dead_letter(source, delivery, f"not an event: {exc}", summary)
+            refused.append((delivery, f"not an event: {exc}"))
+    results = {}
     for period, items in sorted(by_period.items()):
-        _append_period(source, files, period, items, summary)
+        result = results[period] = store_part(files, period, [record for _, record in items])
+        delivery_of = {str(record.get("event_id")): delivery for delivery, record in items}
+        refused += [
+            (delivery_of[str(rejected.record.get("event_id"))], rejected.reason)
+            for rejected in result.rejected
+            if str(rejected.record.get("event_id")) in delivery_of
+        ]
+    return _Stored(results, refused)
 
 
-def _append_period(
+def _finish(
     source: EventSource,
-    files: PeriodFiles,
-    period: str,
-    items: list[tuple[Delivery, dict[str, Any]]],
+    deliveries: list[Delivery],
+    storing: Future[_Stored],
     summary: IngestSummary,
+    progress: Callable[[int], None] | None,
 ) -> None:
-    records = [record for _, record in items]
-    for attempt in range(1, MAX_CONFLICT_RETRIES + 1):
-        try:
-            with files.edit(period) as path:
-                store = open_store(path)
-                try:
-                    result = append_records(store, records)
-                finally:
-                    store.close()
-        except BlobConflict:
-            summary.conflicts += 1
-            log.info("analytics_file_changed_meanwhile", period=period, attempt=attempt)
-            time.sleep(random.uniform(0, RETRY_JITTER_SECONDS * attempt))  # two runs must not collide in step
-            continue
+    """Dead-letter what was refused and acknowledge the batch, once it is stored (raises if it was not)."""
+    stored = storing.result()
+    for period, result in stored.results.items():
         summary.inserted += result.inserted
         summary.duplicates += result.duplicates
+        summary.parts += 1 if result.inserted else 0
         summary.periods.add(period)
-        delivery_of = {str(record.get("event_id")): delivery for delivery, record in items}
-        for rejected in result.rejected:
-            delivery = delivery_of.get(str(rejected.record.get("event_id")))
-            if delivery is not None:
-                _dead_letter(source, delivery, rejected.reason, summary)
-        return
-    raise KbError(
-        f"The analytics file for {period} kept changing during {MAX_CONFLICT_RETRIES} attempts; "
-        "the batch was not acknowledged and will be delivered again."
-    )
+    for delivery, reason in stored.refused:
+        _dead_letter(source, delivery, reason, summary)
+    source.ack(deliveries)
+    if progress is not None:
+        progress(len(deliveries))
+
+
+def store_part(files: PeriodFiles, period: str, records: Sequence[dict[str, Any]]) -> AppendResult:
+    """Store `records` (all of `period`) as a new part of the month; no part is written when none of them is
+    storable."""
+    with tempfile.TemporaryDirectory(prefix="kb-analytics-part-") as scratch:
+        path = Path(scratch) / "part.duckdb"
+        with new_store(path) as store:
+            result = append_records(store, records)
+        if result.inserted:
+            files.add_part(period, path)
+    return result
 
 
 def _decode(data: bytes) -> dict[str, Any]:
@@ -182,30 +216,53 @@ def _dead_letter(source: EventSource, delivery: Delivery, reason: str, summary: 
 class SpoolSource:
     """The embedded default: the JSON-lines spool that `SpoolPublisher` writes under KB_HOME.
 
-    A whole file is one delivery per line and is removed when its batch is acknowledged; the file being
-    written today is read again later, which the store's deduplication makes harmless."""
+    Each line is a delivery. A file is removed once what was read of it is acknowledged and nothing was
+    added meanwhile, unless it is today's, which publishers still append to: for that one, how far it was
+    ingested is kept beside it (`.<name>.ingested`, a byte offset), so the next run reads only what is new.
+    A line still being written (no newline yet) is left for the next run."""
 
     def __init__(self, spool: Path) -> None:
         self._spool = spool
-        self._files: dict[str, Path] = {}
+        self._read_to: dict[str, int] = {}
 
     def receive(self, max_messages: int) -> list[Delivery]:
         deliveries: list[Delivery] = []
         for path in sorted(self._spool.glob("events-*.jsonl")) if self._spool.is_dir() else []:
-            if path.name in self._files:
+            if path.name in self._read_to:
                 continue
-            lines = [line for line in path.read_bytes().splitlines() if line.strip()]
-            self._files[path.name] = path
-            deliveries += [Delivery(f"{path.name}:{n}", line) for n, line in enumerate(lines)]
+            start = self._ingested(path)
+            with path.open("rb") as spool:
+                spool.seek(start)
+                data = spool.read()
+            complete = data[: data.rfind(b"\n") + 1]
+            self._read_to[path.name] = start + len(complete)
+            lines = [line for line in complete.splitlines() if line.strip()]
+            deliveries += [Delivery(f"{path.name}:{start}:{n}", line) for n, line in enumerate(lines)]
             if len(deliveries) >= max_messages:
                 break
         return deliveries
 
     def ack(self, deliveries: Sequence[Delivery]) -> None:
-        for name in {delivery.token.split(":", 1)[0] for delivery in deliveries}:
-            path = self._files.get(name)
-            if path is not None and not path.name.endswith(f"{datetime.now(UTC):%Y-%m-%d}.jsonl"):
-                path.unlink(missing_ok=True)
+        today = f"events-{datetime.now(UTC):%Y-%m-%d}.jsonl"
+        for name in sorted({delivery.token.split(":", 1)[0] for delivery in deliveries}):
+            path, offset = self._spool / name, self._read_to[name]
+            if name != today and path.stat().st_size == offset:
+                path.unlink()
+                self._offset_file(path).unlink(missing_ok=True)
+            else:
+                temporary = self._offset_file(path).with_suffix(f".{uuid.uuid4().hex}.tmp")
+                temporary.write_text(str(offset), encoding="utf-8")
+                temporary.replace(self._offset_file(path))
+
+    def _ingested(self, path: Path) -> int:
+        try:
+            return int(self._offset_file(path).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return 0
+
+    @staticmethod
+    def _offset_file(path: Path) -> Path:
+        return path.with_name(f".{path.name}.ingested")
 
     def dead_letter(self, delivery: Delivery, reason: str) -> None:
         with (self._spool / "dead-letter.jsonl").open("a", encoding="utf-8") as dead:
@@ -290,6 +347,18 @@ class PubSubSource:
         self._timeout = timeout
 
     def receive(self, max_messages: int) -> list[Delivery]:
+        """Up to `max_messages`, shared among `PARALLEL_PULLS` pulls (of at most `PULL_SIZE`) made at once:
+        a pull often returns far fewer than it asked for (~200 from the emulator), so one pull's round
+        trip, not the bytes, is what limits a single puller."""
+        pulls = min(PARALLEL_PULLS, max_messages)
+        sizes = [min(PULL_SIZE, max_messages // pulls + (n < max_messages % pulls)) for n in range(pulls)]
+        if len(sizes) == 1:
+            return self._pull(sizes[0])
+        with ThreadPoolExecutor(max_workers=PARALLEL_PULLS, thread_name_prefix="analytics-pull") as pool:
+            pulled = list(pool.map(self._pull, sizes))
+        return [delivery for deliveries in pulled for delivery in deliveries]
+
+    def _pull(self, max_messages: int) -> list[Delivery]:
         try:
             response = self._subscriber.pull(
                 request={
@@ -303,9 +372,9 @@ class PubSubSource:
             return []
         except google_errors.GoogleAPICallError as exc:
             raise QueueUnavailable(f"Pulling from {self._subscription} failed: {exc}") from exc
-        return [
-            Delivery(received.ack_id, bytes(received.message.data)) for received in response.received_messages
-        ]
+        # The raw protobuf: reading a message through proto-plus took 7 µs, raw 0.3 µs (measured).
+        messages = type(response).pb(response).received_messages
+        return [Delivery(received.ack_id, received.message.data) for received in messages]
 
     def ack(self, deliveries: Sequence[Delivery]) -> None:
         ack_ids = [delivery.token for delivery in deliveries]

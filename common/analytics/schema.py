@@ -3,8 +3,10 @@
 Every event lands raw in `event_log`; a kind that has a typed table is also written there, one column per
 field of the same name, so reports can be plain SQL. The `CREATE TABLE` statements below are the contract
 for producers: a record of kind K carries `kind`, `version`, `event_id`, `occurred_at` (ISO 8601 with a UTC
-offset) and every column of K's table (NOT NULL columns must not be null). Extra fields are kept in
-`event_log.payload` only. Kinds without an event class in `common.events.model` yet:
+offset) and every column of K's table (NOT NULL columns must not be null). `event_log.payload` holds the
+fields no typed column holds (every field, for a kind without a table; NULL when nothing is left over), so
+no value is stored twice; events stored before that rule carry their whole payload there. Kinds without an
+event class in `common.events.model` yet:
 
 - `query_record`: one search. `results` counts the hits, `top_score` is the best retrieval score (NULL
   without hits), `source` is where it ran (`slack`, `search_api`, `cli`).
@@ -186,12 +188,42 @@ def m005_learning_loop_columns(conn: duckdb.DuckDBPyConnection) -> None:
     """)
 
 
+_TABLES_AT_M006 = (
+    "event_log", "user_feedback", "behavioral_signals", "chunk_access_log", "eval_results", "query_records",
+    "bot_responses", "quality_reports", "documents", "document_versions", "area_approvers",
+    "user_confluence_links",
+)  # fmt: skip
+"""Named here, not taken from TABLES: a migration must do what it did when a later one adds a table."""
+
+
+def m006_event_ids_without_index(conn: duckdb.DuckDBPyConnection) -> None:
+    """Every table again, with the same columns and NOT NULLs but no PRIMARY KEY: events now land in part
+    files that are each written whole, so no file can check uniqueness across the month anyway (readers and
+    compaction drop repeated `event_id`s, `common.analytics.query`), and the key's index was over half of a
+    file's size. DuckDB cannot drop a constraint, hence the copy."""
+    for table in _TABLES_AT_M006:
+        columns = conn.execute(
+            "SELECT column_name, data_type, is_nullable = 'YES' FROM information_schema.columns"
+            " WHERE table_catalog = current_database() AND table_schema = 'main' AND table_name = ?"
+            " ORDER BY ordinal_position",
+            [table],
+        ).fetchall()
+        definition = ", ".join(
+            f'"{name}" {type_}{"" if nullable else " NOT NULL"}' for name, type_, nullable in columns
+        )
+        conn.execute(f"CREATE TABLE {table}__rebuilt ({definition})")
+        conn.execute(f"INSERT INTO {table}__rebuilt SELECT * FROM {table}")
+        conn.execute(f"DROP TABLE {table}")
+        conn.execute(f"ALTER TABLE {table}__rebuilt RENAME TO {table}")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     m001_create_event_log,
     m002_create_analytics_tables,
     m003_document_workflow_columns,
     m004_permission_columns,
     m005_learning_loop_columns,
+    m006_event_ids_without_index,
 )
 """In order: a migration's version is its position, counting from 1."""
 

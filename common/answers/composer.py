@@ -42,15 +42,25 @@ class ComposedAnswer:
         return [c for r in self.shown() for c in r.chunk_ids] if self.found else []
 
 
-def compose_answer(
+@dataclass(frozen=True, slots=True)
+class Retrieved:
+    """The passages an answer will be written from, before any writer has run."""
+
+    passages: tuple[Passage, ...]
+    results: tuple[SearchResult, ...]
+
+    def answered(self, answer: Answer) -> ComposedAnswer:
+        return ComposedAnswer(answer=answer, passages=self.passages, results=self.results)
+
+
+def retrieve(
     *,
     retriever: HybridRetriever,
-    writer: AnswerWriter,
     question: str,
     ceiling: Classification,
     reader: Reader,
     history: Sequence[str] = (),
-) -> ComposedAnswer:
+) -> Retrieved:
     """Follow-ups search with the last two thread messages too: "and from a hotel?" needs its context.
     `reader` is whoever will see the answer (`common.permissions.access`), not necessarily the asker."""
     query = " ".join([*history[-2:], question]) if history else question
@@ -61,5 +71,20 @@ def compose_answer(
         Passage(number=n, text=r.text, title=r.page_title, url=r.url, chunk_ids=r.chunk_ids)
         for n, r in enumerate(results, start=1)
     )
-    answer = writer.write(question=question, passages=passages, history=history)
-    return ComposedAnswer(answer=answer, passages=passages, results=tuple(results))
+    return Retrieved(passages=passages, results=tuple(results))
+
+
+def compose_answer(
+    *,
+    retriever: HybridRetriever,
+    writer: AnswerWriter,
+    question: str,
+    ceiling: Classification,
+    reader: Reader,
+    history: Sequence[str] = (),
+) -> ComposedAnswer:
+    """Search, then write the whole answer from what was found (`retrieve`)."""
+    retrieved = retrieve(
+        retriever=retriever, question=question, ceiling=ceiling, reader=reader, history=history
+    )
+    return retrieved.answered(writer.write(question=question, passages=retrieved.passages, history=history))

@@ -2,17 +2,23 @@
 
 It sees only the passages and the thread so far, must cite passages as `[n]` and must say when they do not
 answer. Its reply is checked before anyone reads it, because a confident answer with a citation that points
-nowhere does more harm than no answer.
+nowhere does more harm than no answer. Streamed (`write_streaming`), the same reply is checked the same way
+once it is whole; what was shown while it was written is only ever text no check can change
+(`common.answers.partial_reply`), and a finished reply that does not continue it is refused.
 """
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
-from common.ai.llm import LlmClient
+from common.ai.llm import StreamingLlmClient
+from common.answers.citations import known_markers
+from common.answers.partial_reply import PartialReply
 from common.answers.writer import NOT_FOUND_TEXT, Answer, Passage
 from common.errors import LlmError
 
@@ -29,10 +35,8 @@ Rules:
 - If the passages do not contain the answer, say so in one sentence and set "grounded" to false.
 - The earlier messages only explain what a follow-up question refers to; they are not a source.
 - Be brief: at most five sentences or a short list of "• " lines. Plain text: no headings, tables or links.
-Reply with a JSON object only:
-{"answer": string, "cited": [the passage numbers you cited], "grounded": boolean}"""
-
-_MARKER = re.compile(r"(\s*)\[(\d+(?:\s*,\s*\d+)*)\]")
+Reply with a JSON object only, its keys in this order:
+{"grounded": boolean, "answer": string, "cited": [the passage numbers you cited]}"""
 
 
 class _Reply(BaseModel):
@@ -51,10 +55,15 @@ class _Reply(BaseModel):
 
 class LlmAnswerWriter:
     """Citations of passages that do not exist are stripped rather than refused: models slip on numbering
-    more often than they invent whole answers. A grounded answer left citing nothing is refused."""
+    more often than they invent whole answers. A grounded answer left citing nothing is refused. `grounded`
+    comes first in the reply so a streamed decline is known before any of it could be shown."""
 
     def __init__(
-        self, client: LlmClient, *, model: str, passages_budget_chars: int = PASSAGES_BUDGET_CHARS
+        self,
+        client: StreamingLlmClient,
+        *,
+        model: str,
+        passages_budget_chars: int = PASSAGES_BUDGET_CHARS,
     ) -> None:
         self._client = client
         self._writer = f"llm:{model}"
@@ -64,6 +73,33 @@ class LlmAnswerWriter:
         if not passages:
             return Answer(text=NOT_FOUND_TEXT, cited=(), grounded=False, writer=self._writer)
         raw = self._client.complete_json(system=SYSTEM_PROMPT, user=self._prompt(question, passages, history))
+        return self._answer(raw, passages)
+
+    def write_streaming(
+        self,
+        *,
+        question: str,
+        passages: Sequence[Passage],
+        history: Sequence[str] = (),
+        on_text: Callable[[str], None],
+    ) -> Answer:
+        if not passages:
+            return Answer(text=NOT_FOUND_TEXT, cited=(), grounded=False, writer=self._writer)
+        reply = PartialReply({p.number for p in passages})
+        for piece in self._client.stream_json(
+            system=SYSTEM_PROMPT, user=self._prompt(question, passages, history)
+        ):
+            released = reply.feed(piece)
+            if released:
+                on_text(released)
+        answer = self._answer(_json_object(reply.text), passages)
+        if not answer.text.startswith(reply.shown):
+            raise LlmError(
+                "The LLM's finished answer does not continue the text already shown while it was written."
+            )
+        return answer
+
+    def _answer(self, raw: dict[str, Any], passages: Sequence[Passage]) -> Answer:
         try:
             reply = _Reply.model_validate(raw)
         except ValidationError as exc:
@@ -95,11 +131,7 @@ def _checked_citations(text: str, listed: Sequence[int], numbers: set[int]) -> t
     """Drop markers of passages that do not exist; passages listed as cited but never marked get a marker at
     the end, so whatever Slack shows as a source is visible in the text too."""
 
-    def keep(match: re.Match[str]) -> str:
-        kept = [n for n in (int(x) for x in match.group(2).split(",")) if n in numbers]
-        return match.group(1) + "".join(f"[{n}]" for n in kept) if kept else ""
-
-    text = _MARKER.sub(keep, text).strip()
+    text = known_markers(text, numbers).strip()
     if not text:
         return "", ()
     used = [int(n) for n in re.findall(r"\[(\d+)\]", text)]
@@ -107,6 +139,17 @@ def _checked_citations(text: str, listed: Sequence[int], numbers: set[int]) -> t
     if unmarked:
         text += " " + "".join(f"[{n}]" for n in unmarked)
     return text, tuple(dict.fromkeys([*used, *unmarked]))
+
+
+def _json_object(text: str) -> dict[str, Any]:
+    """The streamed reply, whole: the same shape `complete_json` insists on."""
+    try:
+        parsed = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise LlmError(f"The LLM's streamed reply is not JSON: {exc}") from exc
+    if not isinstance(parsed, dict):
+        raise LlmError("The LLM's streamed reply is JSON that is not an object.")
+    return parsed
 
 
 def _truncate(text: str, limit: int) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -41,4 +41,21 @@ class AnswerWriter(Protocol):
 
     def write(self, *, question: str, passages: Sequence[Passage], history: Sequence[str] = ()) -> Answer:
         """`history` holds earlier messages of the thread, oldest first, for follow-up questions."""
+        ...
+
+
+class StreamingAnswerWriter(AnswerWriter, Protocol):
+    """A writer that can show its answer while it is still writing it (the LLM writer)."""
+
+    def write_streaming(
+        self,
+        *,
+        question: str,
+        passages: Sequence[Passage],
+        history: Sequence[str] = (),
+        on_text: Callable[[str], None],
+    ) -> Answer:
+        """The same answer `write` returns, checked the same way; while it is written, `on_text` gets each
+        piece of `Answer.text` as soon as nothing can change it any more, so what was shown is always the
+        start of the returned text. Raises as `write` does, also after some text was shown."""
         ...

@@ -1,4 +1,5 @@
-"""`kb analytics ingest`, `kb analytics query SQL` and `kb report`: the analytics files from a terminal."""
+"""`kb analytics ingest`, `kb analytics compact`, `kb analytics query SQL` and `kb report`: the analytics
+files from a terminal."""
 
 from __future__ import annotations
 
@@ -10,14 +11,14 @@ from pathlib import Path
 import click
 from rich.table import Table
 
+from common.analytics.compaction import compact_fully, compact_periods
 from common.analytics.gap_questions import bad_questions
-from common.analytics.ingest import ingest
 from common.analytics.query import query
 from common.analytics.report import render_report
 from common.analytics.report_data import obsolete_rows, review_rows
 from common.cli.support import err, out, reports_errors, settings_with_logging
 from common.quality.review_queue import review_queue
-from common.runtime.events import analytics_copies, build_event_source, build_period_files
+from common.runtime.events import analytics_copies, build_period_files, ingest_waiting_events
 from common.runtime.gaps import build_gap_analysis, possibly_obsolete
 from common.runtime.quality import build_quality_policy
 from common.runtime.store import build_store
@@ -32,15 +33,45 @@ def analytics() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON summary object.")
 @reports_errors
 def ingest_command(as_json: bool) -> None:
-    """Move waiting events (the Pub/Sub subscription, or the local spool) into the monthly files."""
+    """Move waiting events (the Pub/Sub subscription, or the local spool) into new part files of their
+    months, then merge the months that gathered too many parts."""
     settings = settings_with_logging()
-    summary = ingest(build_event_source(settings), build_period_files(settings))
+    summary = ingest_waiting_events(settings)
     if as_json:
         click.echo(json.dumps(summary.as_dict()))
         return
     out.print(
         f"Ingested {summary.inserted} events ({summary.duplicates} duplicates dropped, "
-        f"{summary.dead_lettered} dead-lettered) into {', '.join(sorted(summary.periods)) or 'no files'}."
+        f"{summary.dead_lettered} dead-lettered) into {', '.join(sorted(summary.periods)) or 'no months'}"
+        f"; {summary.compaction.merged} part files merged."
+    )
+
+
+@analytics.command("compact")
+@click.option(
+    "--period", "periods", multiple=True, help="A month, YYYY-MM (repeatable); default every month."
+)
+@click.option(
+    "--all", "whole", is_flag=True, help="Merge each month into one file, not only its full levels."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON summary object.")
+@reports_errors
+def compact_command(periods: tuple[str, ...], whole: bool, as_json: bool) -> None:
+    """Merge part files into fewer, dropping events stored twice (the ingest job does this as parts gather).
+    Safe beside running ingests and other compactions."""
+    settings = settings_with_logging()
+    files = build_period_files(settings)
+    months = list(periods) or files.periods()
+    if whole:
+        summary = compact_fully(files, months)
+    else:
+        summary = compact_periods(files, months, fan_in=settings.analytics_parts_per_compaction)
+    if as_json:
+        click.echo(json.dumps(summary.as_dict()))
+        return
+    out.print(
+        f"Merged {summary.merged} part files into {summary.written} ({summary.events} events, "
+        f"{summary.repeats_dropped} stored twice dropped)."
     )
 
 
@@ -82,7 +113,7 @@ def report(out_path: Path) -> None:
     in the cloud the ingest job does that, and the report only reads the files."""
     settings = settings_with_logging()
     if not settings.gcp_project:
-        summary = ingest(build_event_source(settings), build_period_files(settings))
+        summary = ingest_waiting_events(settings)
         if summary.inserted:
             err.print(f"Ingested {summary.inserted} waiting events first.")
     now = datetime.now(UTC)

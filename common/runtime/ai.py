@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from common.ai.embeddings import SentenceTransformerEmbedder, get_embedder
-from common.ai.llm import LlmClient, OpenAiCompatibleClient
+from common.ai.llm import OpenAiCompatibleClient, StreamingLlmClient
 from common.ai.vertex import AdcToken, VertexGeminiClient, no_credentials
 from common.answers.extractive import ExtractiveWriter
 from common.answers.llm_writer import LlmAnswerWriter
@@ -24,7 +24,7 @@ def build_embedder(settings: Settings) -> SentenceTransformerEmbedder:
     )
 
 
-def build_llm_client(settings: Settings) -> LlmClient:
+def build_llm_client(settings: Settings) -> StreamingLlmClient:
     """Gemini on Vertex AI (`LLM_PROVIDER=vertex`, Application Default Credentials) or an OpenAI-compatible
     API at `LLM_API_URL`."""
     if settings.llm_provider == "vertex":
@@ -54,7 +54,15 @@ def build_llm_client(settings: Settings) -> LlmClient:
 def build_answer_writer(settings: Settings) -> AnswerWriter:
     """The LLM writer only when an LLM is configured; otherwise the extractive one, which needs no network."""
     if settings.llm_configured:
-        return LlmAnswerWriter(build_llm_client(settings), model=settings.llm_model_name)
+        return build_llm_answer_writer(settings)
+    return build_extractive_writer(settings)
+
+
+def build_llm_answer_writer(settings: Settings) -> LlmAnswerWriter:
+    return LlmAnswerWriter(build_llm_client(settings), model=settings.llm_model_name)
+
+
+def build_extractive_writer(settings: Settings) -> ExtractiveWriter:
     return ExtractiveWriter(build_embedder(settings))
 
 

@@ -1,4 +1,4 @@
-"""Analytics events: where they wait to be ingested, and the monthly files they are stored in.
+"""Analytics events: where they wait to be ingested, and the months' part files they are stored in.
 
 Publishing is `common.runtime.publishing`.
 """
@@ -9,21 +9,41 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
-from common.analytics.ingest import BufferedEventsSource, EventSource, PubSubSource, Sources, SpoolSource
+from common.analytics.ingest import (
+    BufferedEventsSource,
+    EventSource,
+    IngestSummary,
+    PubSubSource,
+    Sources,
+    SpoolSource,
+    ingest,
+)
 from common.analytics.period_files import PREFIX as ANALYTICS_PREFIX
 from common.analytics.period_files import PeriodFiles
 from common.config import Settings
 from common.infra.pubsub import PubSubPublisher, subscriber_client
-from common.infra.versioned_files import BucketFiles, FolderFiles
+from common.infra.write_once_files import BucketWriteOnceFiles, FolderWriteOnceFiles
 from common.runtime.infra import build_blob_store
 from common.runtime.publishing import build_event_buffer
 
 
 def build_period_files(settings: Settings) -> PeriodFiles:
     if settings.gcs_bucket:
-        return PeriodFiles(BucketFiles(build_blob_store(settings), prefix=ANALYTICS_PREFIX))
-    return PeriodFiles(FolderFiles(settings.kb_home / "analytics"))
+        return PeriodFiles(BucketWriteOnceFiles(build_blob_store(settings), prefix=ANALYTICS_PREFIX))
+    return PeriodFiles(FolderWriteOnceFiles(settings.kb_home / "analytics"))
+
+
+def ingest_waiting_events(settings: Settings, **options: Any) -> IngestSummary:
+    """What the ingest job, `kb analytics ingest` and `kb report` on one machine run: every waiting event
+    into the part files, then compaction of the months that gathered too many parts."""
+    return ingest(
+        build_event_source(settings),
+        build_period_files(settings),
+        parts_per_compaction=settings.analytics_parts_per_compaction,
+        **options,
+    )
 
 
 def build_event_source(settings: Settings) -> EventSource:
@@ -43,6 +63,6 @@ def build_event_source(settings: Settings) -> EventSource:
 
 @contextmanager
 def analytics_copies(settings: Settings) -> Iterator[list[Path]]:
-    """Local copies of every month's analytics file, deleted after the block."""
+    """Local copies of every analytics part file, deleted after the block."""
     with tempfile.TemporaryDirectory(prefix="kb-analytics-") as scratch:
         yield build_period_files(settings).local_copies(Path(scratch))

@@ -10,7 +10,12 @@ from common.config import Settings
 from common.errors import ConfigError
 from common.permissions.access import Access, AccessResolver, conversation_of
 from common.quality.page_decisions import PageDecisions
-from common.runtime.ai import build_answer_writer, build_embedder
+from common.runtime.ai import (
+    build_answer_writer,
+    build_embedder,
+    build_extractive_writer,
+    build_llm_answer_writer,
+)
 from common.runtime.documents import build_document_service, build_drafter
 from common.runtime.infra import build_claims, build_web_client
 from common.runtime.ingestion import build_indexer
@@ -20,6 +25,7 @@ from common.runtime.quality import build_feedback
 from common.runtime.search import build_access_recorder, build_retriever
 from common.runtime.webhook import build_answer_registry
 from common.slack.account_links import AccountLinks
+from common.slack.answer_stream import AnswerStreaming
 from common.slack.answering import AnswerService
 from common.slack.channel_policy import ChannelPolicy
 from common.slack.client import email_of
@@ -133,6 +139,7 @@ def build_answer_service(settings: Settings, store: ChunkStore) -> AnswerService
         slack=slack,
         retriever=build_retriever(settings, store),
         writer=build_answer_writer(settings),
+        streaming=build_answer_streaming(settings),
         claims=build_claims(settings, "answered-events", lease_seconds=settings.answer_claim_lease_seconds),
         policy=build_channel_policy(settings),
         access=AccessResolver(linker=linker, directory=directory),
@@ -147,4 +154,15 @@ def build_answer_service(settings: Settings, store: ChunkStore) -> AnswerService
             window_seconds=settings.signal_rephrase_minutes * 60,
             similarity=settings.signal_rephrase_similarity,
         ),
+    )
+
+
+def build_answer_streaming(settings: Settings) -> AnswerStreaming | None:
+    """Streaming needs a writer that writes as it goes (an LLM); the extractive one is its fallback."""
+    if not (settings.llm_configured and settings.slack_stream_answers):
+        return None
+    return AnswerStreaming(
+        writer=build_llm_answer_writer(settings),
+        fallback=build_extractive_writer(settings),
+        buffer_chars=settings.slack_stream_buffer_chars,
     )

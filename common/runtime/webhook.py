@@ -13,12 +13,16 @@ from common.infra.pubsub import PubSubPublisher
 from common.runtime.infra import build_record_files
 from common.runtime.publishing import build_publisher
 from common.slack.answer_registry import AnswerRegistry
+from common.slack.client import web_client
 from common.slack.question_queue import PubSubQuestionQueue
 from common.slack.signal_recorder import SignalRecorder
+from common.slack.suggested_prompts import SuggestedPrompts
 from common.slack.webhook import EventsWebhook, QuestionQueue
 
 PUBLISH_TIMEOUT_SECONDS = 2.0
 """Slack gives the webhook 3 s; a publish that takes longer answers 503 and Slack retries the event."""
+PROMPTS_TIMEOUT_SECONDS = 2.0
+"""The same budget for setting a new assistant thread's suggested prompts."""
 
 
 def build_question_publisher(settings: Settings) -> PubSubQuestionQueue:
@@ -44,7 +48,21 @@ def build_events_webhook(settings: Settings, queue: QuestionQueue | None = None)
         signing_secret=settings.slack_signing_secret.get_secret_value(),
         queue=queue or build_question_publisher(settings),
         signals=SignalRecorder(registry=build_answer_registry(settings), publisher=build_publisher(settings)),
+        prompts=build_suggested_prompts(settings),
     )
+
+
+def build_suggested_prompts(settings: Settings) -> SuggestedPrompts | None:
+    """None without a bot token: the webhook then acknowledges new assistant threads and sets nothing."""
+    if settings.slack_bot_token is None:
+        return None
+    slack = web_client(
+        token=settings.slack_bot_token.get_secret_value(),
+        base_url=settings.slack_api_url,
+        timeout=PROMPTS_TIMEOUT_SECONDS,
+        retries=False,
+    )
+    return SuggestedPrompts(slack=slack, prompts=settings.suggested_prompts)
 
 
 def build_answer_registry(settings: Settings) -> AnswerRegistry:

@@ -60,6 +60,25 @@ def _units(text: str, limit: int) -> list[tuple[str, str]]:
     return [(unit, joiner) for unit, joiner in units if unit]
 
 
+class CitationNumbers:
+    """The numbers citations are shown with: 1, 2, 3 in the order the answer first cites its passages, the
+    same whether the answer is posted whole (numbered from `Answer.cited`, which is that order) or streamed
+    (numbered as each citation arrives)."""
+
+    def __init__(self, cited: Sequence[int] = ()) -> None:
+        self._shown_as: dict[int, int] = {}
+        for number in cited:
+            self.shown_as(number)
+
+    def shown_as(self, number: int) -> int:
+        return self._shown_as.setdefault(number, len(self._shown_as) + 1)
+
+    def render(self, text: str) -> str:
+        """Answer text as Slack shows it: markup characters escaped, citations renumbered. Text streamed
+        piece by piece renders the same as whole, since a writer never splits a citation marker."""
+        return _CITATION.sub(lambda m: f"[{self.shown_as(int(m[1]))}]", escape_mrkdwn(text))
+
+
 def answer_blocks(
     *,
     answer: Answer,
@@ -70,20 +89,58 @@ def answer_blocks(
     notice: Sequence[dict[str, Any]] = (),
 ) -> list[dict[str, Any]]:
     """`notice`: blocks saying what the answer could not include and why (`common.slack.account_links`)."""
+    numbers, sources, tail = _sources(
+        answer=answer,
+        passages=passages,
+        results=results,
+        answer_id=answer_id,
+        question=question,
+        notice=notice,
+    )
+    blocks: list[dict[str, Any]] = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": piece}}
+        for piece in split_text(numbers.render(answer.text))
+    ]
+    blocks += sources
+    return blocks[: MAX_BLOCKS - len(tail)] + tail
+
+
+def streamed_answer_blocks(
+    composed: ComposedAnswer, *, answer_id: str, question: str, notice: Sequence[dict[str, Any]] = ()
+) -> list[dict[str, Any]]:
+    """What closes an answer streamed into its thread (`chat.stopStream`'s blocks, shown under the streamed
+    text): the sources, buttons and notice `answer_message` has, without the text already there."""
+    _, sources, tail = _sources(
+        answer=composed.answer,
+        passages=composed.passages,
+        results=composed.results,
+        answer_id=answer_id,
+        question=question,
+        notice=notice,
+    )
+    return sources[: MAX_BLOCKS - len(tail)] + tail
+
+
+def _sources(
+    *,
+    answer: Answer,
+    passages: Sequence[Passage],
+    results: Sequence[SearchResult],
+    answer_id: str,
+    question: str,
+    notice: Sequence[dict[str, Any]],
+) -> tuple[CitationNumbers, list[dict[str, Any]], list[dict[str, Any]]]:
+    """The numbering, the numbered sources, and what every answer ends with (links, feedback, notice)."""
     by_number = {passage.number: (passage, result) for passage, result in zip(passages, results, strict=True)}
     cited = [n for n in answer.cited if n in by_number] or list(by_number)[:3]
-    shown_as = {number: position for position, number in enumerate(cited, start=1)}
-    text = _CITATION.sub(lambda m: f"[{shown_as.get(int(m[1]), int(m[1]))}]", escape_mrkdwn(answer.text))
-    blocks: list[dict[str, Any]] = [
-        {"type": "section", "text": {"type": "mrkdwn", "text": piece}} for piece in split_text(text)
-    ]
-    blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": "*Sources*"}]})
-    blocks += [_source(shown_as[n], *by_number[n]) for n in cited]
+    numbers = CitationNumbers(cited)
+    sources = [{"type": "context", "elements": [{"type": "mrkdwn", "text": "*Sources*"}]}]
+    sources += [_source(numbers.shown_as(n), *by_number[n]) for n in cited]
     links = [
         {
             "type": "button",
-            "text": {"type": "plain_text", "text": f"Open [{shown_as[n]}]"},
-            "action_id": f"{SOURCE_LINK_ACTION}:{shown_as[n]}",
+            "text": {"type": "plain_text", "text": f"Open [{numbers.shown_as(n)}]"},
+            "action_id": f"{SOURCE_LINK_ACTION}:{numbers.shown_as(n)}",
             "url": by_number[n][0].url,
             "value": answer_id,
         }
@@ -97,7 +154,7 @@ def answer_blocks(
         ),
     )
     tail = [{"type": "actions", "block_id": "kb_sources", "elements": links}, feedback_actions(ref), *notice]
-    return blocks[: MAX_BLOCKS - len(tail)] + tail
+    return numbers, sources, tail
 
 
 def escape_mrkdwn(text: str) -> str:

@@ -1,8 +1,15 @@
-"""Answering one question in Slack: claim it, show 👀, search, write, post in the thread, clean up.
+"""Answering one question in Slack: claim it, show that the bot is working, search, write, reply in the
+thread, clean up.
+
+While it works the bot shows 👀 on the question, or, in a thread of Slack's assistant view (a DM thread),
+the thread's status ("Searching the knowledge base…", cleared by Slack when the reply arrives); the first
+question of such a thread also names it. With an LLM writer the answer is streamed into the thread as it is
+written (`common.slack.answer_stream`); otherwise, or when streaming is off, it is posted whole.
 
 Whose access the search uses depends on where the answer is posted (`common.permissions.access`): in a DM
-the asker's, in a channel only what everyone may read. When the asker's access could not be resolved, the
-answer says so under it, with a way to link their Confluence account where that would help.
+(an assistant thread is one) the asker's, in a channel only what everyone may read. When the asker's access
+could not be resolved, the answer says so under it, with a way to link their Confluence account where that
+would help.
 
 Runs in the worker (`slack_answer`, fed by Pub/Sub) or in process (`kb serve`). Every outcome is visible to
 the asker: an answer, a plain "I couldn't find that" naming people who might know, or a plain apology; never
@@ -20,12 +27,12 @@ from functools import cached_property
 from typing import Any
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.errors import SlackClientError
 
-from common.answers.composer import ComposedAnswer, compose_answer
+from common.answers.composer import ComposedAnswer, Retrieved, retrieve
 from common.answers.records import answer_events
 from common.answers.writer import AnswerWriter
-from common.errors import KbError, ServiceUnavailable, SlackUnavailable, WorkInProgress
+from common.errors import KbError, ServiceUnavailable, WorkInProgress
 from common.events.publishers import EventPublisher
 from common.infra.claims import Claim, Claims
 from common.logs import get_logger, log_context
@@ -35,8 +42,9 @@ from common.search.retriever import HybridRetriever
 from common.slack.account_links import AccountLinks
 from common.slack.answer_blocks import answer_message
 from common.slack.answer_registry import AnswerRegistry, PostedAnswer
+from common.slack.answer_stream import AnswerStreaming
 from common.slack.channel_policy import ChannelPolicy
-from common.slack.client import email_of
+from common.slack.client import email_of, slack_errors
 from common.slack.questions import Question
 from common.slack.signal_recorder import Rephrasings
 
@@ -44,6 +52,8 @@ log = get_logger(__name__)
 
 HISTORY_MESSAGES = 6
 WORKING_REACTION = "eyes"
+WORKING_STATUS = "Searching the knowledge base…"
+TITLE_CHARS = 80
 SORRY = (
     "Sorry, I couldn't answer that just now: the knowledge base is having trouble. "
     "Please ask again in a few minutes."
@@ -72,7 +82,10 @@ class AnswerService:
         publisher: EventPublisher | None = None,
         registry: AnswerRegistry | None = None,
         rephrasings: Rephrasings | None = None,
+        streaming: AnswerStreaming | None = None,
     ) -> None:
+        """`streaming`: stream answers as `streaming.writer` writes them; else `writer` posts them whole."""
+        self._streaming = streaming
         self._publisher = publisher
         self._registry = registry
         self._rephrasings = rephrasings
@@ -93,7 +106,8 @@ class AnswerService:
         if not self._policy.answers_in(question.channel, question.channel_type):
             log.info("question_outside_allowed_channels")
             return Outcome("not_for_us")
-        history = self._thread_history(question) if question.is_follow_up else []
+        reads_thread = question.is_follow_up or question.assistant_thread
+        history = self._thread_history(question) if reads_thread else []
         if question.is_follow_up and not history:
             log.info("follow_up_in_a_thread_without_the_bot")
             return Outcome("not_for_us")
@@ -106,13 +120,13 @@ class AnswerService:
                 log.warning("question_left_to_the_worker_holding_it")
                 return Outcome("duplicate")
             raise WorkInProgress(f"Question {question.event_id} is being answered by another worker.")
-        self._react("reactions_add", question)
+        shown = self._show_working(question, first_in_thread=not history)
         try:
             outcome = self._answer(question, history)
         except ServiceUnavailable as exc:
             if not last_attempt:
                 self._claims.release(question.event_id)
-                self._react("reactions_remove", question)
+                self._stop_working(question, shown, replied=False)
                 log.warning("answer_deferred_for_retry", error=str(exc))
                 raise
             log.error("answer_failed", error=str(exc))
@@ -122,7 +136,7 @@ class AnswerService:
             log.error("answer_failed", error=str(exc), error_type=type(exc).__name__)
             self._apologise(question)
             outcome = Outcome("failed")
-        self._react("reactions_remove", question)
+        self._stop_working(question, shown, replied=True)
         self._complete(question)
         return outcome
 
@@ -142,19 +156,17 @@ class AnswerService:
             conversation_of(question.channel_type),
             email=lambda: email_of(self._slack, question.user),
         )
-        composed = compose_answer(
+        retrieved = retrieve(
             retriever=self._retriever,
-            writer=self._writer,
             question=question.text,
             ceiling=self._policy.ceiling(question.channel_type),
             reader=access.reader,
             history=history,
         )
         answer_id = uuid.uuid4().hex
-        self._record(question, composed, answer_id, latency_ms=(time.perf_counter() - started) * 1000)
         notice = self._links.blocks(access, question.user)
-        text, blocks = answer_message(composed, answer_id=answer_id, question=question.text, notice=notice)
-        posted = self._post(question, text=text, blocks=blocks)
+        composed, posted = self._reply(question, retrieved, history, answer_id=answer_id, notice=notice)
+        self._record(question, composed, answer_id, latency_ms=(time.perf_counter() - started) * 1000)
         self._remember(question, answer_id, posted, composed, vector)
         if not composed.found:
             log.info("question_not_answered", results=len(composed.results), writer=composed.answer.writer)
@@ -166,8 +178,40 @@ class AnswerService:
             answer_id=answer_id,
             cited=list(composed.answer.cited),
             writer=composed.answer.writer,
+            streamed=self._streaming is not None,
         )
         return Outcome("answered", answer_id)
+
+    def _reply(
+        self,
+        question: Question,
+        retrieved: Retrieved,
+        history: Sequence[str],
+        *,
+        answer_id: str,
+        notice: Sequence[dict[str, Any]],
+    ) -> tuple[ComposedAnswer, Any]:
+        """Write the answer and deliver it: streamed as it is written, or posted whole once it is."""
+
+        def post(text: str, blocks: list[dict[str, Any]]) -> Any:
+            return self._post(question, text=text, blocks=blocks)
+
+        if self._streaming is not None:
+            return self._streaming.answer(
+                self._slack,
+                question,
+                retrieved,
+                history=history,
+                answer_id=answer_id,
+                notice=notice,
+                post=post,
+            )
+        composed = retrieved.answered(
+            self._writer.write(question=question.text, passages=retrieved.passages, history=history)
+        )
+        return composed, post(
+            *answer_message(composed, answer_id=answer_id, question=question.text, notice=notice)
+        )
 
     def _record(
         self, question: Question, composed: ComposedAnswer, answer_id: str, *, latency_ms: float
@@ -265,27 +309,53 @@ class AnswerService:
         except KbError as exc:
             log.error("apology_not_posted", error=str(exc))
 
-    def _react(self, method: str, question: Question) -> None:
-        """The 👀 is a courtesy: failing to add or remove it never stops an answer."""
-        try:
-            getattr(self._slack, method)(
-                channel=question.channel, timestamp=question.ts, name=WORKING_REACTION
+    def _show_working(self, question: Question, *, first_in_thread: bool) -> str:
+        """`status` in an assistant thread (named after its first question), else `reaction` (👀). Both
+        are courtesies: a refusal is logged, and a refused status falls back to the reaction."""
+        if question.assistant_thread:
+            if first_in_thread:
+                self._courtesy(
+                    "assistant_threads_setTitle",
+                    channel_id=question.channel,
+                    thread_ts=question.thread_ts,
+                    title=question.text[:TITLE_CHARS],
+                )
+            if self._courtesy(
+                "assistant_threads_setStatus",
+                channel_id=question.channel,
+                thread_ts=question.thread_ts,
+                status=WORKING_STATUS,
+            ):
+                return "status"
+        self._courtesy(
+            "reactions_add", channel=question.channel, timestamp=question.ts, name=WORKING_REACTION
+        )
+        return "reaction"
+
+    def _stop_working(self, question: Question, shown: str, *, replied: bool) -> None:
+        """Slack clears a thread's status when the bot replies in it; without a reply it is cleared here."""
+        if shown == "reaction":
+            self._courtesy(
+                "reactions_remove", channel=question.channel, timestamp=question.ts, name=WORKING_REACTION
             )
+        elif not replied:
+            self._courtesy(
+                "assistant_threads_setStatus",
+                channel_id=question.channel,
+                thread_ts=question.thread_ts,
+                status="",
+            )
+
+    def _courtesy(self, method: str, **kwargs: Any) -> bool:
+        """A call whose failure never stops an answer; returns whether Slack took it."""
+        try:
+            getattr(self._slack, method)(**kwargs)
         except SlackClientError as exc:
-            log.info("reaction_not_changed", method=method, error=str(exc))
+            log.info("courtesy_call_refused", method=method, error=str(exc))
+            return False
+        return True
 
     def _call(self, method: str, **kwargs: Any) -> Any:
         """slack_sdk already waited out 429s (Retry-After) and retried dropped connections."""
-        try:
+        with slack_errors(method):
             return getattr(self._slack, method)(**kwargs)
-        except SlackApiError as exc:
-            error = str(exc.response.get("error", ""))
-            if exc.response.status_code == 429 or exc.response.status_code >= 500:
-                raise SlackUnavailable(
-                    f"Slack {method} failed ({error or exc.response.status_code})."
-                ) from exc
-            raise KbError(
-                f"Slack refused {method}: {error}. Check the app's scopes and channel access."
-            ) from exc
-        except SlackClientError as exc:
-            raise SlackUnavailable(f"Slack {method} could not be reached: {exc}") from exc

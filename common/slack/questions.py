@@ -1,9 +1,15 @@
-"""What a Slack Events API delivery means for the bot: a challenge, a question, a reaction, or nothing.
+"""What a Slack Events API delivery means for the bot: a challenge, a question, a reaction, a new assistant
+thread, or nothing.
 
 Pure parsing, no I/O, so the webhook that runs it stays light enough to answer Slack in milliseconds. The bot
 answers `app_mention`s in channels, direct messages, and follow-ups in a thread it already answered (Slack
 sends those as plain `message` events with a `thread_ts`; whether the bot answered that thread is for the
 worker to check). It never answers bots, itself, edits, joins or other message subtypes.
+
+In Slack's assistant view ("Agents & AI apps", `features.assistant_view`) each conversation is a thread of
+the DM with the bot: `assistant_thread_started` opens one, and every question in it is a DM `message` with
+that `thread_ts` (bolt-python reads them the same way). `assistant_thread_context_changed` (the channel the
+asker is looking at) changes nothing here: answers use the asker's own access wherever they look.
 """
 
 from __future__ import annotations
@@ -46,6 +52,8 @@ class Question:
     """The thread to answer in: the question's own ts when it starts one."""
     is_follow_up: bool
     """A plain message inside an existing thread: answer only if the bot already answered there."""
+    assistant_thread: bool = False
+    """Asked in a thread of the DM with the bot (the assistant view): the thread is the conversation."""
 
     @property
     def is_reply(self) -> bool:
@@ -64,7 +72,7 @@ class Question:
         mistyped = [
             name
             for name, value in asdict(question).items()
-            if not isinstance(value, bool if name == "is_follow_up" else str)
+            if not isinstance(value, bool if name in ("is_follow_up", "assistant_thread") else str)
         ]
         if mistyped:
             raise InvalidInteraction(
@@ -73,7 +81,18 @@ class Question:
         return question
 
 
-def parse_event(body: bytes) -> Challenge | Ignored | Question | Reaction:
+@dataclass(frozen=True, slots=True)
+class AssistantThreadStarted:
+    """Someone opened a new conversation with the bot in the assistant view."""
+
+    event_id: str
+    user: str
+    channel: str
+    """The DM the thread is in (`assistant_thread.channel_id`)."""
+    thread_ts: str
+
+
+def parse_event(body: bytes) -> Challenge | Ignored | Question | Reaction | AssistantThreadStarted:
     try:
         envelope = json.loads(body)
     except ValueError as exc:
@@ -93,7 +112,27 @@ def parse_event(body: bytes) -> Challenge | Ignored | Question | Reaction:
         raise InvalidInteraction("event_callback without an event object.")
     if event.get("type") in ("reaction_added", "reaction_removed"):
         return _reaction(envelope, event)
+    if event.get("type") == "assistant_thread_started":
+        return _assistant_thread(envelope, event)
+    if event.get("type") == "assistant_thread_context_changed":
+        return Ignored("the channel an assistant thread looks at changed (answers do not depend on it)")
     return _question(envelope, event)
+
+
+def _assistant_thread(envelope: dict[str, Any], event: dict[str, Any]) -> AssistantThreadStarted:
+    thread = event.get("assistant_thread")
+    if not isinstance(thread, dict):
+        raise InvalidInteraction("assistant_thread_started without an assistant_thread object.")
+    fields = {key: thread.get(key) for key in ("user_id", "channel_id", "thread_ts")}
+    missing = [key for key, value in fields.items() if not isinstance(value, str) or not value]
+    if missing:
+        raise InvalidInteraction(f"assistant_thread_started without {', '.join(missing)}.")
+    return AssistantThreadStarted(
+        event_id=str(envelope.get("event_id", "")),
+        user=str(fields["user_id"]),
+        channel=str(fields["channel_id"]),
+        thread_ts=str(fields["thread_ts"]),
+    )
 
 
 def _reaction(envelope: dict[str, Any], event: dict[str, Any]) -> Ignored | Reaction:
@@ -147,6 +186,7 @@ def _question(envelope: dict[str, Any], event: dict[str, Any]) -> Ignored | Ques
         and channel_type != "im"
         and bool(thread_ts)
         and thread_ts != event.get("ts"),
+        assistant_thread=channel_type == "im" and bool(thread_ts) and thread_ts != event.get("ts"),
     )
 
 

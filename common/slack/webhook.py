@@ -7,7 +7,8 @@ a second. Retries and repeated event ids are dropped here when this process has 
 claimed by event id in the worker, so one question gets one answer whichever instance sees it.
 
 Reactions on the bot's answers and replies in their threads become behavioural signals here
-(`common.slack.signal_recorder`); a reply that only thanks the bot, or only complains, is not answered.
+(`common.slack.signal_recorder`); a reply that only thanks the bot, or only complains, is not answered. A new
+thread in Slack's assistant view gets its suggested prompts here (`common.slack.suggested_prompts`).
 """
 
 from __future__ import annotations
@@ -21,10 +22,11 @@ from typing import Protocol
 from common.errors import InvalidInteraction, KbError, ServiceUnavailable
 from common.infra.http_reply import HttpReply
 from common.logs import get_logger
-from common.slack.questions import Challenge, Ignored, Question, parse_event
+from common.slack.questions import AssistantThreadStarted, Challenge, Ignored, Question, parse_event
 from common.slack.signal_recorder import SignalRecorder
 from common.slack.signals import Reaction
 from common.slack.signing import rejection
+from common.slack.suggested_prompts import SuggestedPrompts
 
 log = get_logger(__name__)
 
@@ -44,9 +46,11 @@ class EventsWebhook:
         signing_secret: str,
         queue: QuestionQueue,
         signals: SignalRecorder | None = None,
+        prompts: SuggestedPrompts | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._secret = signing_secret
+        self._prompts = prompts
         self._queue = queue
         self._signals = signals
         self._clock = clock
@@ -69,6 +73,10 @@ class EventsWebhook:
             return HttpReply(200)
         if isinstance(parsed, Reaction):
             return self._reaction(parsed)
+        if isinstance(parsed, AssistantThreadStarted):
+            if self._prompts is not None:
+                self._prompts.thread_started(parsed)
+            return HttpReply(200)
         if parsed.is_reply and not self._reply_wants_answer(parsed):
             return HttpReply(200)
         return self._queue_question(parsed, retry=_retry_number(headers))

@@ -49,3 +49,12 @@ def test_reactions_on_answers_are_subscribed_to_with_the_scope_to_read_them() ->
         "message.im",
     } <= events
     assert "reactions:read" in scopes
+
+
+def test_the_app_opens_in_the_assistant_view_with_the_scope_and_events_it_needs() -> None:
+    loaded = manifest()
+    events = set(loaded["settings"]["event_subscriptions"]["bot_events"])
+
+    assert loaded["features"]["assistant_view"]["assistant_description"]
+    assert "assistant:write" in set(loaded["oauth_config"]["scopes"]["bot"])
+    assert {"assistant_thread_started", "assistant_thread_context_changed", "message.im"} <= events

@@ -1,20 +1,28 @@
 """An HTTP stand-in for an OpenAI-compatible chat-completions API (`POST /v1/chat/completions`).
 
-Replies in the real wire format (`chat.completion` objects; errors as `{"error": {...}}` with 429 and
-`Retry-After`), from a queue of scripted replies, and logs every request body for assertions.
+Replies in the real wire format (`chat.completion` objects; with `"stream": true`, server-sent
+`chat.completion.chunk` events whose `choices[0].delta.content` carry the text, the last with
+`finish_reason`, then `data: [DONE]`; errors as `{"error": {...}}` with 429 and `Retry-After`), from a queue
+of scripted replies, and logs every request body for assertions. A streamed reply can be cut off part-way (no
+`finish_reason`, no `[DONE]`, as when a connection drops) or held part-way until the test lets it go on.
 """
 
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections import deque
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
 from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
 from tests.support.local_http import LocalHttpServer
+
+HELD_SECONDS = 10.0
+"""How long a held stream waits to be let go before it breaks off (so a test that never lets go fails)."""
 
 
 @dataclass(frozen=True)
@@ -23,6 +31,15 @@ class Scripted:
     content: str | None = None
     retry_after: int | None = None
     raw_body: str | None = None
+    piece_chars: int = 8
+    """Streamed: the content is sent this many characters per chunk."""
+    cut_after: int | None = None
+    """Streamed: the stream ends after this many chunks, unfinished."""
+    hold_after: int | None = None
+    """Streamed: after this many chunks the stream waits for `go_on` (then goes on)."""
+    go_on: threading.Event | None = None
+    respond: Callable[[str], dict[str, Any]] | None = None
+    """The reply made from the request's user message (an LLM that uses what it was given)."""
 
 
 class LlmStandin(LocalHttpServer):
@@ -42,6 +59,10 @@ class LlmStandin(LocalHttpServer):
     def reply(self, item: Scripted) -> None:
         self._script.append(item)
 
+    def reply_stream(self, obj: dict[str, Any], **options: Any) -> None:
+        """A JSON reply for a streamed request, split into chunks (see `Scripted` for the options)."""
+        self._script.append(Scripted(content=json.dumps(obj), **options))
+
     @Request.application  # type: ignore[misc]
     def wsgi(self, request: Request) -> Response:
         self.request_times.append(time.monotonic())
@@ -54,6 +75,8 @@ class LlmStandin(LocalHttpServer):
             return _error(400, "invalid_request_error", "you must provide a model and messages")
         self.requests.append(body)
         step = self._script.popleft() if self._script else Scripted(status=500)
+        if step.respond is not None:
+            step = replace(step, content=json.dumps(step.respond(str(body["messages"][-1]["content"]))))
         if step.raw_body is not None:
             return Response(step.raw_body, status=step.status, content_type="application/json")
         if step.status == 429:
@@ -65,9 +88,41 @@ class LlmStandin(LocalHttpServer):
             return _error(
                 step.status, "server_error", "The server had an error while processing your request."
             )
+        if body.get("stream") is True:
+            return Response(_chunks(body["model"], step), content_type="text/event-stream")
         return Response(
             json.dumps(_completion(body["model"], step.content or "")), content_type="application/json"
         )
+
+
+def _chunks(model: str, step: Scripted) -> Iterator[bytes]:
+    content = step.content or ""
+    pieces = [content[i : i + step.piece_chars] for i in range(0, len(content), step.piece_chars)]
+    yield _event(_chunk(model, {"role": "assistant", "content": ""}, None))
+    for sent, piece in enumerate(pieces):
+        if sent == step.cut_after:
+            return
+        if sent == step.hold_after and step.go_on is not None and not step.go_on.wait(HELD_SECONDS):
+            return
+        yield _event(_chunk(model, {"content": piece}, None))
+    if step.cut_after is None or step.cut_after > len(pieces):
+        yield _event(_chunk(model, {}, "stop"))
+        yield b"data: [DONE]\n\n"
+
+
+def _event(data: dict[str, Any]) -> bytes:
+    return f"data: {json.dumps(data)}\n\n".encode()
+
+
+def _chunk(model: str, delta: dict[str, Any], finish_reason: str | None) -> dict[str, Any]:
+    return {
+        "id": "chatcmpl-standin",
+        "object": "chat.completion.chunk",
+        "created": int(time.time()),
+        "model": model,
+        "system_fingerprint": "fp_standin",
+        "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}],
+    }
 
 
 def _completion(model: str, content: str) -> dict[str, Any]:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from common.analytics.ingest import IngestSummary, ingest
+from common.analytics.ingest import IngestSummary
 from common.config import Settings
 from common.confluence.models import PageSource
 from common.ingestion.sync import SyncSummary
-from common.runtime.events import build_event_source, build_period_files
+from common.runtime.events import ingest_waiting_events
 from common.runtime.ingestion import build_synchronizer
 from common.runtime.store import build_store
 
@@ -20,4 +20,4 @@ def run_sync(settings: Settings, *, source: PageSource, **options: Any) -> SyncS
 
 def run_analytics_ingest(settings: Settings, **options: Any) -> IngestSummary:
     """What `kb analytics ingest` and the ingest job do."""
-    return ingest(build_event_source(settings), build_period_files(settings), **options)
+    return ingest_waiting_events(settings, **options)

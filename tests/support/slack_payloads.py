@@ -34,6 +34,45 @@ def direct_message(event_id: str, text: str, *, ts: str, user: str = "W222") -> 
     return payload
 
 
+def assistant_question(
+    event_id: str, text: str, *, thread_ts: str, ts: str, user: str = "W222", channel: str = "D111"
+) -> dict[str, Any]:
+    """A question in a thread of Slack's assistant view: the fixture as it is (a DM `message` with the
+    thread's `thread_ts`, bolt-python's `user_message_event_body`)."""
+    payload = fixture("bolt-python__event_callback__message_im.json")
+    payload["event_id"] = event_id
+    payload["event"].update(
+        text=text, ts=ts, event_ts=ts, thread_ts=thread_ts, user=user, parent_user_id=user, channel=channel
+    )
+    return payload
+
+
+def assistant_thread_event(
+    event_id: str,
+    *,
+    thread_ts: str,
+    user: str = "W222",
+    channel: str = "D111",
+    looking_at: str = "C222",
+    kind: str = "assistant_thread_started",
+) -> dict[str, Any]:
+    """`assistant_thread_started` (or `_context_changed`) in the fixture's envelope, the event shaped as
+    bolt-python's `thread_started_event_body` (tests/scenario_tests/test_events_assistant.py)."""
+    payload = fixture("bolt-python__event_callback__message_im.json")
+    payload["event_id"] = event_id
+    payload["event"] = {
+        "type": kind,
+        "assistant_thread": {
+            "user_id": user,
+            "context": {"channel_id": looking_at, "team_id": "T111", "enterprise_id": "E111"},
+            "channel_id": channel,
+            "thread_ts": thread_ts,
+        },
+        "event_ts": f"{thread_ts}1",
+    }
+    return payload
+
+
 def thread_reply(
     event_id: str, text: str, *, thread_ts: str, ts: str, channel: str = "C111", user: str = "W222"
 ) -> dict[str, Any]:

@@ -3,8 +3,9 @@
 Slack cannot be reached from tests, and mocking `WebClient` would hide wire-level mistakes (form vs JSON
 bodies, JSON-string `blocks`, auth headers, 429 handling). This serves the few methods the product uses at
 `{url}/api/{method}`, replying in Slack's shapes (HTTP 200 with `ok`/`error`), keeps just enough state to
-answer consistently (a user directory, posted messages for `chat.update`), records every call, and can be
-scripted to fail (429 with Retry-After, HTTP errors, or `ok: false`).
+answer consistently (a user directory, posted messages for `chat.update`, streams, assistant threads' status
+and prompts), records every call, and can be scripted to fail (429 with Retry-After, HTTP errors, or
+`ok: false`). The streaming and assistant-view methods are in `tests.support.slack_streams`.
 
     with SlackStandin() as slack:
         slack.add_user("U123", "ada@example.com", "ada")
@@ -27,6 +28,7 @@ from werkzeug.wrappers import Request, Response
 
 from common.config import get_settings
 from tests.support.local_http import LocalHttpServer
+from tests.support.slack_streams import STREAMING_HANDLERS, StreamingMethods
 
 __all__ = ["TEAM_ID", "SlackCall", "SlackStandin", "point_settings_at"]
 
@@ -35,7 +37,7 @@ BOT_USER_ID = "UBOT"
 BOT_ID = "B111"
 APP_ID = "A111"
 
-_JSON_ARGS = ("blocks", "attachments", "view", "metadata")
+_JSON_ARGS = ("blocks", "attachments", "view", "metadata", "chunks", "prompts")
 """Args that slack_sdk sends as JSON strings inside form bodies; decoded so tests assert on structures."""
 
 _BAD_JSON_ERROR = {"blocks": "invalid_blocks_format", "attachments": "invalid_attachments"}
@@ -63,7 +65,7 @@ class _User:
     name: str
 
 
-class SlackStandin(LocalHttpServer):
+class SlackStandin(StreamingMethods, LocalHttpServer):
     """Slack on 127.0.0.1 with an ephemeral port; a context manager that starts and stops it."""
 
     def __init__(self, *, token: str | None = None) -> None:
@@ -80,6 +82,7 @@ class SlackStandin(LocalHttpServer):
         self._hooks: list[tuple[str, Callable[[dict[str, Any]], bool], Callable[[], None]]] = []
         self.calls: list[SlackCall] = []
         self.responses: dict[str, list[dict[str, Any]]] = {}
+        self._init_streaming()
         super().__init__()
 
     @property
@@ -312,10 +315,13 @@ class SlackStandin(LocalHttpServer):
         if not args.get("text") and not args.get("blocks") and not args.get("attachments"):
             return {"ok": False, "error": "no_text"}
         channel = self._resolve_channel(channel)
+        if channel in self._outside:
+            return {"ok": False, "error": "not_in_channel"}
         ts = self._next_ts()
         message = _message(args, ts)
         if args.get("thread_ts"):
             message["thread_ts"] = args["thread_ts"]
+            self.bot_replied(channel, str(args["thread_ts"]))
         self._messages[(channel, ts)] = message
         return {"ok": True, "channel": channel, "ts": ts, "message": message}
 
@@ -325,6 +331,9 @@ class SlackStandin(LocalHttpServer):
         old = self._messages.get((channel, ts))
         if old is None:
             return {"ok": False, "error": "message_not_found"}
+        conflict = self._streaming_conflict(channel, ts)
+        if conflict is not None:
+            return {"ok": False, "error": conflict}
         message = {**old, **_message(args, ts), "edited": {"user": BOT_USER_ID, "ts": self._next_ts()}}
         self._messages[(channel, ts)] = message
         return {"ok": True, "channel": channel, "ts": ts, "text": message["text"], "message": message}
@@ -448,6 +457,7 @@ _HANDLERS = {
     "reactions.add": SlackStandin._reactions,
     "reactions.remove": SlackStandin._reactions,
     "conversations.replies": SlackStandin._conversations_replies,
+    **STREAMING_HANDLERS,
 }
 
 

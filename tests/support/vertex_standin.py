@@ -35,10 +35,13 @@ class Step:
     status: int = 200
     texts: tuple[str, ...] = ()
     """The reply's text, one piece per streamed event (joined in one part for generateContent)."""
-    finish_reason: str = "STOP"
+    finish_reason: str | None = "STOP"
+    """None: the last streamed event has none, as when a stream breaks off."""
     retry_after: int | None = None
     raw: dict[str, Any] | None = None
     """A whole response body to send as it is (malformed replies)."""
+    sse: str | None = None
+    """A whole event-stream body to send as it is (malformed events)."""
 
 
 @dataclass
@@ -83,6 +86,8 @@ class VertexStandin(LocalHttpServer):
             if step.retry_after is not None:
                 response.headers["Retry-After"] = str(step.retry_after)
             return response
+        if step.sse is not None:
+            return Response(step.sse, content_type="text/event-stream")
         if step.raw is not None:
             return Response(json.dumps(step.raw), content_type="application/json")
         if not streaming:
@@ -98,7 +103,7 @@ class VertexStandin(LocalHttpServer):
 
 def _response(text: str, last: Step | None, model: str) -> dict[str, Any]:
     candidate: dict[str, Any] = {"content": {"role": "model", "parts": [{"text": text}]}}
-    if last is not None:
+    if last is not None and last.finish_reason is not None:
         candidate["finishReason"] = last.finish_reason
     return {
         "candidates": [candidate],

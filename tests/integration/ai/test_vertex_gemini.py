@@ -1,5 +1,6 @@
 """Gemini on Vertex AI through an HTTP stand-in of its generateContent and streamGenerateContent shapes:
-the requests it sends, retries on 429 and 5xx, and clear errors for replies it cannot use."""
+the requests it sends, retries on 429 and 5xx (for a stream, only until it opens), and clear errors for
+replies it cannot use, whole or streamed."""
 
 from __future__ import annotations
 
@@ -95,12 +96,41 @@ def test_a_reply_that_cannot_be_used_is_an_error_saying_why(
 
 
 def test_a_streamed_reply_arrives_piece_by_piece(vertex: VertexStandin) -> None:
-    vertex.reply(Step(texts=("Sessions ", "last twelve ", "hours [1].")))
+    vertex.reply(Step(texts=('{"grounded": true, ', '"answer": "Twelve hours [1].", ', '"cited": [1]}')))
 
-    pieces = list(_client(vertex).stream_text(system="s", user="u"))
+    pieces = list(_client(vertex).stream_json(system="s", user="u"))
 
-    assert pieces == ["Sessions ", "last twelve ", "hours [1]."]
-    assert vertex.requests[0].method == "streamGenerateContent"
+    assert pieces == ['{"grounded": true, ', '"answer": "Twelve hours [1].", ', '"cited": [1]}']
+    [request] = vertex.requests
+    assert request.method == "streamGenerateContent"
+    assert request.body["generationConfig"]["responseMimeType"] == "application/json"
+
+
+def test_a_429_before_a_stream_opens_is_waited_out(vertex: VertexStandin) -> None:
+    vertex.reply(Step(status=429, retry_after=0))
+    vertex.reply(Step(texts=('{"ok": true}',)))
+
+    assert list(_client(vertex).stream_json(system="s", user="u")) == ['{"ok": true}']
+    assert len(vertex.requests) == 2
+
+
+def test_a_stream_that_ends_before_the_model_finished_is_unavailable_not_taken_whole(
+    vertex: VertexStandin,
+) -> None:
+    vertex.reply(Step(texts=('{"answer": "Twelve', " hours"), finish_reason=None))
+    pieces: list[str] = []
+
+    with pytest.raises(LlmUnavailable, match="ended its stream before finishing"):
+        pieces.extend(_client(vertex).stream_json(system="s", user="u"))
+    assert pieces == ['{"answer": "Twelve', " hours"]
+    assert len(vertex.requests) == 1  # text had arrived: never retried
+
+
+def test_a_streamed_event_that_is_not_json_is_an_error_saying_so(vertex: VertexStandin) -> None:
+    vertex.reply(Step(sse="data: {not json\r\n\r\n"))
+
+    with pytest.raises(LlmError, match="streamed an event that is not JSON"):
+        list(_client(vertex).stream_json(system="s", user="u"))
 
 
 def test_llm_provider_vertex_makes_the_answer_writer_gemini(vertex: VertexStandin) -> None:

@@ -165,10 +165,19 @@ def test_every_record_lands_in_event_log_and_its_typed_table(conn: duckdb.DuckDB
         (7, datetime(2026, 11, 2, 13, 0, tzinfo=UTC))
     ]
     assert conn.execute("SELECT occurred_at FROM event_log WHERE event_id = 'e-fb'").fetchall() == [(AT,)]
-    payload = json.loads(
-        conn.execute("SELECT payload FROM event_log WHERE event_id = 'e-fb'").fetchall()[0][0]
-    )
-    assert "quality_before" not in payload and "quality_after" not in payload and payload["vote"] == "helpful"
+    payloads = dict(conn.execute("SELECT event_id, payload FROM event_log").fetchall())
+    assert payloads["e-fb"] is None  # every field has a column; the quality scores are dropped
+    assert json.loads(payloads["e-owner_notified"]) == GOLDEN["owner_notified"]
+
+
+def test_event_log_keeps_only_the_fields_no_column_holds(conn: duckdb.DuckDBPyConnection) -> None:
+    append_records(conn, [{**feedback("e1"), "client": "ios", "thread": {"ts": "1.2"}}])
+
+    [(payload,)] = conn.execute("SELECT payload FROM event_log").fetchall()
+    assert json.loads(payload) == {"client": "ios", "thread": {"ts": "1.2"}}
+    assert conn.execute("SELECT vote, question FROM user_feedback").fetchall() == [
+        ("helpful", "How do I book leave?")
+    ]
 
 
 def test_duplicates_within_and_across_batches_land_once(conn: duckdb.DuckDBPyConnection) -> None:

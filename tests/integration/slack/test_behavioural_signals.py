@@ -5,7 +5,6 @@ the HTTP stand-in."""
 
 from __future__ import annotations
 
-import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,14 +13,9 @@ from typing import Any
 import pytest
 
 from common.config import get_settings
-from common.runtime.slack import build_answer_service
-from common.runtime.store import build_store
-from common.runtime.webhook import build_events_webhook
-from common.slack.question_queue import InProcessQuestionQueue
-from common.slack.webhook import EventsWebhook
 from tests.support.runs import run_analytics_ingest
+from tests.support.slack_bot import Bot
 from tests.support.slack_payloads import mention, reaction, thread_reply
-from tests.support.slack_signing import sign
 from tests.support.slack_standin import SlackStandin, point_settings_at
 from tests.support.spool import spooled_events
 
@@ -37,24 +31,9 @@ def slack(it_synced_home: Path, kb_home: Path, monkeypatch: pytest.MonkeyPatch) 
         yield standin
 
 
-class Bot:
-    """The webhook with the answer service behind it, as `kb serve` wires them."""
-
-    def __init__(self) -> None:
-        settings = get_settings()
-        self.queue = InProcessQuestionQueue(build_answer_service(settings, build_store(settings)).answer)
-        self.webhook: EventsWebhook = build_events_webhook(settings, queue=self.queue)
-
-    def send(self, payload: dict[str, Any]) -> int:
-        body = json.dumps(payload).encode()
-        status = self.webhook.handle(body=body, headers=sign(body, secret=SECRET)).status
-        self.queue.drain()
-        return status
-
-
 @pytest.fixture
 def bot(slack: SlackStandin) -> Bot:
-    return Bot()
+    return Bot(secret=SECRET)
 
 
 def _answered(bot: Bot, slack: SlackStandin, *, event_id: str = "EvQ1", ts: str = QUESTION_TS) -> str:

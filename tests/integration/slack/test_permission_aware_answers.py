@@ -5,6 +5,7 @@ named. The sample space's people are matched to Slack users by email, as on Data
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +19,7 @@ from common.runtime.slack import build_answer_service
 from common.runtime.store import build_store
 from common.slack.answering import AnswerService
 from common.slack.questions import Question, parse_event
+from tests.support.llm_standin import LlmStandin, Scripted
 from tests.support.runs import run_sync
 from tests.support.sample_space import copy_sample_space
 from tests.support.slack_payloads import SLACK_FIXTURES as FIXTURES
@@ -152,3 +154,57 @@ def test_a_link_made_by_email_is_recorded_once_with_its_method(
     assert [(r["slack_user_id"], r["confluence_account_id"], r["method"], r["action"]) for r in links] == [
         ("WTOM", "557058:tom", "email", "linked")
     ]
+
+
+def _repeating_every_passage(user_message: str) -> dict[str, Any]:
+    """An LLM that repeats all it was given, citing each passage: what it streams is exactly what the
+    search let through."""
+    passages = user_message.split("Passages:\n\n", 1)[1].split("\n\nQuestion:", 1)[0]
+    numbers = [int(n) for n in re.findall(r"^\[(\d+)\] ", passages, flags=re.MULTILINE)]
+    return {"grounded": True, "answer": passages.replace("\n", " "), "cited": numbers}
+
+
+@pytest.fixture
+def streaming_service(slack: SlackStandin, monkeypatch: pytest.MonkeyPatch) -> Iterator[AnswerService]:
+    with LlmStandin() as llm:
+        for _ in range(4):
+            llm.reply(Scripted(respond=_repeating_every_passage, piece_chars=40))
+        monkeypatch.setenv("LLM_API_URL", llm.url)
+        monkeypatch.setenv("LLM_API_KEY", "sk-test")
+        get_settings.cache_clear()
+        settings = get_settings()
+        yield build_answer_service(settings, build_store(settings))
+
+
+def _streamed(slack: SlackStandin) -> str:
+    """Every call that carried an answer's words or sources into Slack."""
+    calls = [call.args for call in slack.calls if call.method.startswith("chat.")]
+    assert slack.calls_to("chat.stopStream"), "the answer was not streamed"
+    return json.dumps(calls, ensure_ascii=False)
+
+
+def test_a_streamed_answer_to_an_engineer_in_a_dm_holds_the_restricted_postmortem(
+    streaming_service: AnswerService, slack: SlackStandin
+) -> None:
+    streaming_service.answer(_ask("WTOM", where="im"))
+
+    assert POSTMORTEM in _streamed(slack)
+
+
+def test_a_streamed_answer_in_a_channel_shows_nothing_of_the_restricted_page_at_any_point(
+    streaming_service: AnswerService, slack: SlackStandin
+) -> None:
+    streaming_service.answer(_ask("WTOM", where="channel"))
+
+    streamed = _streamed(slack)
+    assert not [word for word in SECRET_WORDS if word in streamed]
+
+
+def test_a_streamed_answer_to_someone_the_restriction_leaves_out_shows_nothing_of_the_page(
+    streaming_service: AnswerService, slack: SlackStandin
+) -> None:
+    streaming_service.answer(_ask("WLIAM", where="im"))
+
+    every_call = json.dumps([call.args for call in slack.calls], ensure_ascii=False)
+    assert slack.calls_to("chat.stopStream")
+    assert not [word for word in SECRET_WORDS if word in every_call]
