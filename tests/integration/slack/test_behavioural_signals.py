@@ -5,17 +5,28 @@ the HTTP stand-in."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from structlog.testing import capture_logs
 
 from common.config import get_settings
+from common.infra.blob_store import GcsBlobStore
+from common.infra.record_files import BucketRecordFiles
+from common.runtime.publishing import build_publisher
+from common.slack.answer_registry import AnswerRegistry
+from common.slack.questions import Question
+from common.slack.signal_recorder import SignalRecorder
+from common.slack.webhook import EventsWebhook
+from tests.support.chroma_server import free_port
 from tests.support.runs import run_analytics_ingest
 from tests.support.slack_bot import Bot
 from tests.support.slack_payloads import mention, reaction, thread_reply
+from tests.support.slack_signing import sign
 from tests.support.slack_standin import SlackStandin, point_settings_at
 from tests.support.spool import spooled_events
 
@@ -171,3 +182,59 @@ def test_a_different_question_from_the_same_person_is_no_rephrasing(
     bot.send(mention("EvQ2", "How do I reset my laptop password?", ts="1595926400.000100"))
 
     assert _signals(kb_home) == []
+
+
+class _Queued:
+    def __init__(self) -> None:
+        self.questions: list[Question] = []
+
+    def submit(self, question: Question) -> None:
+        self.questions.append(question)
+
+
+def _webhook_whose_registry_is_down(queue: _Queued) -> EventsWebhook:
+    """The answer registry in a bucket nobody answers for (GCS down): which answer a reaction or a reply is
+    about cannot be known."""
+    blobs = GcsBlobStore.connect(
+        bucket="kb-down", endpoint=f"http://127.0.0.1:{free_port()}", project="local", retry_seconds=0.5
+    )
+    registry = AnswerRegistry(BucketRecordFiles(blobs, prefix="answers/"))
+    return EventsWebhook(
+        signing_secret=SECRET,
+        queue=queue,
+        signals=SignalRecorder(registry=registry, publisher=build_publisher(get_settings())),
+    )
+
+
+def _deliver(webhook: EventsWebhook, payload: dict[str, Any]) -> int:
+    body = json.dumps(payload).encode()
+    return webhook.handle(
+        body=body, headers={"Content-Type": "application/json", **sign(body, secret=SECRET)}
+    ).status
+
+
+def test_a_reaction_whose_answer_cannot_be_looked_up_is_refused_for_slack_to_deliver_again(
+    slack: SlackStandin, kb_home: Path
+) -> None:
+    webhook = _webhook_whose_registry_is_down(_Queued())
+
+    status = _deliver(webhook, reaction("EvR9", "+1", item_ts="1595926230.009700"))
+
+    assert status == 503
+    assert _signals(kb_home) == []
+
+
+def test_a_thread_reply_whose_answer_cannot_be_looked_up_is_still_answered_and_the_lost_signal_logged(
+    slack: SlackStandin,
+) -> None:
+    queue = _Queued()
+    webhook = _webhook_whose_registry_is_down(queue)
+
+    with capture_logs() as logs:
+        status = _deliver(
+            webhook, thread_reply("EvT9", "thanks!", thread_ts=QUESTION_TS, ts="1595926240.0001")
+        )
+
+    assert status == 200
+    assert [question.event_id for question in queue.questions] == ["EvT9"]
+    assert [log["event_id"] for log in logs if log["event"] == "reply_signal_not_recorded"] == ["EvT9"]
