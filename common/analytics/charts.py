@@ -10,7 +10,8 @@ from collections.abc import Mapping, Sequence
 from html import escape
 
 WIDTH, HEIGHT = 720, 240
-LEFT, RIGHT, TOP, BOTTOM = 52, 12, 28, 32
+LEFT, RIGHT, TOP, BOTTOM = 52, 24, 28, 32
+"""RIGHT leaves room for half of a date label centred on a line chart's last point."""
 PALETTE = ("#4c78a8", "#e45756", "#54a24b", "#f58518", "#b279a2", "#72b7b2")
 _X_LABELS = 6
 
