@@ -2,6 +2,12 @@
 user would otherwise pick (LangChain's EnsembleRetriever: BM25Retriever + Chroma) on the same data.
 
     python bench/search_latency.py [--chunks 100000] [--queries 40] [--json]
+    python bench/search_latency.py --chunks 10000,100000,300000 [--json]     # how cost grows
+
+With one size, LangChain's retriever runs beside ours for comparison. With several, each size gets a fresh
+Chroma server and search function and the table shows what grows: p50/p95, the time to load the chunks,
+the keyword index's build time and size, the resident memory of Chroma and of one search instance (which
+holds the whole keyword index), and Chroma's disk (`docs/scale.md` takes these to 10 million chunks).
 
 Modes: `none` (no filter), `space` and `classification` (filters), and `as_user`: 30 % of the pages are
 restricted (to group `engineering` or group `hr`, half each) and the search runs as an engineer of the
@@ -24,8 +30,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from common.runtime.store import build_store
 
@@ -35,6 +43,7 @@ sys.path.insert(0, str(REPO))
 import httpx
 import numpy as np
 from rich.console import Console
+from rich.progress import Progress
 from rich.table import Table
 
 from common.config import SAMPLE_SPACE_DIR, load_settings
@@ -79,38 +88,73 @@ QUERIES = [
 ]
 
 
-def synthetic_chunks(count: int, seed: int = 7) -> list[Chunk]:
+def synthetic_chunks(count: int, *, batch: int = 2000, seed: int = 7) -> Iterator[list[Chunk]]:
+    """`count` chunks in lists of `batch`, made as they are needed: 300,000 chunks held at once would take
+    several GB as Python floats."""
     settings = load_settings(kb_home=Path(tempfile.mkdtemp(prefix="kb-pool-")))
     run_sync(settings, source=FolderPageSource(SAMPLE_SPACE_DIR))
     pool = build_store(settings).get_chunks(where={"space_key": "HB"}, with_embeddings=True)
     rng = np.random.default_rng(seed)
     vectors = np.asarray([c.embedding for c in pool], dtype=np.float32)
-    first, second = rng.integers(len(pool), size=count), rng.integers(len(pool), size=count)
-    mixed = 0.75 * vectors[first] + 0.25 * vectors[second]
-    mixed += 0.02 * rng.standard_normal(mixed.shape, dtype=np.float32)
-    mixed /= np.linalg.norm(mixed, axis=1, keepdims=True)
-    ages = rng.integers(720, size=count)
     now = datetime.now(UTC)
-    chunks = []
-    for index in range(count):
-        a, b, page = int(first[index]), int(second[index]), index // 10
-        template = pool[a].metadata
-        meta = template.model_copy(
-            update={
-                "page_id": f"p{page}",
-                "page_title": f"{template.page_title} {page}",
-                "chunk_index": index % 10,
-                "space_key": SPACES[page % len(SPACES)],
-                "classification": LEVELS[page % len(LEVELS)],
-                "updated_at": now - timedelta(days=int(ages[index])),
-                "content_hash": f"synthetic-{index:08d}",
-            }
+    for start in range(0, count, batch):
+        size = min(batch, count - start)
+        first, second = rng.integers(len(pool), size=size), rng.integers(len(pool), size=size)
+        mixed = 0.75 * vectors[first] + 0.25 * vectors[second]
+        mixed += 0.02 * rng.standard_normal(mixed.shape, dtype=np.float32)
+        mixed /= np.linalg.norm(mixed, axis=1, keepdims=True)
+        ages = rng.integers(720, size=size)
+        chunks = []
+        for offset in range(size):
+            index = start + offset
+            a, b, page = int(first[offset]), int(second[offset]), index // 10
+            template = pool[a].metadata
+            meta = template.model_copy(
+                update={
+                    "page_id": f"p{page}",
+                    "page_title": f"{template.page_title} {page}",
+                    "chunk_index": index % 10,
+                    "space_key": SPACES[page % len(SPACES)],
+                    "classification": LEVELS[page % len(LEVELS)],
+                    "updated_at": now - timedelta(days=int(ages[offset])),
+                    "content_hash": f"synthetic-{index:08d}",
+                }
+            )
+            if page % 10 < RESTRICTED_TENTHS:
+                meta = meta.model_copy(update={"read_rules": (RESTRICTED_TO[page % 2],), "restricted": True})
+            text = f"{pool[a].text}\n{pool[b].text.split('.')[0]}."
+            chunks.append(Chunk(f"c{index:07d}", text, meta, tuple(float(v) for v in mixed[offset])))
+        yield chunks
+
+
+def tree_rss_mb(pid: int) -> float:
+    """Resident memory of `pid` and every process below it (Linux /proc)."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(stat.parent.name)] = int(fields[1])
+    tree, grew = {pid}, True
+    while grew:
+        below = {child for child, parent in parents.items() if parent in tree} - tree
+        tree |= below
+        grew = bool(below)
+    kilobytes = 0
+    for member in tree:
+        try:
+            status = Path(f"/proc/{member}/status").read_text()
+        except OSError:
+            continue
+        kilobytes += next(
+            (int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0
         )
-        if page % 10 < RESTRICTED_TENTHS:
-            meta = meta.model_copy(update={"read_rules": (RESTRICTED_TO[page % 2],), "restricted": True})
-        text = f"{pool[a].text}\n{pool[b].text.split('.')[0]}."
-        chunks.append(Chunk(f"c{index:07d}", text, meta, tuple(float(v) for v in mixed[index])))
-    return chunks
+    return kilobytes / 1024
+
+
+def folder_mb(path: Path) -> float:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 1e6
 
 
 def start_search_function(port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
@@ -148,7 +192,7 @@ def time_http(
     return timings
 
 
-def time_langchain(chunks: list[Chunk], chroma_url: str, collection: str, rounds: int) -> list[float]:
+def time_langchain(texts: list[str], chroma_url: str, collection: str, rounds: int) -> list[float]:
     import chromadb
     from langchain_chroma import Chroma
     from langchain_classic.retrievers import EnsembleRetriever
@@ -167,7 +211,7 @@ def time_langchain(chunks: list[Chunk], chroma_url: str, collection: str, rounds
     host, port = chroma_url.removeprefix("http://").split(":")
     client = chromadb.HttpClient(host=host, port=int(port))
     dense = Chroma(client=client, collection_name=collection, embedding_function=LocalEmbeddings())
-    keyword = BM25Retriever.from_texts([c.text for c in chunks], k=10)
+    keyword = BM25Retriever.from_texts(texts, k=10)
     ensemble = EnsembleRetriever(
         retrievers=[keyword, dense.as_retriever(search_kwargs={"k": 10})], weights=[0.5, 0.5]
     )
@@ -203,17 +247,16 @@ def p(values: list[float], q: float) -> float:
     return float(np.percentile(values, q))
 
 
-def main() -> None:
-    configure_logging(log_format="console", level="WARNING")
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--chunks", type=int, default=100_000)
-    parser.add_argument("--queries", type=int, default=40, help="timed requests per mode")
-    parser.add_argument("--json", action="store_true")
-    args = parser.parse_args()
+MODES: dict[str, tuple[dict[str, object], str | None]] = {
+    "none": ({"max_classification": "confidential"}, None),
+    "space": ({"spaces": ["ENG"], "max_classification": "confidential"}, None),
+    "classification": ({"max_classification": "public"}, None),
+    "as_user": ({"max_classification": "confidential"}, AS_USER),
+}
 
-    work = Path(tempfile.mkdtemp(prefix="kb-latency-"))
+
+def measure(count: int, queries: int, work: Path, console: Console, *, baseline: bool) -> dict[str, Any]:
+    """One size on a fresh Chroma server and search function."""
     server = ChromaServer(work / "chroma").start()
     function: subprocess.Popen[bytes] | None = None
     try:
@@ -223,11 +266,21 @@ def main() -> None:
             chroma_collection="latency",
             chroma_timeout_seconds=300,
         )
-        chunks = synthetic_chunks(args.chunks)
         store = build_store(settings)
-        for start in range(0, len(chunks), 2000):
-            store.upsert(chunks[start : start + 2000])
+        texts: list[str] = []
+        loading = 0.0
+        with Progress(console=console, transient=True) as progress:
+            task = progress.add_task(f"Loading {count:,} chunks into Chroma", total=count)
+            for batch in synthetic_chunks(count):
+                started = time.perf_counter()
+                store.upsert(batch)
+                loading += time.perf_counter() - started
+                texts += [chunk.text for chunk in batch] if baseline else []
+                progress.advance(task, len(batch))
+        console.print(f"Building the keyword index over {count:,} chunks…")
+        started = time.perf_counter()
         build_keyword_cache(settings, store).rebuild()
+        keyword_build = time.perf_counter() - started
         port = free_port()
         env = {
             "KB_HOME": str(work / "home"),
@@ -238,60 +291,101 @@ def main() -> None:
             "SEARCH_AS_USER_API_KEY": AS_USER_KEY,
         }
         function = start_search_function(port, env)
-        everything = {"max_classification": "confidential"}
-        modes: dict[str, tuple[dict[str, object], str | None]] = {
-            "none": (everything, None),
-            "space": ({"spaces": ["ENG"], "max_classification": "confidential"}, None),
-            "classification": ({"max_classification": "public"}, None),
-            "as_user": (everything, AS_USER),
-        }
-        for filters, as_user in modes.values():
+        for filters, as_user in MODES.values():
             time_http(port, filters, 5, as_user=as_user)
-        timings = {mode: time_http(port, f, args.queries, as_user=who) for mode, (f, who) in modes.items()}
-        chroma = time_chroma_filters(store, args.queries)
-        baseline = time_langchain(chunks, server.url, "latency", max(5, args.queries // 2))
+        timings = {mode: time_http(port, f, queries, as_user=who) for mode, (f, who) in MODES.items()}
+        chroma = time_chroma_filters(store, queries)
+        result: dict[str, Any] = {
+            "chunks": count,
+            "p50_ms": {mode: round(p(t, 50), 1) for mode, t in timings.items()},
+            "p95_ms": {mode: round(p(t, 95), 1) for mode, t in timings.items()},
+            "chroma_query_p95_ms": {name: round(p(t, 95), 1) for name, t in chroma.items()},
+            "load_seconds": round(loading, 1),
+            "keyword_build_seconds": round(keyword_build, 2),
+            "keyword_index_mb": round(folder_mb(work / "home" / "keyword-index"), 1),
+            "chroma_rss_mb": round(tree_rss_mb(server.pid), 1),
+            "chroma_disk_mb": round(folder_mb(work / "chroma"), 1),
+            "search_instance_rss_mb": round(tree_rss_mb(function.pid), 1),
+        }
+        if baseline:
+            lang = time_langchain(texts, server.url, "latency", max(5, queries // 2))
+            result["langchain_p50_ms"] = round(p(lang, 50), 1)
+            result["langchain_p95_ms"] = round(p(lang, 95), 1)
+            result["p95_ratio_vs_langchain"] = round(p(timings["none"], 95) / p(lang, 95), 3)
+        result["p95_ratio_as_user_vs_none"] = round(p(timings["as_user"], 95) / p(timings["none"], 95), 3)
+        result["median_ratio_as_user_vs_none"] = round(p(timings["as_user"], 50) / p(timings["none"], 50), 3)
+        return result
     finally:
         if function is not None:
             function.kill()
+            function.wait()
         server.stop()
 
-    result = {
-        "median_ms": {mode: round(p(t, 50), 1) for mode, t in timings.items()},
-        "p50_ms": {mode: round(p(t, 50), 1) for mode, t in timings.items()},
-        "p95_ms": {mode: round(p(t, 95), 1) for mode, t in timings.items()},
-        "chroma_query_p95_ms": {name: round(p(t, 95), 1) for name, t in chroma.items()},
-        "langchain_p50_ms": round(p(baseline, 50), 1),
-        "langchain_p95_ms": round(p(baseline, 95), 1),
-    }
-    p95 = {mode: p(t, 95) for mode, t in timings.items()}
-    result["p95_ratio_vs_langchain"] = round(p95["none"] / p(baseline, 95), 3)
-    result["p95_ratio_as_user_vs_none"] = round(p95["as_user"] / p95["none"], 3)
-    result["median_ratio_as_user_vs_none"] = round(p(timings["as_user"], 50) / p(timings["none"], 50), 3)
+
+def main() -> None:
+    configure_logging(log_format="console", level="WARNING")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--chunks", default="100000", help="a size, or sizes separated by commas")
+    parser.add_argument("--queries", type=int, default=40, help="timed requests per mode")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    sizes = [int(size.replace("_", "")) for size in args.chunks.split(",")]
+    console = Console(stderr=True)
+    results = []
+    for size in sizes:
+        with tempfile.TemporaryDirectory(prefix="kb-latency-") as scratch:
+            results.append(measure(size, args.queries, Path(scratch), console, baseline=len(sizes) == 1))
     if args.json:
-        print(json.dumps(result))
+        print(json.dumps(results[0] if len(sizes) == 1 else {"sizes": results}))
         return
-    table = Table(title=f"Search latency, {args.chunks:,} chunks, real Chroma server, over HTTP")
+    if len(sizes) == 1:
+        print_one(results[0])
+    else:
+        print_growth(results)
+
+
+def print_one(result: dict[str, Any]) -> None:
+    table = Table(title=f"Search latency, {result['chunks']:,} chunks, real Chroma server, over HTTP")
     for column in ("mode", "p50 ms", "p95 ms", "target p95"):
         table.add_column(column, justify="left" if column == "mode" else "right")
-    for mode, t in timings.items():
-        table.add_row(mode, f"{p(t, 50):.1f}", f"{p(t, 95):.1f}", "≤ 250")
+    for mode in MODES:
+        table.add_row(mode, f"{result['p50_ms'][mode]:.1f}", f"{result['p95_ms'][mode]:.1f}", "≤ 250")
     table.add_row(
-        "LangChain EnsembleRetriever (in process)", f"{p(baseline, 50):.1f}", f"{p(baseline, 95):.1f}", ""
+        "LangChain EnsembleRetriever (in process)",
+        f"{result['langchain_p50_ms']:.1f}",
+        f"{result['langchain_p95_ms']:.1f}",
+        "",
     )
     Console().print(table)
-    filters_table = Table(title="The Chroma query alone (100 candidates), in process")
-    for column in ("query", "p50 ms", "p95 ms"):
-        filters_table.add_column(column, justify="left" if column == "query" else "right")
-    for name, t in chroma.items():
-        filters_table.add_row(name, f"{p(t, 50):.1f}", f"{p(t, 95):.1f}")
-    Console().print(filters_table)
     Console().print(
-        f"p95 ours (no filter, over HTTP) / LangChain (in process): {result['p95_ratio_vs_langchain']}"
-    )
-    Console().print(
+        f"The Chroma query alone (100 candidates), p95 ms: {result['chroma_query_p95_ms']}\n"
+        f"p95 ours (no filter, over HTTP) / LangChain (in process): {result['p95_ratio_vs_langchain']}\n"
         f"p95 as_user (30 % restricted) / unfiltered, same run: {result['p95_ratio_as_user_vs_none']}"
         " (target ≤ 1.2)"
     )
+    print_growth([result])
+
+
+def print_growth(results: list[dict[str, Any]]) -> None:
+    table = Table(title="What grows with the chunks (one Chroma server, one search instance)")
+    columns = {
+        "chunks": lambda r: f"{r['chunks']:,}",
+        "p50 / p95 ms": lambda r: f"{r['p50_ms']['none']:.0f} / {r['p95_ms']['none']:.0f}",
+        "as_user p95 ms": lambda r: f"{r['p95_ms']['as_user']:.0f}",
+        "load s": lambda r: f"{r['load_seconds']:.0f}",
+        "keyword build s": lambda r: f"{r['keyword_build_seconds']:.1f}",
+        "keyword index MB": lambda r: f"{r['keyword_index_mb']:.0f}",
+        "Chroma RSS MB": lambda r: f"{r['chroma_rss_mb']:.0f}",
+        "Chroma disk MB": lambda r: f"{r['chroma_disk_mb']:.0f}",
+        "search instance RSS MB": lambda r: f"{r['search_instance_rss_mb']:.0f}",
+    }
+    for name in columns:
+        table.add_column(name, justify="right")
+    for result in results:
+        table.add_row(*(cell(result) for cell in columns.values()))
+    Console(width=160).print(table)
 
 
 if __name__ == "__main__":

@@ -40,6 +40,13 @@ class LocalService:
         return self._log
 
     @property
+    def pid(self) -> int:
+        """The started process, leader of its own process group (which holds its children)."""
+        if self._process is None:
+            raise RuntimeError(f"{self.name} is not running")
+        return self._process.pid
+
+    @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
