@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 
+from common.ai.query_batches import batched_queries
 from common.config import Settings
 from common.runtime.ai import build_embedder
 from common.runtime.infra import build_blob_store
@@ -46,9 +47,10 @@ def build_ranking_weights(settings: Settings) -> RankingWeights:
 
 
 def build_retriever(settings: Settings, store: ChunkStore) -> HybridRetriever:
+    """Questions are embedded in batches with those of concurrent searches (`common.ai.query_batches`)."""
     return HybridRetriever(
         store=store,
-        embedder=build_embedder(settings),
+        embedder=batched_queries(build_embedder(settings)),
         keywords=build_keyword_cache(settings, store),
         alpha=settings.search_alpha,
         candidates=settings.search_candidates,
