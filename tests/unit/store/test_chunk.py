@@ -122,3 +122,29 @@ def test_naive_datetimes_are_taken_as_utc() -> None:
     meta = make_chunk(created_at=datetime(2025, 1, 1, 12, 0)).metadata
 
     assert meta.created_at.tzinfo is not None
+
+
+def test_metadata_read_again_in_another_field_order_is_the_same_parsed_model() -> None:
+    flat = to_chroma_metadata(make_chunk().metadata)
+
+    first = from_chroma_metadata(flat, chunk_id="c-1")
+    again = from_chroma_metadata(dict(reversed(list(flat.items()))), chunk_id="c-1")
+
+    assert again is first
+
+
+def test_metadata_that_changed_is_parsed_anew() -> None:
+    flat = to_chroma_metadata(make_chunk().metadata)
+    before = from_chroma_metadata(flat, chunk_id="c-1")
+
+    after = from_chroma_metadata(flat | {"quality_score": 80.0, "feedback_count": 3}, chunk_id="c-1")
+
+    assert (before.quality_score, after.quality_score, after.feedback_count) == (50.0, 80.0, 3)
+
+
+def test_a_defect_is_refused_every_time_it_is_read() -> None:
+    flat = to_chroma_metadata(make_chunk().metadata) | {"chunk_index": "seven"}
+
+    for _ in range(2):
+        with pytest.raises(ChunkValidationError, match="chunk_index"):
+            from_chroma_metadata(flat, chunk_id="c-1")
