@@ -39,8 +39,6 @@ log = get_logger(__name__)
 
 PULL_SIZE = 1000
 """Pub/Sub's limit per pull request."""
-PARALLEL_PULLS = 4
-"""Pull requests in flight at once while a batch is gathered."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +124,7 @@ def _gather(source: EventSource, batch_size: int) -> list[Delivery]:
     cover two)."""
     deliveries: list[Delivery] = []
     while len(deliveries) < batch_size:
-        received = source.receive(batch_size - len(deliveries))
+        received = source.receive(min(PULL_SIZE, batch_size - len(deliveries)))
         if not received:
             break
         deliveries += received
@@ -347,18 +345,6 @@ class PubSubSource:
         self._timeout = timeout
 
     def receive(self, max_messages: int) -> list[Delivery]:
-        """Up to `max_messages`, shared among `PARALLEL_PULLS` pulls (of at most `PULL_SIZE`) made at once:
-        a pull often returns far fewer than it asked for (~200 from the emulator), so one pull's round
-        trip, not the bytes, is what limits a single puller."""
-        pulls = min(PARALLEL_PULLS, max_messages)
-        sizes = [min(PULL_SIZE, max_messages // pulls + (n < max_messages % pulls)) for n in range(pulls)]
-        if len(sizes) == 1:
-            return self._pull(sizes[0])
-        with ThreadPoolExecutor(max_workers=PARALLEL_PULLS, thread_name_prefix="analytics-pull") as pool:
-            pulled = list(pool.map(self._pull, sizes))
-        return [delivery for deliveries in pulled for delivery in deliveries]
-
-    def _pull(self, max_messages: int) -> list[Delivery]:
         try:
             response = self._subscriber.pull(
                 request={
