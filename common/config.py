@@ -107,6 +107,12 @@ class Settings(BaseSettings):
     search_alpha: float = Field(0.5, ge=0.0, le=1.0, description="Dense share of the fused relevance score.")
     search_candidates: int = Field(100, ge=10, le=1000, description="Candidates taken from each retriever.")
     search_max_per_page: int = Field(3, ge=1, description="Most chunks of one page in a result list.")
+    search_cache_chunks: int = Field(
+        20_000, ge=0, description="Candidates a search instance keeps, re-read only when changed (0: none)."
+    )
+    search_cache_seconds: float = Field(
+        120.0, ge=0.0, description="Age at which a kept candidate is read again in full."
+    )
     search_quality_min: float = Field(0.75, gt=0.0, le=1.0, description="Multiplier at quality_score 0.")
     search_quality_max: float = Field(1.25, ge=1.0, le=2.0, description="Multiplier at quality_score 100.")
     search_freshness_max_bonus: float = Field(0.10, ge=0.0, le=0.5)

@@ -13,6 +13,7 @@ from common.runtime.permissions import build_access_resolver
 from common.runtime.publishing import build_publisher
 from common.search.access_tracking import AccessRecorder
 from common.search.api import SearchEndpoint
+from common.search.chunk_cache import CachedChunkReader
 from common.search.keyword_artifact import BucketArtifact, FolderArtifact, KeywordArtifact
 from common.search.keyword_cache import KeywordIndexCache
 from common.search.ranking import RankingWeights
@@ -50,6 +51,9 @@ def build_retriever(settings: Settings, store: ChunkStore) -> HybridRetriever:
     """Questions are embedded in batches with those of concurrent searches (`common.ai.query_batches`)."""
     return HybridRetriever(
         store=store,
+        chunks=CachedChunkReader(
+            store, capacity=settings.search_cache_chunks, max_age_seconds=settings.search_cache_seconds
+        ),
         embedder=batched_queries(build_embedder(settings)),
         keywords=build_keyword_cache(settings, store),
         alpha=settings.search_alpha,

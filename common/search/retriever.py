@@ -4,11 +4,13 @@
 2. Keyword: BM25 over the same chunks (`common.search.keyword_index`), which local Chroma cannot do.
 3. Fusion: convex combination of max-normalised scores (`common.search.fusion`, weights chosen on BEIR
    SciFact).
-4. Filters and the reader's access in process over the over-fetched candidates; Chroma's own `where` only
+4. Candidates are read through a per-process cache that asks Chroma only for those written since
+   (`common.search.chunk_cache`): reading them is most of a search's cost to the server.
+5. Filters and the reader's access in process over the over-fetched candidates; Chroma's own `where` only
    as a fallback when they leave too few (the fallback asks for unrestricted chunks, which every reader may
    read, and keeps the readable restricted ones already found).
-5. Ranking signals from Chroma metadata (`common.search.ranking`): quality, freshness, verified reviews.
-6. At most `max_per_page` chunks of one page, and neighbouring chunks of a page merged into one passage.
+6. Ranking signals from Chroma metadata (`common.search.ranking`): quality, freshness, verified reviews.
+7. At most `max_per_page` chunks of one page, and neighbouring chunks of a page merged into one passage.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
 from common.ai.embeddings import Embedder
+from common.search.chunk_cache import CachedChunkReader
 from common.search.filters import SearchFilters
 from common.search.fusion import convex_fusion
 from common.search.keyword_cache import KeywordIndexCache
@@ -67,6 +70,7 @@ class HybridRetriever:
         self,
         *,
         store: ChunkStore,
+        chunks: CachedChunkReader,
         embedder: Embedder,
         keywords: KeywordIndexCache,
         alpha: float,
@@ -76,6 +80,7 @@ class HybridRetriever:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._store = store
+        self._chunks = chunks
         self._embedder = embedder
         self._keywords = keywords
         self._alpha = alpha
@@ -88,11 +93,11 @@ class HybridRetriever:
         """Only chunks `reader` may read are ever ranked, so nothing downstream (answers, sources, buttons,
         owners named) can carry a page they may not see."""
         vector = [float(v) for v in self._embedder.embed([query])[0]]
-        chunks, dense = self._dense(vector, where=None)
+        nearest = self._store.nearest_ids(vector, n_results=self._candidates)
+        dense = {chunk_id: 1.0 - distance for chunk_id, distance in nearest}
         index = self._keywords.get()
         keyword = {hit.chunk_id: hit.score for hit in index.search(query, k=self._candidates)}
-        missing = [chunk_id for chunk_id in keyword if chunk_id not in chunks]
-        chunks.update({chunk.id: chunk for chunk in self._store.get_chunks(ids=missing)})
+        chunks = self._chunks.read([*dense, *keyword], known_to_exist=dense.keys())
         readable = {
             cid: chunk for cid, chunk in chunks.items() if may_read(reader, chunk.metadata.read_rules)
         }

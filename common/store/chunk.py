@@ -70,6 +70,16 @@ PAGE_DECISION_FIELDS = ("archived", "assigned_owner")
 ChromaValue = str | int | float | bool
 ChromaMetadata = dict[str, ChromaValue]
 
+CHANGED_AT = "changed_at"
+"""Unix seconds of the last write to a chunk, stamped by `ChunkStore` on every write beside the fields
+written and not part of `ChunkMetadata`: readers that keep chunks (`common.search.chunk_cache`) ask
+Chroma only for those changed since they read them."""
+
+TALLY_FIELDS = ("access_count",)
+"""Counters nothing reads from a kept chunk (search neither ranks by nor shows them): a write of these
+alone does not move `CHANGED_AT`. The access recorder rewrites them every few seconds for every chunk
+shown, which would otherwise make every popular chunk count as changed all the time."""
+
 
 class ChunkMetadata(BaseModel):
     """Everything Chroma stores about a chunk besides its text and embedding."""
@@ -187,6 +197,7 @@ def _parsed(items: frozenset[tuple[str, Any]], chunk_id: str | None) -> ChunkMet
 
 def _parse(raw: dict[str, Any], chunk_id: str | None) -> ChunkMetadata:
     values: dict[str, Any] = dict(raw)
+    values.pop(CHANGED_AT, None)
     for name in JSON_LIST_FIELDS:
         if name in values:
             values[name] = _json_list(name, values[name], chunk_id)

@@ -11,6 +11,7 @@ run time. Embeddings are always computed by `common.ai.embeddings` and passed in
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -22,6 +23,8 @@ from chromadb.api.models.Collection import Collection
 from common.errors import ChunkNotFound, StoreError
 from common.store.access import ReadRule
 from common.store.chunk import (
+    CHANGED_AT,
+    TALLY_FIELDS,
     ChromaMetadata,
     Chunk,
     ChunkMetadata,
@@ -84,7 +87,7 @@ class ChunkStore:
                     ids=[c.id for c in b],
                     documents=[c.text for c in b],
                     embeddings=[list(c.embedding or ()) for c in b],
-                    metadatas=[to_chroma_metadata(c.metadata) for c in b],  # type: ignore[misc]
+                    metadatas=_stamped([to_chroma_metadata(c.metadata) for c in b]),  # type: ignore[misc]
                 ),
             )
 
@@ -99,7 +102,7 @@ class ChunkStore:
                     ids=[r[0] for r in b],
                     documents=[r[1] for r in b],
                     embeddings=[list(r[2]) for r in b],
-                    metadatas=[r[3] for r in b],  # type: ignore[misc]
+                    metadatas=_stamped([r[3] for r in b]),  # type: ignore[misc]
                 ),
             )
 
@@ -124,7 +127,7 @@ class ChunkStore:
                     ids=[c.id for c in b],
                     embeddings=np.asarray([c.embedding for c in b], dtype=np.float32),
                     documents=[c.text for c in b],
-                    metadatas=[_without(c, leave) for c in b],  # type: ignore[misc]
+                    metadatas=_stamped([_without(c, leave) for c in b]),  # type: ignore[misc]
                 ),
             )
         for batch in self._batches(metadata_only):
@@ -132,7 +135,7 @@ class ChunkStore:
                 "update",
                 lambda col, b=batch: col.update(
                     ids=[c.id for c in b],
-                    metadatas=[_without(c, leave) for c in b],  # type: ignore[misc]
+                    metadatas=_stamped([_without(c, leave) for c in b]),  # type: ignore[misc]
                 ),
             )
 
@@ -152,7 +155,7 @@ class ChunkStore:
         """
         validated = {cid: validate_fields(dict(fields), chunk_id=cid) for cid, fields in updates.items()}
         ids = list(validated)
-        existing = set(ids) if skip_missing else self._existing(ids)
+        existing = set(ids) if skip_missing else self.existing_ids(ids)
         missing = [cid for cid in ids if cid not in existing]
         if missing:
             shown = ", ".join(repr(m) for m in missing[:5])
@@ -160,9 +163,13 @@ class ChunkStore:
                 f"{len(missing)} chunk id(s) not in collection {self._collection_name!r}: {shown}"
             )
         for batch in self._batches(ids):
+            metadatas = [validated[cid] for cid in batch]
+            stamp = any(name not in TALLY_FIELDS for metadata in metadatas for name in metadata)
             self._conn.call(
                 "update_metadata",
-                lambda col, b=batch: col.update(ids=b, metadatas=[validated[cid] for cid in b]),  # type: ignore[misc]
+                lambda col, b=batch, m=metadatas, s=stamp: col.update(  # type: ignore[misc]
+                    ids=b, metadatas=_stamped(m) if s else m
+                ),
             )
         return len(ids)
 
@@ -236,6 +243,29 @@ class ChunkStore:
             )
             for i, chunk_id in enumerate(ids)
         ]
+
+    def existing_ids(self, ids: Sequence[str]) -> set[str]:
+        """Which of `ids` are stored, reading nothing else."""
+        return {chunk_id for chunk_id, _, _, _ in self._iter_get(ids=ids, where=None, include=[])}
+
+    def get_chunks_changed_since(self, ids: Sequence[str], since: float) -> list[StoredChunk]:
+        """Those of `ids` written after `since` (Unix seconds, by the writer's clock), with text and
+        metadata; Chroma reads only those, so asking about many unchanged chunks costs little."""
+        return self.get_chunks(ids=ids, where={CHANGED_AT: {"$gt": since}})
+
+    def nearest_ids(self, embedding: Sequence[float], *, n_results: int) -> list[tuple[str, float]]:
+        """(id, cosine distance) of the nearest chunks, closest first, without reading them: a tenth of
+        the cost of `query` to the server (`common.search.lazy_ranking`)."""
+        result = self._conn.call(
+            "query",
+            lambda col: col.query(
+                query_embeddings=[list(embedding)],  # type: ignore[arg-type]
+                n_results=n_results,
+                include=["distances"],
+            ),
+        )
+        distances = (result.get("distances") or [[]])[0]
+        return [(chunk_id, float(distances[i])) for i, chunk_id in enumerate(result["ids"][0])]
 
     def page_states(self, space_key: str) -> dict[str, StoredPage]:
         """Every stored page of a space: the lowest version among its chunks, and who may read it.
@@ -314,16 +344,13 @@ class ChunkStore:
 
     # --- plumbing -----------------------------------------------------------------------------------
 
-    def _existing(self, ids: Sequence[str]) -> set[str]:
-        return {chunk_id for chunk_id, _, _, _ in self._iter_get(ids=ids, where=None, include=[])}
-
     def _iter_get(
         self, *, ids: Sequence[str] | None, where: Mapping[str, Any] | None, include: list[str]
     ) -> Iterator[tuple[str, str | None, dict[str, Any], Any]]:
         """Page through `get` so reading 100k chunks never asks the server for everything at once."""
         if ids is not None:
             for batch in self._batches(list(ids)):
-                yield from self._get_page(ids=batch, where=None, include=include, offset=None)
+                yield from self._get_page(ids=batch, where=where, include=include, offset=None)
             return
         offset = 0
         while True:
@@ -374,6 +401,13 @@ class ChunkStore:
             )
             self._max_batch = min(server_max, self._batch_cap or server_max)
         return self._max_batch
+
+
+def _stamped(metadatas: list[ChromaMetadata]) -> list[ChromaMetadata]:
+    """A write says when it happened (`CHANGED_AT`) in the same call, so no reader can see the new values
+    without the new time; called inside each attempt, so a retried write carries the time it was sent."""
+    now = time.time()
+    return [{**metadata, CHANGED_AT: now} for metadata in metadatas]
 
 
 def _without(chunk: Chunk, fields: Sequence[str]) -> ChromaMetadata:
