@@ -79,7 +79,7 @@ module "search" {
   network               = google_compute_network.main.id
   subnetwork            = google_compute_subnetwork.run.id
   cpu                   = "2"
-  memory                = "2Gi" # the embedding model (~90 MB) plus the BM25 index of every chunk
+  memory                = "2Gi" # the embedding model (~90 MB), the BM25 index of every chunk, kept candidates
   concurrency           = 20
   timeout_seconds       = 30
   min_instances         = local.min_instances["search"]
