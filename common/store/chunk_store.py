@@ -255,7 +255,7 @@ class ChunkStore:
 
     def nearest_ids(self, embedding: Sequence[float], *, n_results: int) -> list[tuple[str, float]]:
         """(id, cosine distance) of the nearest chunks, closest first, without reading them: a tenth of
-        the cost of `query` to the server (`common.search.lazy_ranking`)."""
+        the cost of `query` to the server (`common.search.chunk_cache` reads the ones it needs)."""
         result = self._conn.call(
             "query",
             lambda col: col.query(

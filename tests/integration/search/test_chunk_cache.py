@@ -17,12 +17,14 @@ import pytest
 from chromadb.api.models.Collection import Collection
 
 from common.config import load_settings
+from common.errors import StoreUnavailable
 from common.runtime.store import build_store
 from common.search.chunk_cache import CHANGE_MARGIN_SECONDS, CachedChunkReader
 from common.store.chunk import Chunk, to_chroma_metadata
 from common.store.chunk_store import ChunkStore
 from tests.support.chroma_server import ChromaServer
 from tests.support.chunks import make_chunk
+from tests.support.flaky_proxy import FlakyProxy
 
 
 @pytest.fixture
@@ -154,6 +156,21 @@ def test_an_entry_past_its_age_is_read_again_in_full(
     now[0] += 121
 
     assert _quality(reader, chunk.id) == 90.0
+
+
+def test_a_kept_chunk_is_not_served_while_chroma_cannot_say_whether_it_changed(
+    chroma_server: ChromaServer, collection: str, raw: Collection
+) -> None:
+    chunk = make_chunk("p1", 0)
+    _add_unstamped(raw, [chunk])
+    with FlakyProxy(chroma_server.url) as proxy:
+        settings = load_settings(chroma_url=proxy.url, chroma_retries=0)
+        reader = _reader(build_store(settings, collection_name=collection))
+        reader.read([chunk.id], known_to_exist=())
+        proxy.broken = True
+
+        with pytest.raises(StoreUnavailable):
+            reader.read([chunk.id], known_to_exist=())
 
 
 def test_the_cache_holds_no_more_than_its_capacity(
