@@ -3,8 +3,9 @@
     python bench/analytics.py [--events 200000] [--batches 100] [--million 1000000] [--json]
 
 1. A month: `--events` mixed events (questions, answers, accesses, feedback) are published to the Pub/Sub
-   emulator and ingested (the Cloud Run job's code) in `--batches` batches, each a new part file in
-   fake-gcs-server, then acknowledged. `events_per_s` is from subscription to files; `batch_seconds_first`
+   emulator, packed into messages as the product's publisher packs them, and ingested (the Cloud Run job's
+   code) in `--batches` batches, each a new part file in fake-gcs-server, then acknowledged.
+   `events_per_s` is from subscription to files; `batch_seconds_first`
    and `batch_seconds_last` are the medians of the month's first and last five batches (one batch alone
    is at the mercy of a shared machine), `batch_seconds_ratio` last over first. Then the month's parts are
    compacted as the job does (`compaction_seconds`).
@@ -47,6 +48,7 @@ from common.analytics.report import render_report
 from common.analytics.store import append_records, file_name, open_store, period_of
 from common.config import Settings, load_settings
 from common.events.model import BotResponse, ChunkAccessed, QueryRecord, UserFeedback
+from common.events.pubsub_publisher import event_messages
 from common.infra.pubsub import PubSubPublisher
 from common.infra.versioned_files import BucketFiles
 from common.infra.write_once_files import FolderWriteOnceFiles
@@ -138,12 +140,11 @@ def month_of_batches(work: Path, count: int, batches: int, console: Console) -> 
         publisher = PubSubPublisher(PROJECT, settings.analytics_topic, endpoint=emulator.host, timeout=60)
         console.print(f"Publishing {count:,} events to the emulator…")
         month = records(count)
-        for start in range(0, count, 5000):
-            failed = publisher.publish_many(
-                [(json.dumps(r).encode(), {"kind": r["kind"]}) for r in month[start : start + 5000]]
-            )
+        messages = event_messages(month)
+        for start in range(0, len(messages), 100):
+            failed = publisher.publish_many([(m.data, m.attributes) for m in messages[start : start + 100]])
             if failed:
-                raise SystemExit(f"{len(failed)} events were not published")
+                raise SystemExit(f"{len(failed)} messages of events were not published")
         batch_size = -(-count // batches)
         console.print(f"Ingesting them in {batches} batches of {batch_size:,} events, a part file each…")
         files = build_period_files(settings)

@@ -13,6 +13,7 @@ refuses, go to the dead-letter destination with the reason, and are acknowledged
 from __future__ import annotations
 
 import json
+import math
 import tempfile
 import uuid
 from collections import defaultdict
@@ -30,7 +31,7 @@ from common.analytics.compaction import CompactionSummary, compact_periods
 from common.analytics.period_files import PeriodFiles
 from common.analytics.store import AppendResult, append_records, new_store, period_of
 from common.errors import InvalidEvent, QueueUnavailable
-from common.events.pubsub_publisher import BATCH_SUFFIX, decode_batch
+from common.events.pubsub_publisher import BATCH_SUFFIX, MAX_EVENTS_PER_MESSAGE, decode_batch
 from common.infra.pubsub import PubSubPublisher
 from common.infra.record_files import RecordFiles
 from common.logs import get_logger
@@ -38,7 +39,7 @@ from common.logs import get_logger
 log = get_logger(__name__)
 
 PULL_SIZE = 1000
-"""Pub/Sub's limit per pull request."""
+"""Pub/Sub's limit of messages per pull request."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +50,9 @@ class Delivery:
 
 
 class EventSource(Protocol):
-    def receive(self, max_messages: int) -> list[Delivery]: ...
+    def receive(self, max_events: int) -> list[Delivery]:
+        """One delivery per event; may hold more than `max_events` (a whole file or message)."""
+        ...
 
     def ack(self, deliveries: Sequence[Delivery]) -> None: ...
 
@@ -124,7 +127,7 @@ def _gather(source: EventSource, batch_size: int) -> list[Delivery]:
     cover two)."""
     deliveries: list[Delivery] = []
     while len(deliveries) < batch_size:
-        received = source.receive(min(PULL_SIZE, batch_size - len(deliveries)))
+        received = source.receive(batch_size - len(deliveries))
         if not received:
             break
         deliveries += received
@@ -223,7 +226,7 @@ class SpoolSource:
         self._spool = spool
         self._read_to: dict[str, int] = {}
 
-    def receive(self, max_messages: int) -> list[Delivery]:
+    def receive(self, max_events: int) -> list[Delivery]:
         deliveries: list[Delivery] = []
         for path in sorted(self._spool.glob("events-*.jsonl")) if self._spool.is_dir() else []:
             if path.name in self._read_to:
@@ -236,7 +239,7 @@ class SpoolSource:
             self._read_to[path.name] = start + len(complete)
             lines = [line for line in complete.splitlines() if line.strip()]
             deliveries += [Delivery(f"{path.name}:{start}:{n}", line) for n, line in enumerate(lines)]
-            if len(deliveries) >= max_messages:
+            if len(deliveries) >= max_events:
                 break
         return deliveries
 
@@ -279,7 +282,7 @@ class BufferedEventsSource:
         self._dead_letter = dead_letter
         self._taken: set[str] = set()
 
-    def receive(self, max_messages: int) -> list[Delivery]:
+    def receive(self, max_events: int) -> list[Delivery]:
         deliveries: list[Delivery] = []
         for name in self._buffer.names():
             if name in self._taken or not name.endswith(BATCH_SUFFIX):
@@ -288,7 +291,7 @@ class BufferedEventsSource:
             data = self._buffer.read(name)
             if data is not None:
                 deliveries += [Delivery(f"{name}:{n}", line) for n, line in enumerate(decode_batch(data))]
-            if len(deliveries) >= max_messages:
+            if len(deliveries) >= max_events:
                 break
         return deliveries
 
@@ -308,9 +311,9 @@ class Sources:
         self._sources = list(sources)
         self._origin: dict[str, EventSource] = {}
 
-    def receive(self, max_messages: int) -> list[Delivery]:
+    def receive(self, max_events: int) -> list[Delivery]:
         for source in self._sources:
-            received = source.receive(max_messages)
+            received = source.receive(max_events)
             if received:
                 self._origin.update((delivery.token, source) for delivery in received)
                 return received
@@ -343,13 +346,19 @@ class PubSubSource:
         self._subscriber = subscriber
         self._dead_letters = dead_letters
         self._timeout = timeout
+        self._events_per_message = float(MAX_EVENTS_PER_MESSAGE)
+        """Starts at the most a message holds, so the first pull cannot bring far more than asked for."""
 
-    def receive(self, max_messages: int) -> list[Delivery]:
+    def receive(self, max_events: int) -> list[Delivery]:
+        """One delivery per event of the messages pulled, each acknowledged with its message. Messages are
+        asked for by how many events the last pull's held, and those beyond `max_events` are handed back
+        at once, so a batch exceeds it by at most the rest of one message."""
+        wanted = max(1, min(PULL_SIZE, math.ceil(max_events / self._events_per_message)))
         try:
             response = self._subscriber.pull(
                 request={
                     "subscription": self._subscription,
-                    "max_messages": max_messages,
+                    "max_messages": wanted,
                     "return_immediately": True,
                 },
                 timeout=self._timeout,
@@ -360,10 +369,34 @@ class PubSubSource:
             raise QueueUnavailable(f"Pulling from {self._subscription} failed: {exc}") from exc
         # The raw protobuf: reading a message through proto-plus took 7 µs, raw 0.3 µs (measured).
         messages = type(response).pb(response).received_messages
-        return [Delivery(received.ack_id, received.message.data) for received in messages]
+        deliveries: list[Delivery] = []
+        handed_back: list[str] = []
+        events = 0
+        for received in messages:
+            # A message without events is one delivery, so it is dead-lettered rather than dropped.
+            lines = decode_batch(received.message.data) or [received.message.data]
+            events += len(lines)
+            if len(deliveries) >= max_events:
+                handed_back.append(received.ack_id)
+            else:
+                deliveries += [Delivery(received.ack_id, line) for line in lines]
+        if messages:
+            self._events_per_message = events / len(messages)
+        if handed_back:
+            self._hand_back(handed_back)
+        return deliveries
+
+    def _hand_back(self, ack_ids: list[str]) -> None:
+        try:
+            self._subscriber.modify_ack_deadline(
+                request={"subscription": self._subscription, "ack_ids": ack_ids, "ack_deadline_seconds": 0},
+                timeout=self._timeout,
+            )
+        except google_errors.GoogleAPICallError as exc:
+            log.warning("analytics_hand_back_failed", messages=len(ack_ids), error=str(exc))
 
     def ack(self, deliveries: Sequence[Delivery]) -> None:
-        ack_ids = [delivery.token for delivery in deliveries]
+        ack_ids = list(dict.fromkeys(delivery.token for delivery in deliveries))
         for start in range(0, len(ack_ids), 1000):
             try:
                 self._subscriber.acknowledge(

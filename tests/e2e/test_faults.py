@@ -154,14 +154,9 @@ def test_feedback_given_while_pubsub_is_down_counts_at_once_and_its_events_follo
                 lambda: _logged(actions, "events_buffered"), timeout=60, what="the events being buffered"
             )
             network.restore()
-            received = system.pubsub.pull(
-                PROJECT,
-                f"{topic}-read",
-                wait_for=len(ref.cited),
-                timeout=60,
-                where=lambda m: m.message.attributes["kind"] == "user_feedback",
+            feedback = system.pubsub.pull_events(
+                PROJECT, f"{topic}-read", wait_for=len(ref.cited), kind="user_feedback", timeout=60
             )
-            feedback = [json.loads(m.message.data) for m in received]
             assert sorted(e["chunk_id"] for e in feedback) == sorted(cid for cid, _ in ref.cited)
         finally:
             actions.stop()

@@ -7,9 +7,11 @@ Java start-up takes 2-5 s on these machines, which is why test modules share one
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from functools import cached_property
+from typing import Any
 
 import grpc
 from google.api_core.exceptions import DeadlineExceeded
@@ -18,6 +20,7 @@ from google.pubsub_v1.services.publisher.transports import PublisherGrpcTranspor
 from google.pubsub_v1.services.subscriber.transports import SubscriberGrpcTransport
 from google.pubsub_v1.types import ReceivedMessage
 
+from common.events.pubsub_publisher import decode_batch
 from tests.support.local_service import LocalService
 
 BINARY = "/usr/lib/google-cloud-sdk/platform/pubsub-emulator/bin/cloud-pubsub-emulator"
@@ -97,6 +100,19 @@ class PubSubEmulator(LocalService):
             )
             received.extend(m for m in response.received_messages if where(m))
         return received
+
+    def pull_events(
+        self, project: str, subscription: str, *, wait_for: int, kind: str | None = None, timeout: float = 5.0
+    ) -> list[dict[str, Any]]:
+        """The analytics events (JSON lines, several to a message) of `kind`, or of any kind, in the messages
+        that arrive, acknowledging them, once `wait_for` such events have arrived or `timeout` has passed."""
+        events: list[dict[str, Any]] = []
+        deadline = time.monotonic() + timeout
+        while len(events) < wait_for and (remaining := deadline - time.monotonic()) > 0:
+            for message in self.pull(project, subscription, max_messages=100, timeout=remaining):
+                records = [json.loads(line) for line in decode_batch(message.message.data)]
+                events += [record for record in records if kind is None or record["kind"] == kind]
+        return events
 
     def _create_subscription(
         self, project: str, topic: str, subscription: str, settings: dict[str, object]

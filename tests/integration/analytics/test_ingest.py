@@ -16,10 +16,10 @@ from common.analytics.compaction import compact_fully
 from common.analytics.ingest import Delivery, PubSubSource, ingest
 from common.analytics.query import query
 from common.config import Settings, get_settings, load_settings
-from common.events.model import ChunkAccessed, Event
+from common.events.model import ChunkAccessed, Event, QueryRecord
 from common.events.publishers import SpoolPublisher
-from common.events.pubsub_publisher import PubSubEventPublisher
-from common.infra.pubsub import PubSubPublisher
+from common.events.pubsub_publisher import PubSubEventPublisher, encode_batch
+from common.infra.pubsub import PubSubPublisher, subscriber_client
 from common.infra.record_files import FolderRecordFiles, RecordFiles
 from common.runtime.events import build_event_source, build_period_files
 from common.runtime.infra import build_blob_store
@@ -126,14 +126,14 @@ class _CrashBeforeAck:
         self._emulator = emulator
         self._subscription = subscription
 
-    def receive(self, max_messages: int) -> list[Delivery]:
-        return self._source.receive(max_messages)
+    def receive(self, max_events: int) -> list[Delivery]:
+        return self._source.receive(max_events)
 
     def ack(self, deliveries: Sequence[Delivery]) -> None:
         self._emulator.subscriber.modify_ack_deadline(
             request={
                 "subscription": self._subscription,
-                "ack_ids": [d.token for d in deliveries],
+                "ack_ids": list(dict.fromkeys(d.token for d in deliveries)),
                 "ack_deadline_seconds": 0,
             }
         )
@@ -216,6 +216,101 @@ def test_a_malformed_message_goes_to_the_dead_letter_topic_with_its_reason(
     assert run_analytics_ingest(settings).received == 0  # acknowledged, not redelivered
 
 
+def _subscription_source(settings: Settings) -> PubSubSource:
+    return PubSubSource(
+        subscription=f"projects/{PROJECT}/subscriptions/{settings.analytics_subscription}",
+        subscriber=subscriber_client(settings.pubsub_endpoint),
+        dead_letters=PubSubPublisher(
+            PROJECT, settings.analytics_dead_letter_topic, endpoint=settings.pubsub_endpoint
+        ),
+    )
+
+
+def test_a_bad_line_in_a_message_of_events_is_dead_lettered_alone(
+    settings: Settings, pubsub_emulator: PubSubEmulator
+) -> None:
+    good = [event.to_record() for event in _events(2)]
+    raw = PubSubPublisher(PROJECT, settings.analytics_topic, endpoint=settings.pubsub_endpoint)
+    raw.publish(encode_batch(good[:1]) + b"not an event\n" + encode_batch(good[1:]))
+
+    summary = run_analytics_ingest(settings)
+
+    [dead] = pubsub_emulator.pull(PROJECT, f"{settings.analytics_dead_letter_topic}-inspect")
+    assert (summary.inserted, summary.dead_lettered) == (2, 1)
+    assert dead.message.data == b"not an event"
+    assert run_analytics_ingest(settings).received == 0
+
+
+def test_a_message_without_events_is_dead_lettered_not_dropped(
+    settings: Settings, pubsub_emulator: PubSubEmulator
+) -> None:
+    raw = PubSubPublisher(PROJECT, settings.analytics_topic, endpoint=settings.pubsub_endpoint)
+    raw.publish(b"", attributes={"events": "0"})
+
+    summary = run_analytics_ingest(settings)
+
+    [dead] = pubsub_emulator.pull(PROJECT, f"{settings.analytics_dead_letter_topic}-inspect")
+    assert summary.dead_lettered == 1
+    assert "not JSON" in dead.message.attributes["reason"]
+
+
+def test_messages_larger_together_than_grpcs_default_limit_are_pulled(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """gRPC refuses a response over 4 MB unless told otherwise; one pull here brings ~10 MB."""
+    events = [
+        QueryRecord(
+            question_id=f"q{n}",
+            user_id="U1",
+            channel_type="im",
+            query="x" * 2000,
+            results=1,
+            top_score=0.5,
+            latency_ms=10.0,
+            source="slack",
+        )
+        for n in range(5000)
+    ]
+    _publish(settings, events, tmp_path)
+
+    summary = run_analytics_ingest(settings)
+
+    assert summary.inserted == 5000
+
+
+def _pull_acking(source: PubSubSource, events: int, max_events: int) -> list[list[Delivery]]:
+    """Pulls of at most `max_events` each, acknowledged, until `events` have come (the emulator may answer a
+    pull with nothing while messages wait)."""
+    pulls: list[list[Delivery]] = []
+    for _ in range(200):
+        if sum(map(len, pulls)) >= events:
+            break
+        if received := source.receive(max_events):
+            pulls.append(received)
+            source.ack(received)
+    return pulls
+
+
+def test_a_pull_takes_whole_messages_up_to_the_events_asked_for_and_hands_back_the_rest(
+    settings: Settings,
+) -> None:
+    source = _subscription_source(settings)
+    raw = PubSubPublisher(PROJECT, settings.analytics_topic, endpoint=settings.pubsub_endpoint)
+    for record in [event.to_record() for event in _events(10)]:
+        raw.publish(encode_batch([record]))
+    _pull_acking(source, 10, 5)  # the source now expects one event a message, and asks for 150 messages
+    records = [event.to_record() for event in _events(400)]
+    for start in range(0, 400, 100):
+        raw.publish(encode_batch(records[start : start + 100]))
+
+    pulls = _pull_acking(source, 400, 150)
+
+    assert all(len(pull) <= 150 + 99 for pull in pulls)
+    assert sorted(json.loads(d.data)["event_id"] for pull in pulls for d in pull) == sorted(
+        r["event_id"] for r in records
+    )
+
+
 def test_events_that_cannot_be_published_wait_in_the_buffer_and_go_out_later(
     settings: Settings,
     pubsub_emulator: PubSubEmulator,
@@ -233,7 +328,7 @@ def test_events_that_cannot_be_published_wait_in_the_buffer_and_go_out_later(
     publisher.flush()
 
     assert publisher.pending == 0
-    assert len(pubsub_emulator.pull(PROJECT, f"{topic}-read", wait_for=5)) == 5
+    assert len(pubsub_emulator.pull_events(PROJECT, f"{topic}-read", wait_for=5)) == 5
 
 
 def test_events_still_queued_when_the_process_ends_are_sent_before_it_exits(
@@ -286,8 +381,8 @@ def test_events_buffered_by_a_lost_instance_are_sent_by_another(
     another.flush()
 
     assert another.pending == 0
-    received = pubsub_emulator.pull(PROJECT, f"{topic}-read", max_messages=20, wait_for=6)
-    assert sorted(json.loads(m.message.data)["chunk_id"] for m in received) == [f"c{n}" for n in range(6)]
+    received = pubsub_emulator.pull_events(PROJECT, f"{topic}-read", wait_for=6)
+    assert sorted(event["chunk_id"] for event in received) == [f"c{n}" for n in range(6)]
 
 
 def test_the_ingest_job_stores_buffered_events_itself_each_once(
