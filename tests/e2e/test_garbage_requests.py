@@ -362,7 +362,9 @@ def near(draw: st.DrawFn, valid: dict[str, Any]) -> dict[str, Any]:
         if draw(st.booleans()):
             del container[key]
         else:
-            container[key] = draw(wrong_values)
+            # A copy: the sampled lists and dicts are shared by every example, and a later mutation could
+            # reach into one (a list made to hold itself, seen once).
+            container[key] = copy.deepcopy(draw(wrong_values))
     return payload
 
 
