@@ -20,8 +20,9 @@ environment, with a Slack Web API stand-in for what `slack_actions` does after a
    it. Each click is a distinct user, so every one sent should be counted, including those whose client
    gave up waiting (the app still handles them; their thank-yous are awaited before reading back).
 
-With `--baseline-rev REV`, the search load runs first against a search function served from that revision
-(a git worktree, same data, same clients), then against this checkout (with any `--env` settings): the
+With `--baseline-rev REV`, a search function served from that revision (a git worktree, same data, same
+clients) runs beside this checkout's (with any `--env` settings), and each gets `--seconds` of load in
+halves, in the order baseline, this checkout, this checkout, baseline (`load_interleaved`): the
 JSON adds `baseline_search_rps`, `baseline_search_p50_ms`, `baseline_search_p95_ms`, `baseline_search_errors`,
 `search_rps_ratio` and `search_p95_ratio` (this checkout over the baseline).
 
@@ -35,6 +36,7 @@ With `--json`, one JSON object: `search_rps`, `search_p50_ms`, `search_p95_ms`, 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 import json
 import logging
@@ -155,6 +157,30 @@ def load_search(url: str, clients: int, seconds: float, max_requests: int) -> Ou
         return client.post(url, json={"query": QUERIES[n % len(QUERIES)], "top_k": 10})
 
     return run_clients(clients, max_requests, seconds, search)
+
+
+def load_interleaved(baseline_url: str, url: str, args: argparse.Namespace) -> tuple[Outcomes, Outcomes]:
+    """Each side's load in two halves, baseline first and last: the machine's drift, and Chroma settling
+    after the sync, fall on both sides alike (run one after the other, identical code measured up to 1.6 times
+    faster second)."""
+    half, requests = args.seconds / 2, args.max_requests // 2
+    first = load_search(baseline_url, args.clients, half, requests)
+    mine = [load_search(url, args.clients, half, requests) for _ in range(2)]
+    last = load_search(baseline_url, args.clients, half, requests)
+    return combined([first, last]), combined(mine)
+
+
+def combined(parts: list[Outcomes]) -> Outcomes:
+    errors: dict[str, int] = {}
+    for part in parts:
+        for kind, count in part.errors.items():
+            errors[kind] = errors.get(kind, 0) + count
+    return Outcomes(
+        latencies_ms=[ms for part in parts for ms in part.latencies_ms],
+        errors=errors,
+        sent=sum(part.sent for part in parts),
+        wall_seconds=sum(part.wall_seconds for part in parts),
+    )
 
 
 def answer_ref(search_url: str) -> AnswerRef:
@@ -292,25 +318,36 @@ def main() -> None:
                 "KB_HOME": str(home),
                 "CHROMA_URL": server.url,
                 "LOG_LEVEL": "WARNING",
+                "EMBEDDING_THREADS": "1",  # as deployed (terraform/main.tf, server_env)
             }
             baseline = None
-            if args.baseline_rev:
-                with baseline_checkout(args.baseline_rev, work / "baseline") as checkout:
+            with contextlib.ExitStack() as checkouts:
+                old = None
+                if args.baseline_rev:
+                    checkout = checkouts.enter_context(
+                        baseline_checkout(args.baseline_rev, work / "baseline")
+                    )
                     console.print(f"Baseline: the search function of {args.baseline_rev}…")
                     old = FunctionService("search", env, log_dir=work / "baseline-logs", checkout=checkout)
                     functions.append(old.start())
                     warm_up(old.url)
-                    baseline = load_search(old.url, args.clients, args.seconds, args.max_requests)
+                mine = {**env, **dict(pair.split("=", 1) for pair in args.env)}
+                search = FunctionService("search", mine, log_dir=work / "logs").start()
+                functions.append(search)
+                console.print("Warming up the search function (loads the embedding model)…")
+                warm_up(search.url)
+                if old is None:
+                    console.print(f"{args.clients} clients searching for {args.seconds:g} s…")
+                    searches = load_search(search.url, args.clients, args.seconds, args.max_requests)
+                else:
+                    console.print(
+                        f"{args.clients} clients searching for {args.seconds:g} s each, in halves: "
+                        "baseline, this checkout, this checkout, baseline…"
+                    )
+                    baseline, searches = load_interleaved(old.url, search.url, args)
                     old.stop()
-            env.update(dict(pair.split("=", 1) for pair in args.env))
-            search = FunctionService("search", env, log_dir=work / "logs").start()
-            functions.append(search)
-            console.print("Warming up the search function (loads the embedding model)…")
-            warm_up(search.url)
-            console.print(f"{args.clients} clients searching for {args.seconds:g} s…")
-            searches = load_search(search.url, args.clients, args.seconds, args.max_requests)
-            ref = answer_ref(search.url)
-            search.stop()
+                ref = answer_ref(search.url)
+                search.stop()
             with SlackStandin() as slack:
                 actions = FunctionService(
                     "slack_actions",

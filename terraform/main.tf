@@ -79,15 +79,18 @@ module "search" {
   network               = google_compute_network.main.id
   subnetwork            = google_compute_subnetwork.run.id
   cpu                   = "2"
-  memory                = "2Gi" # the embedding model (~90 MB), the BM25 index of every chunk, kept candidates
-  concurrency           = 20
-  timeout_seconds       = 30
-  min_instances         = local.min_instances["search"]
-  max_instances         = local.max_instances["search"]
-  env                   = merge(local.common_env, local.permission_env, local.server_env)
-  secret_env            = local.secret_env["search"]
-  deletion_protection   = local.protect
-  labels                = local.labels
+  # Per worker: the embedding model, the BM25 index of every chunk, kept candidates (~0.8 GB at 100k chunks).
+  memory          = "4Gi"
+  concurrency     = 20
+  timeout_seconds = 30
+  min_instances   = local.min_instances["search"]
+  max_instances   = local.max_instances["search"]
+  # Two functions-framework (gunicorn) workers: one process's searches run on about one core (Python under
+  # the GIL, one torch thread), which leaves the second vCPU mostly idle (docs/scale.md).
+  env                 = merge(local.common_env, local.permission_env, local.server_env, { WORKERS = "2" })
+  secret_env          = local.secret_env["search"]
+  deletion_protection = local.protect
+  labels              = local.labels
 
   depends_on = [google_secret_manager_secret_iam_member.main]
 }

@@ -95,7 +95,7 @@ def test_service_sizes_follow_the_workloads() -> None:
     tree = checks.load(TERRAFORM_DIR)
     calls = {c.name: c.body for c in tree.modules(checks.SERVICE_MODULE)}
     assert checks.scalar(calls["slack_actions"]["cpu_idle"]) is False  # finishes work after acknowledging
-    assert checks.scalar(calls["search"]["memory"]) == "2Gi"
+    assert checks.scalar(calls["search"]["memory"]) == "4Gi"  # two workers, each with the model and index
     assert checks.scalar(calls["slack_answer"]["memory"]) == "2Gi"
     assert checks.scalar(calls["slack_actions"]["memory"]) == "2Gi"  # indexes a published document
 

@@ -33,6 +33,8 @@ from tests.support.slack_standin import SlackStandin
 PROJECT = "kb-e2e"
 SIGNING_SECRET = "e2e-signing-secret"
 TARGETS = ("search", "slack_events", "slack_actions", "slack_answer")
+DEPLOYED_ENV = {"search": {"WORKERS": "2"}}
+"""What terraform/main.tf sets for a service beyond the settings: the search service's two workers."""
 JOB_TIMEOUT_SECONDS = 300.0
 PERMISSION_TTL_SECONDS = 2
 """Short, so a test sees a group change reach answers after the TTL without waiting long."""
@@ -101,7 +103,8 @@ class System:
             "LOG_FORMAT": "json",
         }
         self.functions = {
-            target: FunctionService(target, self.env, log_dir=root / "logs") for target in TARGETS
+            target: FunctionService(target, self.env | DEPLOYED_ENV.get(target, {}), log_dir=root / "logs")
+            for target in TARGETS
         }
 
     def start(self) -> Self:
