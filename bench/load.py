@@ -4,8 +4,9 @@
                          [--votes 1000] [--vote-clients 16] [--vote-seconds 600] [--json]
 
 The sample space is synced into a real Chroma server; the `search` and `slack_actions` targets run as their
-own functions-framework processes (as on Cloud Run: gunicorn, one worker, threads), configured only by their
-environment, with a Slack Web API stand-in for what `slack_actions` does after acknowledging.
+own functions-framework processes (as on Cloud Run: gunicorn, threads, and for this checkout's search the
+workers terraform gives it, `DEPLOYED_ENV`), configured only by their environment, with a Slack Web API
+stand-in for what `slack_actions` does after acknowledging.
 
 1. Search: after a warm-up (the first request loads the embedding model), `--clients` threads, each with its
    own HTTP connection, POST `{"query", "top_k": 10}` back to back for `--seconds` or until `--max-requests`
@@ -73,6 +74,7 @@ from tests.support.function_service import FunctionService
 from tests.support.runs import run_sync
 from tests.support.slack_signing import form_body, sign
 from tests.support.slack_standin import SlackStandin
+from tests.support.system import DEPLOYED_ENV
 
 SECRET = "bench-secret"
 CLICK_FIXTURE = REPO.parent / "shared" / "fixtures" / "slack" / "bolt-python__block_actions__button.json"
@@ -331,7 +333,7 @@ def main() -> None:
                     old = FunctionService("search", env, log_dir=work / "baseline-logs", checkout=checkout)
                     functions.append(old.start())
                     warm_up(old.url)
-                mine = {**env, **dict(pair.split("=", 1) for pair in args.env)}
+                mine = {**env, **DEPLOYED_ENV["search"], **dict(pair.split("=", 1) for pair in args.env)}
                 search = FunctionService("search", mine, log_dir=work / "logs").start()
                 functions.append(search)
                 console.print("Warming up the search function (loads the embedding model)…")
