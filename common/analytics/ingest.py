@@ -387,6 +387,8 @@ class PubSubSource:
         return deliveries
 
     def _hand_back(self, ack_ids: list[str]) -> None:
+        """Make messages this pull will not process deliverable again now. Failing here loses nothing, so it
+        is logged rather than raised: unacknowledged, they come back once their ack deadline passes."""
         try:
             self._subscriber.modify_ack_deadline(
                 request={"subscription": self._subscription, "ack_ids": ack_ids, "ack_deadline_seconds": 0},

@@ -157,7 +157,7 @@ class PubSubPublisher:
                 if self._endpoint is None:
                     client = pubsub_v1.PublisherClient(publisher_options=options)
                 else:
-                    channel = _plaintext_channel(self._endpoint)
+                    channel = plaintext_channel(self._endpoint)
                     transport = PublisherGrpcTransport(host=self._endpoint, channel=channel)
                     client = pubsub_v1.PublisherClient(publisher_options=options, transport=transport)
                 self._clients[ordered] = client
@@ -171,9 +171,9 @@ class PubSubPublisher:
         )
 
 
-def _plaintext_channel(endpoint: str) -> grpc.Channel:
-    """Without the client's own limits gRPC refuses a message over 4 MB, which a pull of 100 messages of
-    events exceeds (measured: 10.9 MB)."""
+def plaintext_channel(endpoint: str) -> grpc.Channel:
+    """The channel every client of the emulator at `endpoint` uses. Without the client's own limits gRPC
+    refuses a message over 4 MB, which a pull of 100 messages of events exceeds (measured: 10.9 MB)."""
     return grpc.insecure_channel(
         endpoint, options=[("grpc.max_send_message_length", -1), ("grpc.max_receive_message_length", -1)]
     )
@@ -183,7 +183,7 @@ def subscriber_client(endpoint: str | None) -> pubsub_v1.SubscriberClient:
     """A subscriber for Google, or over a plaintext channel for the emulator at `endpoint` (see above)."""
     if endpoint is None:
         return pubsub_v1.SubscriberClient()
-    transport = SubscriberGrpcTransport(host=endpoint, channel=_plaintext_channel(endpoint))
+    transport = SubscriberGrpcTransport(host=endpoint, channel=plaintext_channel(endpoint))
     return pubsub_v1.SubscriberClient(transport=transport)
 
 

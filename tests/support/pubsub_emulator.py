@@ -1,7 +1,8 @@
 """Google's Pub/Sub emulator (Java, shipped with the Cloud SDK), with helpers to set up topics and read them.
 
 The emulator keeps everything in memory and has no data-directory flag; `data_dir` only places its log.
-It speaks plaintext gRPC, so the clients here get an insecure channel: TLS clients fail the handshake.
+It speaks plaintext gRPC, so the clients here use the product's plaintext channel: TLS clients fail the
+handshake.
 Java start-up takes 2-5 s on these machines, which is why test modules share one emulator.
 """
 
@@ -13,14 +14,13 @@ from collections.abc import Callable
 from functools import cached_property
 from typing import Any
 
-import grpc
 from google.api_core.exceptions import DeadlineExceeded
 from google.cloud import pubsub_v1
 from google.pubsub_v1.services.publisher.transports import PublisherGrpcTransport
-from google.pubsub_v1.services.subscriber.transports import SubscriberGrpcTransport
 from google.pubsub_v1.types import ReceivedMessage
 
 from common.events.pubsub_publisher import decode_batch
+from common.infra.pubsub import plaintext_channel, subscriber_client
 from tests.support.local_service import LocalService
 
 BINARY = "/usr/lib/google-cloud-sdk/platform/pubsub-emulator/bin/cloud-pubsub-emulator"
@@ -40,13 +40,12 @@ class PubSubEmulator(LocalService):
 
     @cached_property
     def publisher(self) -> pubsub_v1.PublisherClient:
-        channel = grpc.insecure_channel(self.host)
+        channel = plaintext_channel(self.host)
         return pubsub_v1.PublisherClient(transport=PublisherGrpcTransport(host=self.host, channel=channel))
 
     @cached_property
     def subscriber(self) -> pubsub_v1.SubscriberClient:
-        channel = grpc.insecure_channel(self.host)
-        return pubsub_v1.SubscriberClient(transport=SubscriberGrpcTransport(host=self.host, channel=channel))
+        return subscriber_client(self.host)
 
     def create_topic(self, project: str, topic: str) -> str:
         return str(self.publisher.create_topic(name=self.publisher.topic_path(project, topic)).name)

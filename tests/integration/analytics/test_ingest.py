@@ -5,12 +5,17 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import duckdb
 import pytest
+from google.api_core import exceptions as google_errors
+from google.cloud import pubsub_v1
+from google.pubsub_v1.services.subscriber.transports import SubscriberGrpcTransport
+from structlog.testing import capture_logs
 
 from common.analytics.compaction import compact_fully
 from common.analytics.ingest import Delivery, PubSubSource, ingest
@@ -19,7 +24,7 @@ from common.config import Settings, get_settings, load_settings
 from common.events.model import ChunkAccessed, Event, QueryRecord
 from common.events.publishers import SpoolPublisher
 from common.events.pubsub_publisher import PubSubEventPublisher, encode_batch
-from common.infra.pubsub import PubSubPublisher, subscriber_client
+from common.infra.pubsub import PubSubPublisher, plaintext_channel, subscriber_client
 from common.infra.record_files import FolderRecordFiles, RecordFiles
 from common.runtime.events import build_event_source, build_period_files
 from common.runtime.infra import build_blob_store
@@ -216,10 +221,12 @@ def test_a_malformed_message_goes_to_the_dead_letter_topic_with_its_reason(
     assert run_analytics_ingest(settings).received == 0  # acknowledged, not redelivered
 
 
-def _subscription_source(settings: Settings) -> PubSubSource:
+def _subscription_source(
+    settings: Settings, subscriber: pubsub_v1.SubscriberClient | None = None
+) -> PubSubSource:
     return PubSubSource(
         subscription=f"projects/{PROJECT}/subscriptions/{settings.analytics_subscription}",
-        subscriber=subscriber_client(settings.pubsub_endpoint),
+        subscriber=subscriber or subscriber_client(settings.pubsub_endpoint),
         dead_letters=PubSubPublisher(
             PROJECT, settings.analytics_dead_letter_topic, endpoint=settings.pubsub_endpoint
         ),
@@ -278,13 +285,14 @@ def test_messages_larger_together_than_grpcs_default_limit_are_pulled(
     assert summary.inserted == 5000
 
 
-def _pull_acking(source: PubSubSource, events: int, max_events: int) -> list[list[Delivery]]:
-    """Pulls of at most `max_events` each, acknowledged, until `events` have come (the emulator may answer a
-    pull with nothing while messages wait)."""
+def _pull_acking(
+    source: PubSubSource, events: int, max_events: int, *, timeout: float = 10.0
+) -> list[list[Delivery]]:
+    """Pulls of at most `max_events` each, acknowledged, until `events` have come or `timeout` has passed
+    (the emulator may answer a pull with nothing while messages wait)."""
     pulls: list[list[Delivery]] = []
-    for _ in range(200):
-        if sum(map(len, pulls)) >= events:
-            break
+    deadline = time.monotonic() + timeout
+    while sum(map(len, pulls)) < events and time.monotonic() < deadline:
         if received := source.receive(max_events):
             pulls.append(received)
             source.ack(received)
@@ -306,6 +314,37 @@ def test_a_pull_takes_whole_messages_up_to_the_events_asked_for_and_hands_back_t
     pulls = _pull_acking(source, 400, 150)
 
     assert all(len(pull) <= 150 + 99 for pull in pulls)
+    assert sorted(json.loads(d.data)["event_id"] for pull in pulls for d in pull) == sorted(
+        r["event_id"] for r in records
+    )
+
+
+class _HandBackRefused(pubsub_v1.SubscriberClient):
+    """The real client, with handing messages back failing as it would with Pub/Sub unreachable."""
+
+    def modify_ack_deadline(self, *args: object, **kwargs: object) -> None:
+        raise google_errors.ServiceUnavailable("hand-back refused by the test")
+
+
+def test_messages_that_cannot_be_handed_back_are_delivered_again_after_their_ack_deadline(
+    settings: Settings,
+) -> None:
+    endpoint = settings.pubsub_endpoint
+    assert endpoint is not None
+    transport = SubscriberGrpcTransport(host=endpoint, channel=plaintext_channel(endpoint))
+    source = _subscription_source(settings, _HandBackRefused(transport=transport))
+    raw = PubSubPublisher(PROJECT, settings.analytics_topic, endpoint=endpoint)
+    for record in [event.to_record() for event in _events(3)]:
+        raw.publish(encode_batch([record]))
+    _pull_acking(source, 3, 1)  # one event a message: the next pull asks for as many messages as events
+    records = [event.to_record() for event in _events(300)]
+    for start in range(0, 300, 100):
+        raw.publish(encode_batch(records[start : start + 100]))
+
+    with capture_logs() as logs:
+        pulls = _pull_acking(source, 300, 100, timeout=30.0)  # past the subscription's 10 s ack deadline
+
+    assert any(entry["event"] == "analytics_hand_back_failed" for entry in logs)
     assert sorted(json.loads(d.data)["event_id"] for pull in pulls for d in pull) == sorted(
         r["event_id"] for r in records
     )
