@@ -5,21 +5,21 @@ baseline, as restores ran before), once with `--workers` writes in flight, in th
     python bench/backup.py [--chunks 100000] [--workers 4] [--json]
 
 With --json: backup_seconds, restore_seconds (parallel), restore_seconds_baseline (one worker),
-restore_speedup (baseline over parallel), bytes, chunks, workers.
+restore_speedup (baseline over parallel), restore_server_cores (the Chroma server's CPU seconds per second
+during the parallel restore: about 1.0 means its single writer is the limit), bytes, chunks, workers.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-
-from common.runtime.store import build_store
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -32,6 +32,7 @@ from common.config import Settings, load_settings
 from common.logs import configure_logging
 from common.ops.backup import RESTORE_WORKERS, backup, restore
 from common.ops.backup_files import FolderBackup
+from common.runtime.store import build_store
 from common.store.chunk import Chunk, ChunkMetadata
 from tests.support.chroma_server import ChromaServer
 
@@ -69,14 +70,23 @@ def synthetic(count: int, seed: int = 5) -> list[Chunk]:
     return chunks
 
 
-def _timed_restore(settings: Settings, target: FolderBackup, expected: int, *, workers: int) -> float:
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU a process has used (Linux /proc), to tell a busy server from a waiting one."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _timed_restore(
+    settings: Settings, target: FolderBackup, expected: int, *, workers: int, server_pid: int
+) -> tuple[float, float]:
+    """Seconds the restore took, and the server's CPU seconds per second meanwhile."""
     restored = build_store(settings, collection_name=f"dst-{uuid.uuid4().hex[:6]}")
-    started = time.perf_counter()
+    cpu_before, started = cpu_seconds(server_pid), time.perf_counter()
     restore(target, restored, model_id=MODEL, workers=workers)
     seconds = time.perf_counter() - started
     if restored.count() != expected:
         raise SystemExit(f"restored {restored.count()} of {expected} chunks")
-    return seconds
+    return seconds, (cpu_seconds(server_pid) - cpu_before) / seconds
 
 
 def main() -> None:
@@ -104,8 +114,12 @@ def main() -> None:
             manifest = backup(source, target, model_id=MODEL)
             backup_seconds = time.perf_counter() - started
             size = sum(f.stat().st_size for f in (work / "backups").rglob("*") if f.is_file())
-            restore_seconds_baseline = _timed_restore(settings, target, manifest.chunk_count, workers=1)
-            restore_seconds = _timed_restore(settings, target, manifest.chunk_count, workers=args.workers)
+            restore_seconds_baseline, _ = _timed_restore(
+                settings, target, manifest.chunk_count, workers=1, server_pid=server.pid
+            )
+            restore_seconds, server_cores = _timed_restore(
+                settings, target, manifest.chunk_count, workers=args.workers, server_pid=server.pid
+            )
         finally:
             server.stop()
     result = {
@@ -113,6 +127,7 @@ def main() -> None:
         "restore_seconds": round(restore_seconds, 1),
         "restore_seconds_baseline": round(restore_seconds_baseline, 1),
         "restore_speedup": round(restore_seconds_baseline / restore_seconds, 2),
+        "restore_server_cores": round(server_cores, 2),
         "bytes": size,
         "chunks": args.chunks,
         "workers": args.workers,
@@ -127,6 +142,7 @@ def main() -> None:
     table.add_row("restore, one write at a time (s, baseline)", f"{restore_seconds_baseline:.1f}")
     table.add_row(f"restore, {args.workers} writes in flight (s)", f"{restore_seconds:.1f}")
     table.add_row("restore speed-up", f"{restore_seconds_baseline / restore_seconds:.2f}x")
+    table.add_row("Chroma server's CPU during the parallel restore (cores)", f"{server_cores:.2f}")
     table.add_row("size (MB)", f"{size / 1e6:,.1f}")
     Console().print(table)
 

@@ -47,8 +47,9 @@ from common.store.companions import COMPANIONS, Companion, CompanionRecords
 FORMAT_VERSION = 2
 """2: every companion collection is backed up, counted in `companion_counts`."""
 RESTORE_WORKERS = 4
-"""Writes in flight during a restore: enough to keep a Chroma server's indexing busy while the next batches
-are read and sent; measured in bench/backup.py."""
+"""Writes in flight during a restore, so the next batches are read and sent while the server indexes. One
+single-node server applies writes one at a time (bench/backup.py: one core busy, as fast as one worker); a
+distributed Chroma takes them in parallel (docs/scale.md)."""
 Progress = Callable[[int], None]
 _Row = tuple[str, str | None, dict[str, Any], Any]
 
