@@ -11,6 +11,7 @@ from typing import ParamSpec, TypeVar
 
 import click
 from rich.console import Console
+from rich.text import Text
 
 from common.config import Settings, get_settings
 from common.errors import EXIT_CONFIG, EXIT_UNAVAILABLE, KbError, exit_code_for
@@ -35,7 +36,8 @@ def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
         except KbError as exc:
             code = exit_code_for(exc)
             label = {EXIT_CONFIG: "Configuration problem", EXIT_UNAVAILABLE: "Unavailable"}.get(code, "Error")
-            err.print(f"[red]{label}:[/red] {exc}")
+            # Text, not markup: a message may hold brackets; soft wrap: a long path stays whole to copy.
+            err.print(Text.assemble((f"{label}:", "red"), " ", str(exc)), soft_wrap=True)
             sys.exit(code)
 
     return run
