@@ -7,6 +7,7 @@ import time
 import uuid
 
 import click
+from rich.markup import escape
 
 from common.answers.composer import compose_answer
 from common.answers.records import answer_events
@@ -85,7 +86,7 @@ def ask(question: str, conversation: str, as_email: str | None, as_json: bool) -
         return
     out.print(composed.answer.text)
     if access.note:
-        err.print(f"[yellow]{access.note}[/yellow]")
+        err.print(f"[yellow]{escape(access.note)}[/yellow]")
     for source in sources:
         where = f"{source['url']} ({source['space']}, {source['owner']})"
         out.print(f"  [{source['number']}] {source['title']} — {where}")

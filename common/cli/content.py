@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import click
+from rich.markup import escape
 
 from common.cli.support import (
     access_for,
@@ -51,7 +52,7 @@ def sync(spaces: tuple[str, ...], from_dir: Path | None, full: bool, as_json: bo
         for line in summary_lines(summary, spaces=keys, seconds=time.monotonic() - started):
             out.print(line, highlight=False)
         for detail in summary.error_details:
-            err.print(f"[red]error[/red] {detail}")
+            err.print(f"[red]error[/red] {escape(str(detail))}")
     if summary.errors:
         sys.exit(EXIT_ERRORS)
 
@@ -76,7 +77,7 @@ def search(query: str, top_k: int, space: str | None, as_email: str | None, as_j
     store = build_store(settings)
     access = access_for(settings, as_email, "im")
     if access.note:
-        err.print(f"[yellow]{access.note}[/yellow]")
+        err.print(f"[yellow]{escape(access.note)}[/yellow]")
     hits = build_retriever(settings, store).search(query, top_k=top_k, filters=filters, reader=access.reader)
     recorder = build_access_recorder(settings, store)
     recorder.record(hits, source="cli")

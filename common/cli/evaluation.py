@@ -9,6 +9,7 @@ import uuid
 from pathlib import Path
 
 import click
+from rich.markup import escape
 from rich.table import Table
 
 from common.cli.support import access_for, err, out, reports_errors, settings_with_logging
@@ -106,7 +107,7 @@ def _golden(
     golden = load_golden_questions(path)
     access = access_for(settings, as_email, "im")
     if access.note:
-        err.print(f"[yellow]{access.note}[/yellow]")
+        err.print(f"[yellow]{escape(access.note)}[/yellow]")
     scores = score_golden(golden, build_answer_probe(settings, build_store(settings), access.reader))
     build_publisher(settings).publish([golden_event(scores, path=path, run_id=uuid.uuid4().hex)])
     if as_json:
@@ -116,7 +117,7 @@ def _golden(
     minimums = {"hit@3": min_hit_at_3, "cited": min_cited}
     problems = below_minimums(scores, {name: m for name, m in minimums.items() if m is not None})
     for problem in problems:
-        err.print(f"[red]Below minimum:[/red] {problem}")
+        err.print(f"[red]Below minimum:[/red] {escape(problem)}")
     if problems:
         sys.exit(EXIT_ERRORS)
 

@@ -22,7 +22,8 @@ from common.runtime.permissions import build_access_resolver
 P = ParamSpec("P")
 R = TypeVar("R")
 
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
+"""Soft wrap: its messages name paths, ids and URLs that people copy, which must not be cut at 80 columns."""
 out = Console()
 
 
@@ -36,8 +37,8 @@ def reports_errors(command: Callable[P, R]) -> Callable[P, R]:
         except KbError as exc:
             code = exit_code_for(exc)
             label = {EXIT_CONFIG: "Configuration problem", EXIT_UNAVAILABLE: "Unavailable"}.get(code, "Error")
-            # Text, not markup: a message may hold brackets; soft wrap: a long path stays whole to copy.
-            err.print(Text.assemble((f"{label}:", "red"), " ", str(exc)), soft_wrap=True)
+            # Text, not markup: a message may hold brackets.
+            err.print(Text.assemble((f"{label}:", "red"), " ", str(exc)))
             sys.exit(code)
 
     return run
