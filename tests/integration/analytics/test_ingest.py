@@ -14,7 +14,6 @@ import duckdb
 import pytest
 from google.api_core import exceptions as google_errors
 from google.cloud import pubsub_v1
-from google.pubsub_v1.services.subscriber.transports import SubscriberGrpcTransport
 from structlog.testing import capture_logs
 
 from common.analytics.compaction import compact_fully
@@ -24,7 +23,7 @@ from common.config import Settings, get_settings, load_settings
 from common.events.model import ChunkAccessed, Event, QueryRecord
 from common.events.publishers import SpoolPublisher
 from common.events.pubsub_publisher import PubSubEventPublisher, encode_batch
-from common.infra.pubsub import PubSubPublisher, plaintext_channel, subscriber_client
+from common.infra.pubsub import PubSubPublisher, subscriber_client
 from common.infra.record_files import FolderRecordFiles, RecordFiles
 from common.runtime.events import build_event_source, build_period_files
 from common.runtime.infra import build_blob_store
@@ -331,7 +330,7 @@ def test_messages_that_cannot_be_handed_back_are_delivered_again_after_their_ack
 ) -> None:
     endpoint = settings.pubsub_endpoint
     assert endpoint is not None
-    transport = SubscriberGrpcTransport(host=endpoint, channel=plaintext_channel(endpoint))
+    transport = subscriber_client(endpoint).transport
     source = _subscription_source(settings, _HandBackRefused(transport=transport))
     raw = PubSubPublisher(PROJECT, settings.analytics_topic, endpoint=endpoint)
     for record in [event.to_record() for event in _events(3)]:
